@@ -1,0 +1,177 @@
+//! `latchkey serve`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use latchkey_server::directory::{DemoCredentials, demo_directory, load_directory_file};
+use latchkey_server::store::{SqliteStore, Store};
+use latchkey_server::{Profile, ServerConfig};
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// A directory file (TOML); without it, a built-in demo tenant.
+    #[arg(long)]
+    directory: Option<PathBuf>,
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Where the SQLite database lives.
+    #[arg(long, default_value = "./latchkey-data")]
+    data: PathBuf,
+    /// The store: `sqlite://PATH` (default: DATA/latchkey.db).
+    #[arg(long)]
+    database: Option<String>,
+    /// How error descriptions are written: `azure` (the seeds) or `strict` (RFC 6749 §5.2).
+    #[arg(long, default_value = "azure")]
+    profile: Profile,
+    /// The base URL clients see (issuer, endpoints), when behind a proxy.
+    #[arg(long)]
+    public_url: Option<String>,
+    /// Requests served at once before answering 503 temporarily_unavailable.
+    #[arg(long, default_value_t = 1024)]
+    max_in_flight: usize,
+    /// Access token lifetime, in seconds.
+    #[arg(long, default_value_t = 3600)]
+    access_token_lifetime: u64,
+    /// Refresh token lifetime, in seconds.
+    #[arg(long, default_value_t = 14 * 24 * 3600)]
+    refresh_token_lifetime: u64,
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let (store, store_label) = open_store(&args).await?;
+    let demo = match &args.directory {
+        Some(path) => {
+            let data = load_directory_file(path)?;
+            store
+                .apply_directory(&data)
+                .await
+                .context("loading the directory file into the store")?;
+            None
+        }
+        None => {
+            let (data, credentials) = demo_directory()?;
+            store
+                .apply_directory(&data)
+                .await
+                .context("loading the demo tenant into the store")?;
+            Some(credentials)
+        }
+    };
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", args.listen));
+    if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+        bail!("--public-url must start with http:// or https://");
+    }
+    let mut config = ServerConfig::new(public_url);
+    config.profile = args.profile;
+    config.max_in_flight = args.max_in_flight;
+    config.access_token_lifetime = std::time::Duration::from_secs(args.access_token_lifetime);
+    config.refresh_token_lifetime = std::time::Duration::from_secs(args.refresh_token_lifetime);
+    let public_url = config.public_url.clone();
+    let router = latchkey_server::router(config, store).await?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let local = listener.local_addr()?;
+    println!(
+        "Latchkey listening on http://{local} (store: {store_label}, profile: {})",
+        profile_name(args.profile)
+    );
+    if let Some(demo) = demo {
+        print_demo(&public_url, &demo);
+    }
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving")?;
+    Ok(())
+}
+
+fn profile_name(profile: Profile) -> &'static str {
+    match profile {
+        Profile::Azure => "azure",
+        Profile::Strict => "strict",
+    }
+}
+
+async fn open_store(args: &ServeArgs) -> anyhow::Result<(Arc<dyn Store>, String)> {
+    match args.database.as_deref() {
+        None => {
+            std::fs::create_dir_all(&args.data).with_context(|| {
+                format!("cannot create the data directory {}", args.data.display())
+            })?;
+            let path = args.data.join("latchkey.db");
+            let store = SqliteStore::open(&path)
+                .await
+                .with_context(|| format!("cannot open the SQLite store {}", path.display()))?;
+            Ok((Arc::new(store), format!("sqlite {}", path.display())))
+        }
+        Some(url) if url.starts_with("sqlite:") => {
+            let store = SqliteStore::open_url(url)
+                .await
+                .with_context(|| format!("cannot open {url}"))?;
+            Ok((
+                Arc::new(store),
+                format!("sqlite {}", url.trim_start_matches("sqlite://")),
+            ))
+        }
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            bail!("the PostgreSQL store is not built yet; use sqlite://PATH (the default)")
+        }
+        Some(other) => bail!("--database '{other}' is not a sqlite:// URL"),
+    }
+}
+
+fn print_demo(public_url: &str, demo: &DemoCredentials) {
+    println!();
+    println!("Demo tenant {} ({})", demo.tenant_id, demo.domain);
+    println!("  resource (API):       {}", demo.resource);
+    println!("  confidential client:  {}", demo.client_id);
+    println!(
+        "  client secret:        {}   (new at every start)",
+        demo.client_secret
+    );
+    println!("  public client:        {}", demo.public_client_id);
+    println!(
+        "  users:                {} and {} (needs a second factor)",
+        demo.user, demo.mfa_user
+    );
+    println!(
+        "  user password:        {}   (new at every start)",
+        demo.user_password
+    );
+    println!();
+    println!("Get a token:");
+    println!(
+        "  curl -s {public_url}/{}/oauth2/token -d grant_type=client_credentials -d client_id={} --data-urlencode 'client_secret={}' --data-urlencode 'resource={}'",
+        demo.tenant_id, demo.client_id, demo.client_secret, demo.resource
+    );
+    println!();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,292 @@
+//! The AADSTS catalogue: every condition Latchkey reports, with its OAuth
+//! error code, its AADSTS number and its message. Numbers and wording follow
+//! Azure AD where Azure AD has a code for the condition, so that a developer
+//! can search for them; the rest are listed in README.md.
+//!
+//! Values a caller sent are quoted back only after [`bounded`], so an error
+//! never reflects a megabyte of input, and no variant carries a secret.
+
+use crate::ErrorCode;
+
+/// One condition from the catalogue, with the values its message names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Aadsts {
+    /// 90014: a required parameter is absent or empty.
+    MissingParameter { name: &'static str },
+    /// 90011: `client_id` sent twice with different values (the seed's own example).
+    AmbiguousClientId { client_ids: Vec<String> },
+    /// 9002313: a parameter sent more than once.
+    DuplicateParameter { name: String },
+    /// 9002313: a parameter whose value cannot be used.
+    MalformedParameter {
+        name: &'static str,
+        reason: &'static str,
+    },
+    /// 9002313: the body is not `application/x-www-form-urlencoded`.
+    NotFormEncoded,
+    /// 9002313: the body exceeds the limit.
+    BodyTooLarge { limit: usize },
+    /// 900561: the token endpoint takes POST only.
+    MethodNotAllowed { method: String },
+    /// 9002313: the `Authorization` header cannot be read.
+    MalformedAuthorizationHeader,
+    /// 9002313: credentials both in the Authorization header and the body.
+    ConflictingClientCredentials,
+    /// 90002: the tenant in the path is not known.
+    TenantNotFound { tenant: String },
+    /// 700016: no application with that client id in the tenant.
+    UnknownApplication { client_id: String, tenant: String },
+    /// 7000218: a confidential client sent no secret.
+    MissingClientSecret,
+    /// 7000215: the secret does not match.
+    InvalidClientSecret { client_id: String },
+    /// 700025: a public client sent a secret.
+    PublicClientSentSecret,
+    /// 70000: the client is not allowed this grant type.
+    GrantTypeNotAllowed {
+        client_id: String,
+        grant_type: String,
+    },
+    /// 70003: an unknown grant type.
+    UnsupportedGrantType { grant_type: String },
+    /// 500011: the resource is not registered in the tenant.
+    ResourceNotFound { resource: String, tenant: String },
+    /// 50126: wrong user name or password (also for an unknown user: no enumeration).
+    InvalidUsernameOrPassword,
+    /// 70008: a refresh token (or code) past its lifetime.
+    GrantExpired,
+    /// 50173: a refresh token whose family was revoked.
+    GrantRevoked,
+    /// 70000: a refresh token presented again after it was rotated out.
+    RefreshTokenReused,
+    /// 70000: a refresh token that does not exist.
+    GrantMalformed,
+    /// 70000: a refresh token issued to another client.
+    GrantClientMismatch,
+    /// 50076: the user must pass a second factor.
+    MfaRequired { resource: String },
+    /// 65001: no consent for the app to use the resource on the user's behalf.
+    ConsentRequired { client_id: String, app_name: String },
+    /// 70011: a scope the resource does not define.
+    InvalidScope { scope: String },
+    /// 90055: the server sheds load.
+    Throttled,
+    /// 50000: an internal failure; the details are only in the server's log.
+    ServerError,
+}
+
+/// The most of any caller-supplied value that is quoted back in a message.
+const MAX_QUOTED: usize = 256;
+
+/// Truncates a caller-supplied value for quoting, on a character boundary.
+pub fn bounded(value: &str) -> String {
+    match value.char_indices().nth(MAX_QUOTED) {
+        Some((end, _)) => format!("{}...", &value[..end]),
+        None => value.to_owned(),
+    }
+}
+
+impl Aadsts {
+    /// The AADSTS number.
+    pub fn number(&self) -> u32 {
+        match self {
+            Aadsts::MissingParameter { .. } => 90014,
+            Aadsts::AmbiguousClientId { .. } => 90011,
+            Aadsts::DuplicateParameter { .. }
+            | Aadsts::MalformedParameter { .. }
+            | Aadsts::NotFormEncoded
+            | Aadsts::BodyTooLarge { .. }
+            | Aadsts::MalformedAuthorizationHeader
+            | Aadsts::ConflictingClientCredentials => 9002313,
+            Aadsts::MethodNotAllowed { .. } => 900561,
+            Aadsts::TenantNotFound { .. } => 90002,
+            Aadsts::UnknownApplication { .. } => 700016,
+            Aadsts::MissingClientSecret => 7000218,
+            Aadsts::InvalidClientSecret { .. } => 7000215,
+            Aadsts::PublicClientSentSecret => 700025,
+            Aadsts::GrantTypeNotAllowed { .. } => 70000,
+            Aadsts::UnsupportedGrantType { .. } => 70003,
+            Aadsts::ResourceNotFound { .. } => 500011,
+            Aadsts::InvalidUsernameOrPassword => 50126,
+            Aadsts::GrantExpired => 70008,
+            Aadsts::GrantRevoked => 50173,
+            Aadsts::RefreshTokenReused | Aadsts::GrantMalformed | Aadsts::GrantClientMismatch => {
+                70000
+            }
+            Aadsts::MfaRequired { .. } => 50076,
+            Aadsts::ConsentRequired { .. } => 65001,
+            Aadsts::InvalidScope { .. } => 70011,
+            Aadsts::Throttled => 90055,
+            Aadsts::ServerError => 50000,
+        }
+    }
+
+    /// The OAuth 2.0 error code the condition is reported as.
+    pub fn error_code(&self) -> ErrorCode {
+        match self {
+            Aadsts::MissingParameter { .. }
+            | Aadsts::AmbiguousClientId { .. }
+            | Aadsts::DuplicateParameter { .. }
+            | Aadsts::MalformedParameter { .. }
+            | Aadsts::NotFormEncoded
+            | Aadsts::BodyTooLarge { .. }
+            | Aadsts::MethodNotAllowed { .. }
+            | Aadsts::MalformedAuthorizationHeader
+            | Aadsts::ConflictingClientCredentials
+            | Aadsts::TenantNotFound { .. } => ErrorCode::InvalidRequest,
+            Aadsts::UnknownApplication { .. } | Aadsts::GrantTypeNotAllowed { .. } => {
+                ErrorCode::UnauthorizedClient
+            }
+            Aadsts::MissingClientSecret
+            | Aadsts::InvalidClientSecret { .. }
+            | Aadsts::PublicClientSentSecret => ErrorCode::InvalidClient,
+            Aadsts::UnsupportedGrantType { .. } => ErrorCode::UnsupportedGrantType,
+            Aadsts::ResourceNotFound { .. } => ErrorCode::InvalidResource,
+            Aadsts::InvalidUsernameOrPassword
+            | Aadsts::GrantExpired
+            | Aadsts::GrantRevoked
+            | Aadsts::RefreshTokenReused
+            | Aadsts::GrantMalformed
+            | Aadsts::GrantClientMismatch
+            | Aadsts::ConsentRequired { .. } => ErrorCode::InvalidGrant,
+            Aadsts::MfaRequired { .. } => ErrorCode::InteractionRequired,
+            Aadsts::InvalidScope { .. } => ErrorCode::InvalidScope,
+            Aadsts::Throttled => ErrorCode::TemporarilyUnavailable,
+            Aadsts::ServerError => ErrorCode::ServerError,
+        }
+    }
+
+    /// Azure AD's `suberror`, which tells MSAL which interaction is needed.
+    pub fn suberror(&self) -> Option<&'static str> {
+        match self {
+            Aadsts::ConsentRequired { .. } => Some("consent_required"),
+            Aadsts::MfaRequired { .. } => Some("basic_action"),
+            _ => None,
+        }
+    }
+
+    /// The message after `AADSTSnnnn: `.
+    pub fn message(&self) -> String {
+        match self {
+            Aadsts::MissingParameter { name } => {
+                format!("The request body must contain the following parameter: '{name}'.")
+            }
+            Aadsts::AmbiguousClientId { client_ids } => {
+                let ids: Vec<String> = client_ids.iter().map(|id| bounded(id)).collect();
+                format!(
+                    "Request is ambiguous, multiple application identifiers found. Application identifiers: '{}'.",
+                    ids.join(", ")
+                )
+            }
+            Aadsts::DuplicateParameter { name } => format!(
+                "Invalid request. The parameter '{}' is present more than once.",
+                bounded(name)
+            ),
+            Aadsts::MalformedParameter { name, reason } => {
+                format!("Invalid request. The parameter '{name}' is malformed: {reason}.")
+            }
+            Aadsts::NotFormEncoded => "Invalid request. The request body must be of type 'application/x-www-form-urlencoded'.".to_owned(),
+            Aadsts::BodyTooLarge { limit } => {
+                format!("Invalid request. The request body is larger than {limit} bytes.")
+            }
+            Aadsts::MethodNotAllowed { method } => format!(
+                "The endpoint only accepts POST requests. Received a {} request.",
+                bounded(method)
+            ),
+            Aadsts::MalformedAuthorizationHeader => "Invalid request. The Authorization header is malformed; the token endpoint accepts 'Basic' client credentials only.".to_owned(),
+            Aadsts::ConflictingClientCredentials => "Invalid request. Client credentials were sent both in the Authorization header and in the request body; use only one.".to_owned(),
+            Aadsts::TenantNotFound { tenant } => format!(
+                "Tenant '{}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.",
+                bounded(tenant)
+            ),
+            Aadsts::UnknownApplication { client_id, tenant } => format!(
+                "Application with identifier '{}' was not found in the directory '{}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.",
+                bounded(client_id),
+                bounded(tenant)
+            ),
+            Aadsts::MissingClientSecret => "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.".to_owned(),
+            Aadsts::InvalidClientSecret { client_id } => format!(
+                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.",
+                bounded(client_id)
+            ),
+            Aadsts::PublicClientSentSecret => "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.".to_owned(),
+            Aadsts::GrantTypeNotAllowed { client_id, grant_type } => format!(
+                "The application '{}' is not allowed to use the grant type '{}'.",
+                bounded(client_id),
+                bounded(grant_type)
+            ),
+            Aadsts::UnsupportedGrantType { grant_type } => format!(
+                "The app requested an unsupported grant type '{}'.",
+                bounded(grant_type)
+            ),
+            Aadsts::ResourceNotFound { resource, tenant } => format!(
+                "The resource principal named {} was not found in the tenant named {}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.",
+                bounded(resource),
+                bounded(tenant)
+            ),
+            Aadsts::InvalidUsernameOrPassword => {
+                "Error validating credentials due to invalid username or password.".to_owned()
+            }
+            Aadsts::GrantExpired => "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.".to_owned(),
+            Aadsts::GrantRevoked => "The provided grant has been revoked. Send a new interactive authorization request for this user and resource.".to_owned(),
+            Aadsts::RefreshTokenReused => "The refresh token has already been used to obtain a new one; every refresh token of this sign-in has been revoked. Send a new interactive authorization request for this user and resource.".to_owned(),
+            Aadsts::GrantMalformed => "Provided grant is invalid or malformed.".to_owned(),
+            Aadsts::GrantClientMismatch => {
+                "Provided grant is invalid: it was issued to a different client.".to_owned()
+            }
+            Aadsts::MfaRequired { resource } => format!(
+                "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '{}'.",
+                bounded(resource)
+            ),
+            Aadsts::ConsentRequired { client_id, app_name } => format!(
+                "The user or administrator has not consented to use the application with ID '{}' named '{}'. Send an interactive authorization request for this user and resource.",
+                bounded(client_id),
+                bounded(app_name)
+            ),
+            Aadsts::InvalidScope { scope } => format!(
+                "The provided value for the input parameter 'scope' is not valid. The scope {} is not valid.",
+                bounded(scope)
+            ),
+            Aadsts::Throttled => "The server is temporarily too busy to handle the request. Please try again later.".to_owned(),
+            Aadsts::ServerError => {
+                "There was an error issuing a token or an issue with our sign-in service.".to_owned()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_values_are_bounded_on_a_char_boundary() {
+        let long = "é".repeat(1000);
+        let quoted = bounded(&long);
+        assert_eq!(quoted.chars().count(), MAX_QUOTED + 3);
+        assert!(quoted.ends_with("..."));
+        assert_eq!(bounded("short"), "short");
+    }
+
+    #[test]
+    fn every_condition_maps_to_a_token_surface_code() {
+        let samples = [
+            Aadsts::MissingParameter { name: "grant_type" },
+            Aadsts::InvalidClientSecret {
+                client_id: "x".into(),
+            },
+            Aadsts::ConsentRequired {
+                client_id: "x".into(),
+                app_name: "y".into(),
+            },
+            Aadsts::Throttled,
+            Aadsts::ServerError,
+        ];
+        for sample in samples {
+            assert!(
+                sample.error_code().is_valid_on(crate::Surface::Token),
+                "{sample:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Latchkey's wire types and error model, shared by the server, the resource
+//! middleware and the client.
+//!
+//! Architecture invariant: this crate does no I/O, reads no clock and draws
+//! no random numbers; everything that varies per request is passed in, so
+//! every rendering here is byte-stable under test.
+
+mod aadsts;
+mod error_code;
+mod token;
+mod token_error;
+
+pub use aadsts::{Aadsts, bounded};
+pub use error_code::{ClientAction, ErrorCode, Surface};
+pub use token::{AccessTokenClaims, GrantType, TokenResponseV1};
+pub use token_error::{ErrorContext, Profile, TokenErrorResponse, describe, format_timestamp};

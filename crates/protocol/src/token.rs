@@ -1,0 +1,80 @@
+//! Successful token responses and the access-token claims (v1).
+
+use serde::{Deserialize, Serialize};
+
+/// The grant types the token endpoint knows (RFC 6749 §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+    Password,
+}
+
+impl GrantType {
+    pub const ALL: [GrantType; 4] = [
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::ClientCredentials,
+        GrantType::Password,
+    ];
+
+    /// The wire spelling of `grant_type`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+            GrantType::Password => "password",
+        }
+    }
+
+    /// Parses `grant_type`; `None` for a type this server does not support.
+    pub fn parse(s: &str) -> Option<GrantType> {
+        GrantType::ALL.into_iter().find(|g| g.as_str() == s)
+    }
+}
+
+/// A v1 token response. Like Azure AD v1, numbers are sent as strings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponseV1 {
+    pub token_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    pub expires_in: String,
+    pub ext_expires_in: String,
+    pub expires_on: String,
+    pub not_before: String,
+    pub resource: String,
+    pub access_token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+/// The claims of a v1 access token (DESIGN.md "Domain").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessTokenClaims {
+    pub aud: String,
+    pub iss: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    pub appid: String,
+    /// "0" public client, "1" client secret.
+    pub appidacr: String,
+    pub oid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scp: Option<String>,
+    pub sub: String,
+    pub tid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unique_name: Option<String>,
+    /// A unique token id, so two tokens issued in the same second differ.
+    pub uti: String,
+    pub ver: String,
+}

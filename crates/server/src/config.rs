@@ -1,0 +1,34 @@
+//! Server settings, already validated (the CLI parses flags into this).
+
+use std::time::Duration;
+
+pub use latchkey_protocol::Profile;
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The base URL issuers, endpoints and `authorization_uri` use, without
+    /// a trailing slash (e.g. `http://127.0.0.1:8080`).
+    pub public_url: String,
+    /// The description profile of tenants that set none.
+    pub profile: Profile,
+    /// Requests served at once; past it, 503 `temporarily_unavailable`.
+    pub max_in_flight: usize,
+    /// The largest token request body read.
+    pub max_body_bytes: usize,
+    pub access_token_lifetime: Duration,
+    pub refresh_token_lifetime: Duration,
+}
+
+impl ServerConfig {
+    pub fn new(public_url: impl Into<String>) -> ServerConfig {
+        let public_url: String = public_url.into();
+        ServerConfig {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            profile: Profile::Azure,
+            max_in_flight: 1024,
+            max_body_bytes: 64 * 1024,
+            access_token_lifetime: Duration::from_secs(3600),
+            refresh_token_lifetime: Duration::from_secs(14 * 24 * 3600),
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! The per-request context layer: trace and correlation ids, the overload
+//! guard, the rendering of `ProtocolError`s, and the request log line.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use latchkey_protocol::{Aadsts, ErrorContext, TokenErrorResponse};
+use time::OffsetDateTime;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::ProtocolError;
+use crate::state::AppState;
+
+/// The ids and time of one request; every error it gets carries them.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestContext {
+    pub ids: ErrorContext,
+    /// `return-client-request-id: true` was sent.
+    pub return_client_request_id: bool,
+}
+
+impl RequestContext {
+    pub fn from_headers(headers: &HeaderMap) -> RequestContext {
+        // Only a GUID is echoed: anything else could smuggle text into logs
+        // and into the error description.
+        let correlation_id = headers
+            .get("client-request-id")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| Uuid::try_parse(v.trim()).ok())
+            .unwrap_or_else(Uuid::new_v4);
+        let return_client_request_id = headers
+            .get("return-client-request-id")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        RequestContext {
+            ids: ErrorContext {
+                trace_id: Uuid::new_v4(),
+                correlation_id,
+                timestamp: OffsetDateTime::now_utc(),
+            },
+            return_client_request_id,
+        }
+    }
+}
+
+/// Wraps every route: assigns ids, sheds load past the in-flight limit,
+/// renders errors, stamps the id headers and logs the outcome.
+pub async fn request_context(
+    State(state): State<Arc<AppState>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let ctx = RequestContext::from_headers(request.headers());
+    request.extensions_mut().insert(ctx);
+    let span = tracing::info_span!(
+        "request",
+        trace_id = %ctx.ids.trace_id,
+        correlation_id = %ctx.ids.correlation_id,
+    );
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = match state.in_flight.clone().try_acquire_owned() {
+        Ok(permit) => {
+            let response = next.run(request).instrument(span.clone()).await;
+            drop(permit);
+            response
+        }
+        Err(_) => ProtocolError::new(Aadsts::Throttled)
+            .with_retry_after(1)
+            .into_response(),
+    };
+    span.in_scope(|| finish(response, &ctx, &state, &method, &path))
+}
+
+fn finish(
+    mut response: Response,
+    ctx: &RequestContext,
+    state: &AppState,
+    method: &axum::http::Method,
+    path: &str,
+) -> Response {
+    if let Some(error) = response.extensions_mut().remove::<ProtocolError>() {
+        let profile = error.profile().unwrap_or(state.config.profile);
+        let document = TokenErrorResponse::new(error.condition(), &ctx.ids, profile);
+        let status = response.status();
+        match error.internal_detail() {
+            Some(detail) => {
+                tracing::error!(%method, path, status = status.as_u16(), error = %document.error, aadsts = error.condition().number(), detail, "request failed")
+            }
+            None => {
+                tracing::info!(%method, path, status = status.as_u16(), error = %document.error, aadsts = error.condition().number(), "request refused")
+            }
+        }
+        *response.body_mut() = Body::from(document.to_json());
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+    } else {
+        tracing::debug!(%method, path, status = response.status().as_u16(), "request served");
+    }
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&ctx.ids.trace_id.to_string()) {
+        headers.insert("x-ms-request-id", value);
+    }
+    if ctx.return_client_request_id {
+        if let Ok(value) = HeaderValue::from_str(&ctx.ids.correlation_id.to_string()) {
+            headers.insert("client-request-id", value);
+        }
+    }
+    response
+}

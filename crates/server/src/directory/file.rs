@@ -1,0 +1,493 @@
+//! The directory file (TOML). The keys of DESIGN.md are the contract;
+//! unknown keys are refused so a typo never silently drops a setting.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use latchkey_protocol::{GrantType, Profile};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{Api, App, Consent, DirectoryData, Permission, Tenant, User, same_resource};
+use crate::secrets::{Digest, MIN_SECRET_LEN, hash_password};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    #[error("cannot read the directory file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the directory file is not valid TOML: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("{at}: {problem}")]
+    Invalid { at: String, problem: String },
+}
+
+fn invalid(at: impl Into<String>, problem: impl Into<String>) -> DirectoryError {
+    DirectoryError::Invalid {
+        at: at.into(),
+        problem: problem.into(),
+    }
+}
+
+/// A string that never shows in `Debug` output or logs.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(redacted)")
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDirectory {
+    #[serde(default)]
+    pub tenants: Vec<RawTenant>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTenant {
+    pub id: Uuid,
+    pub name: Option<String>,
+    #[serde(default)]
+    pub domains: Vec<String>,
+    pub profile: Option<Profile>,
+    #[serde(default)]
+    pub apis: Vec<RawApi>,
+    #[serde(default)]
+    pub apps: Vec<RawApp>,
+    #[serde(default)]
+    pub users: Vec<RawUser>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApi {
+    pub name: String,
+    pub app_id_uri: String,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApp {
+    pub client_id: Uuid,
+    pub name: String,
+    pub object_id: Option<Uuid>,
+    pub secret: Option<Secret>,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub grant_types: Vec<String>,
+    #[serde(default)]
+    pub permissions: Vec<Permission>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUser {
+    pub upn: String,
+    pub password: Secret,
+    pub object_id: Option<Uuid>,
+    pub display_name: Option<String>,
+    pub totp_secret: Option<Secret>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub consents: Vec<RawConsent>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConsent {
+    pub client_id: Uuid,
+    pub api: Option<String>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+/// Reads and validates a directory file.
+pub fn load_directory_file(path: &Path) -> Result<DirectoryData, DirectoryError> {
+    let text = std::fs::read_to_string(path).map_err(|source| DirectoryError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    parse_directory(&text)
+}
+
+/// Parses and validates directory TOML. Passwords are hashed here.
+pub fn parse_directory(text: &str) -> Result<DirectoryData, DirectoryError> {
+    let raw: RawDirectory = toml::from_str(text)?;
+    validate(raw)
+}
+
+pub(super) fn validate(raw: RawDirectory) -> Result<DirectoryData, DirectoryError> {
+    let mut data = DirectoryData::default();
+    let mut tenant_ids = HashSet::new();
+    let mut domains = HashSet::new();
+    let mut client_ids = HashSet::new();
+    for (t, raw_tenant) in raw.tenants.into_iter().enumerate() {
+        let at = format!("tenants[{t}]");
+        if !tenant_ids.insert(raw_tenant.id) {
+            return Err(invalid(
+                at,
+                format!("tenant id {} appears twice", raw_tenant.id),
+            ));
+        }
+        let mut tenant_domains = Vec::new();
+        for domain in &raw_tenant.domains {
+            let domain = domain.to_ascii_lowercase();
+            if domain.is_empty() || domain.contains(['/', ' ', '@']) || domain == "common" {
+                return Err(invalid(
+                    format!("{at}.domains"),
+                    format!("'{domain}' is not a domain name"),
+                ));
+            }
+            if !domains.insert(domain.clone()) {
+                return Err(invalid(
+                    format!("{at}.domains"),
+                    format!("domain '{domain}' belongs to two tenants"),
+                ));
+            }
+            tenant_domains.push(domain);
+        }
+        let tenant = Tenant {
+            id: raw_tenant.id,
+            name: raw_tenant.name.clone().unwrap_or_else(|| {
+                tenant_domains
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| raw_tenant.id.to_string())
+            }),
+            domains: tenant_domains,
+            profile: raw_tenant.profile,
+        };
+        let apis = validate_apis(&at, tenant.id, raw_tenant.apis)?;
+        for (a, raw_app) in raw_tenant.apps.into_iter().enumerate() {
+            let at = format!("{at}.apps[{a}]");
+            if !client_ids.insert(raw_app.client_id) {
+                return Err(invalid(
+                    at,
+                    format!("client_id {} appears twice", raw_app.client_id),
+                ));
+            }
+            data.apps
+                .push(validate_app(&at, tenant.id, &apis, raw_app)?);
+        }
+        let mut upns = HashSet::new();
+        for (u, raw_user) in raw_tenant.users.into_iter().enumerate() {
+            let at = format!("{at}.users[{u}]");
+            let (user, consents) = validate_user(&at, tenant.id, &apis, &data.apps, raw_user)?;
+            if !upns.insert(user.upn.clone()) {
+                return Err(invalid(at, format!("upn '{}' appears twice", user.upn)));
+            }
+            data.users.push(user);
+            data.consents.extend(consents);
+        }
+        data.apis.extend(apis);
+        data.tenants.push(tenant);
+    }
+    Ok(data)
+}
+
+fn validate_apis(at: &str, tenant_id: Uuid, raw: Vec<RawApi>) -> Result<Vec<Api>, DirectoryError> {
+    let mut apis: Vec<Api> = Vec::new();
+    for (i, raw_api) in raw.into_iter().enumerate() {
+        let at = format!("{at}.apis[{i}]");
+        if !raw_api.app_id_uri.contains(':') {
+            return Err(invalid(
+                at,
+                format!("app_id_uri '{}' is not a URI", raw_api.app_id_uri),
+            ));
+        }
+        if apis
+            .iter()
+            .any(|api| same_resource(&api.app_id_uri, &raw_api.app_id_uri))
+        {
+            return Err(invalid(
+                at,
+                format!("app_id_uri '{}' appears twice", raw_api.app_id_uri),
+            ));
+        }
+        for name in raw_api.scopes.iter().chain(&raw_api.roles) {
+            if name.is_empty() || name.contains(char::is_whitespace) {
+                return Err(invalid(
+                    &at,
+                    format!("'{name}' is not a valid scope or role name"),
+                ));
+            }
+        }
+        apis.push(Api {
+            tenant_id,
+            name: raw_api.name,
+            app_id_uri: raw_api.app_id_uri,
+            scopes: raw_api.scopes,
+            roles: raw_api.roles,
+        });
+    }
+    Ok(apis)
+}
+
+fn find_api<'a>(apis: &'a [Api], uri: &str, at: &str) -> Result<&'a Api, DirectoryError> {
+    apis.iter()
+        .find(|api| same_resource(&api.app_id_uri, uri))
+        .ok_or_else(|| invalid(at, format!("api '{uri}' is not defined in this tenant")))
+}
+
+fn validate_app(
+    at: &str,
+    tenant_id: Uuid,
+    apis: &[Api],
+    raw: RawApp,
+) -> Result<App, DirectoryError> {
+    let secret = match raw.secret {
+        Some(Secret(secret)) if secret.chars().count() < MIN_SECRET_LEN => {
+            return Err(invalid(
+                format!("{at}.secret"),
+                format!("a client secret needs at least {MIN_SECRET_LEN} characters"),
+            ));
+        }
+        Some(Secret(secret)) => Some(Digest::of(&secret)),
+        None => None,
+    };
+    let mut grant_types = Vec::new();
+    for name in &raw.grant_types {
+        let grant = GrantType::parse(name).ok_or_else(|| {
+            invalid(
+                format!("{at}.grant_types"),
+                format!("unknown grant type '{name}'"),
+            )
+        })?;
+        if grant == GrantType::ClientCredentials && secret.is_none() {
+            return Err(invalid(
+                format!("{at}.grant_types"),
+                "client_credentials needs a confidential client (a secret)",
+            ));
+        }
+        grant_types.push(grant);
+    }
+    for uri in &raw.redirect_uris {
+        if !(uri.starts_with("https://") || uri.starts_with("http://") || uri.contains(':'))
+            || uri.contains('#')
+        {
+            return Err(invalid(
+                format!("{at}.redirect_uris"),
+                format!("'{uri}' is not an absolute URI without a fragment"),
+            ));
+        }
+    }
+    for (p, permission) in raw.permissions.iter().enumerate() {
+        let at = format!("{at}.permissions[{p}]");
+        let api = find_api(apis, &permission.api, &at)?;
+        for scope in &permission.scopes {
+            if !api.scopes.contains(scope) {
+                return Err(invalid(
+                    &at,
+                    format!("scope '{scope}' is not defined by '{}'", api.app_id_uri),
+                ));
+            }
+        }
+        for role in &permission.roles {
+            if !api.roles.contains(role) {
+                return Err(invalid(
+                    &at,
+                    format!("role '{role}' is not defined by '{}'", api.app_id_uri),
+                ));
+            }
+        }
+    }
+    Ok(App {
+        tenant_id,
+        client_id: raw.client_id,
+        object_id: raw
+            .object_id
+            .unwrap_or_else(|| derived_id(tenant_id, "app", &raw.client_id.to_string())),
+        name: raw.name,
+        secret,
+        redirect_uris: raw.redirect_uris,
+        grant_types,
+        permissions: raw.permissions,
+    })
+}
+
+fn validate_user(
+    at: &str,
+    tenant_id: Uuid,
+    apis: &[Api],
+    apps: &[App],
+    raw: RawUser,
+) -> Result<(User, Vec<Consent>), DirectoryError> {
+    let upn = raw.upn.to_ascii_lowercase();
+    if upn.split('@').count() != 2 || upn.starts_with('@') || upn.ends_with('@') {
+        return Err(invalid(
+            format!("{at}.upn"),
+            format!("'{}' is not a user principal name (name@domain)", raw.upn),
+        ));
+    }
+    if raw.password.0.is_empty() {
+        return Err(invalid(format!("{at}.password"), "the password is empty"));
+    }
+    let totp_secret = match raw.totp_secret {
+        Some(Secret(s)) => {
+            let normalized: String = s
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect::<String>()
+                .to_ascii_uppercase();
+            if normalized.len() < 16
+                || !normalized
+                    .trim_end_matches('=')
+                    .chars()
+                    .all(|c| matches!(c, 'A'..='Z' | '2'..='7'))
+            {
+                return Err(invalid(
+                    format!("{at}.totp_secret"),
+                    "a TOTP secret is base32 of at least 80 bits (16 characters)",
+                ));
+            }
+            Some(normalized)
+        }
+        None => None,
+    };
+    let object_id = raw
+        .object_id
+        .unwrap_or_else(|| derived_id(tenant_id, "user", &upn));
+    let mut consents = Vec::new();
+    for (c, consent) in raw.consents.into_iter().enumerate() {
+        let at = format!("{at}.consents[{c}]");
+        if !apps
+            .iter()
+            .any(|app| app.tenant_id == tenant_id && app.client_id == consent.client_id)
+        {
+            return Err(invalid(
+                &at,
+                format!(
+                    "client_id {} is not an application of this tenant",
+                    consent.client_id
+                ),
+            ));
+        }
+        let candidates: Vec<&Api> = match &consent.api {
+            Some(uri) => vec![find_api(apis, uri, &at)?],
+            None => apis.iter().collect(),
+        };
+        for scope in &consent.scopes {
+            if !candidates.iter().any(|api| api.scopes.contains(scope)) {
+                return Err(invalid(
+                    &at,
+                    format!("scope '{scope}' is not defined by any API it may refer to"),
+                ));
+            }
+        }
+        consents.push(Consent {
+            tenant_id,
+            user_oid: object_id,
+            client_id: consent.client_id,
+            api: consent.api,
+            scopes: consent.scopes,
+        });
+    }
+    let user = User {
+        tenant_id,
+        object_id,
+        upn,
+        display_name: raw.display_name,
+        password_hash: hash_password(&raw.password.0),
+        totp_secret,
+        roles: raw.roles,
+    };
+    Ok((user, consents))
+}
+
+/// A stable object id for an entry the file gives none: the same file
+/// always yields the same ids, so reloading is idempotent.
+fn derived_id(tenant: Uuid, kind: &str, name: &str) -> Uuid {
+    Uuid::new_v5(&tenant, format!("{kind}:{name}").as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TENANT: &str = r#"
+[[tenants]]
+id = "7fe81447-da57-4385-becb-6de57f21477e"
+domains = ["Contoso.example"]
+  [[tenants.apis]]
+  name = "Files"
+  app_id_uri = "https://files.contoso.example/"
+  scopes = ["Files.Read"]
+  roles = ["Files.ReadAll"]
+"#;
+
+    fn error_of(extra: &str) -> String {
+        parse_directory(&format!("{TENANT}{extra}"))
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn a_short_secret_is_refused_without_showing_it() {
+        let err = error_of(
+            r#"
+  [[tenants.apps]]
+  client_id = "2d4d11a2-f814-46a7-890a-274a72a7309e"
+  name = "Web"
+  secret = "tooshort-but-secret"
+"#,
+        );
+        assert_eq!(
+            err,
+            "tenants[0].apps[0].secret: a client secret needs at least 32 characters"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let err = error_of("  colour = \"blue\"\n");
+        assert!(err.contains("unknown field `colour`"), "{err}");
+    }
+
+    #[test]
+    fn permissions_must_name_defined_scopes() {
+        let err = error_of(
+            r#"
+  [[tenants.apps]]
+  client_id = "2d4d11a2-f814-46a7-890a-274a72a7309e"
+  name = "Web"
+  [[tenants.apps.permissions]]
+  api = "https://files.contoso.example"
+  scopes = ["Files.Write"]
+"#,
+        );
+        assert_eq!(
+            err,
+            "tenants[0].apps[0].permissions[0]: scope 'Files.Write' is not defined by 'https://files.contoso.example/'"
+        );
+    }
+
+    #[test]
+    fn loading_twice_gives_the_same_ids() {
+        let text = format!(
+            "{TENANT}{}",
+            r#"
+  [[tenants.users]]
+  upn = "Frank@contoso.example"
+  password = "pw"
+"#
+        );
+        let a = parse_directory(&text).unwrap();
+        let b = parse_directory(&text).unwrap();
+        assert_eq!(a.users[0].object_id, b.users[0].object_id);
+        assert_eq!(a.users[0].upn, "frank@contoso.example");
+        assert_eq!(a.tenants[0].domains, ["contoso.example"]);
+    }
+}

@@ -1,0 +1,258 @@
+//! The directory: tenants, APIs, applications, users and consents.
+//!
+//! `file` reads the TOML directory file, `demo` builds the built-in demo
+//! tenant, and [`Directory`] is the in-memory view of tenants, APIs and
+//! applications that every token request consults. Users and grants are not
+//! held in memory: they live in the store, which scales to millions of them.
+
+mod demo;
+mod file;
+
+use std::collections::HashMap;
+
+use latchkey_protocol::{GrantType, Profile};
+use uuid::Uuid;
+
+use crate::secrets::Digest;
+
+pub use demo::{DemoCredentials, DemoError, demo_directory};
+pub use file::{DirectoryError, load_directory_file, parse_directory};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    pub id: Uuid,
+    pub name: String,
+    /// Lower-case domain names.
+    pub domains: Vec<String>,
+    /// The description profile for this tenant; `None` follows the server.
+    pub profile: Option<Profile>,
+}
+
+/// A secured resource (web API), named by its App ID URI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Api {
+    pub tenant_id: Uuid,
+    pub name: String,
+    pub app_id_uri: String,
+    /// Delegated scopes (`scp`).
+    pub scopes: Vec<String>,
+    /// Application roles (`roles`).
+    pub roles: Vec<String>,
+}
+
+/// An API permission an application asks for.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Permission {
+    pub api: String,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Application roles, granted by an administrator.
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+/// An application (OAuth client).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct App {
+    pub tenant_id: Uuid,
+    pub client_id: Uuid,
+    pub name: String,
+    /// The service principal's object id: `oid` and `sub` of app-only tokens.
+    pub object_id: Uuid,
+    /// `None`: a public client.
+    pub secret: Option<Digest>,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<GrantType>,
+    pub permissions: Vec<Permission>,
+}
+
+impl App {
+    pub fn is_confidential(&self) -> bool {
+        self.secret.is_some()
+    }
+
+    pub fn allows(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+
+    /// The permission this app holds on `api`, if any.
+    pub fn permission_for(&self, api: &Api) -> Option<&Permission> {
+        self.permissions
+            .iter()
+            .find(|p| same_resource(&p.api, &api.app_id_uri))
+    }
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct User {
+    pub tenant_id: Uuid,
+    pub object_id: Uuid,
+    /// Lower-case user principal name.
+    pub upn: String,
+    pub display_name: Option<String>,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Base32 TOTP secret; present means a second factor is required.
+    pub totp_secret: Option<String>,
+    pub roles: Vec<String>,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("tenant_id", &self.tenant_id)
+            .field("object_id", &self.object_id)
+            .field("upn", &self.upn)
+            .field("requires_mfa", &self.totp_secret.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl User {
+    pub fn requires_second_factor(&self) -> bool {
+        self.totp_secret.is_some()
+    }
+}
+
+/// Delegated scopes a user consented to for an application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    pub tenant_id: Uuid,
+    pub user_oid: Uuid,
+    pub client_id: Uuid,
+    /// The App ID URI the scopes belong to; `None`: any API of the tenant
+    /// that defines them.
+    pub api: Option<String>,
+    pub scopes: Vec<String>,
+}
+
+impl Consent {
+    pub fn covers(&self, api: &Api) -> bool {
+        self.api
+            .as_deref()
+            .is_none_or(|uri| same_resource(uri, &api.app_id_uri))
+    }
+}
+
+/// Everything a directory file (or the demo) names.
+#[derive(Debug, Clone, Default)]
+pub struct DirectoryData {
+    pub tenants: Vec<Tenant>,
+    pub apis: Vec<Api>,
+    pub apps: Vec<App>,
+    pub users: Vec<User>,
+    pub consents: Vec<Consent>,
+}
+
+/// Two resource identifiers name the same API when they differ at most by
+/// a trailing slash and the case of scheme and host (Azure AD matches
+/// `https://api.example/` and `https://api.example` alike).
+pub fn same_resource(a: &str, b: &str) -> bool {
+    fn key(s: &str) -> (String, &str) {
+        let s = s.strip_suffix('/').unwrap_or(s);
+        match s.find("://") {
+            Some(i) => {
+                let rest = &s[i + 3..];
+                let host_end = rest.find('/').map_or(s.len(), |j| i + 3 + j);
+                (s[..host_end].to_ascii_lowercase(), &s[host_end..])
+            }
+            None => (String::new(), s),
+        }
+    }
+    key(a) == key(b)
+}
+
+/// How the `{tenant}` path segment resolved.
+#[derive(Debug, Clone, Copy)]
+pub enum TenantRef<'a> {
+    /// `common`: the tenant is found from the client or the user.
+    Common,
+    Tenant(&'a Tenant),
+}
+
+/// The in-memory view of tenants, APIs and applications.
+#[derive(Debug, Default)]
+pub struct Directory {
+    tenants: HashMap<Uuid, Tenant>,
+    by_domain: HashMap<String, Uuid>,
+    apis: HashMap<Uuid, Vec<Api>>,
+    apps: HashMap<Uuid, App>,
+}
+
+impl Directory {
+    pub fn new(data: DirectoryData) -> Directory {
+        let mut directory = Directory::default();
+        for tenant in data.tenants {
+            for domain in &tenant.domains {
+                directory.by_domain.insert(domain.clone(), tenant.id);
+            }
+            directory.tenants.insert(tenant.id, tenant);
+        }
+        for api in data.apis {
+            directory.apis.entry(api.tenant_id).or_default().push(api);
+        }
+        for app in data.apps {
+            directory.apps.insert(app.client_id, app);
+        }
+        directory
+    }
+
+    /// Resolves `/{tenant}`: a GUID, a domain name, or `common`.
+    pub fn resolve_tenant(&self, segment: &str) -> Option<TenantRef<'_>> {
+        if segment.eq_ignore_ascii_case("common") {
+            return Some(TenantRef::Common);
+        }
+        let id = match Uuid::try_parse(segment) {
+            Ok(id) => id,
+            Err(_) => *self.by_domain.get(&segment.to_ascii_lowercase())?,
+        };
+        self.tenants.get(&id).map(TenantRef::Tenant)
+    }
+
+    pub fn tenant(&self, id: Uuid) -> Option<&Tenant> {
+        self.tenants.get(&id)
+    }
+
+    pub fn tenants(&self) -> impl Iterator<Item = &Tenant> {
+        self.tenants.values()
+    }
+
+    /// The application with `client_id`, in any tenant.
+    pub fn app(&self, client_id: &str) -> Option<&App> {
+        self.apps.get(&Uuid::try_parse(client_id).ok()?)
+    }
+
+    /// The API registered in `tenant` under `resource`.
+    pub fn api(&self, tenant: Uuid, resource: &str) -> Option<&Api> {
+        self.apis
+            .get(&tenant)?
+            .iter()
+            .find(|api| same_resource(&api.app_id_uri, resource))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resources_match_modulo_trailing_slash_and_host_case() {
+        assert!(same_resource(
+            "https://files.contoso.example/",
+            "https://files.contoso.example"
+        ));
+        assert!(same_resource(
+            "HTTPS://Files.Contoso.Example/",
+            "https://files.contoso.example/"
+        ));
+        assert!(!same_resource(
+            "https://files.contoso.example/A",
+            "https://files.contoso.example/a"
+        ));
+        assert!(!same_resource(
+            "https://files.contoso.example.evil/",
+            "https://files.contoso.example/"
+        ));
+        assert!(same_resource("api://files", "api://files/"));
+    }
+}

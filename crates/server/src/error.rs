@@ -1,0 +1,120 @@
+//! `ProtocolError`: what every handler returns on failure, and its one
+//! rendering. `into_response` is pure: it sets the status and headers and
+//! leaves the error in a response extension; the request-context layer,
+//! which knows the request's ids, writes the seed's JSON document and logs
+//! the error (with any internal detail, which never reaches the client).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use latchkey_protocol::{Aadsts, Profile};
+
+use crate::keys::KeyError;
+use crate::secrets::RngError;
+use crate::store::StoreError;
+
+#[derive(Debug, Clone)]
+pub struct ProtocolError {
+    condition: Aadsts,
+    profile: Option<Profile>,
+    basic_challenge: bool,
+    retry_after: Option<u32>,
+    internal: Option<String>,
+}
+
+impl ProtocolError {
+    pub fn new(condition: Aadsts) -> ProtocolError {
+        ProtocolError {
+            condition,
+            profile: None,
+            basic_challenge: false,
+            retry_after: None,
+            internal: None,
+        }
+    }
+
+    /// A `server_error` whose `detail` goes to the log only.
+    pub fn internal(detail: impl std::fmt::Display) -> ProtocolError {
+        ProtocolError {
+            internal: Some(detail.to_string()),
+            ..ProtocolError::new(Aadsts::ServerError)
+        }
+    }
+
+    /// The client authenticated with HTTP Basic: answer 401 with a Basic
+    /// challenge (RFC 6749 §5.2).
+    pub fn with_basic_challenge(mut self) -> ProtocolError {
+        self.basic_challenge = true;
+        self
+    }
+
+    pub fn with_retry_after(mut self, seconds: u32) -> ProtocolError {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// Renders with the tenant's profile rather than the server's.
+    pub fn with_profile(mut self, profile: Option<Profile>) -> ProtocolError {
+        if self.profile.is_none() {
+            self.profile = profile;
+        }
+        self
+    }
+
+    pub fn condition(&self) -> &Aadsts {
+        &self.condition
+    }
+
+    pub fn profile(&self) -> Option<Profile> {
+        self.profile
+    }
+
+    pub fn internal_detail(&self) -> Option<&str> {
+        self.internal.as_deref()
+    }
+}
+
+impl From<Aadsts> for ProtocolError {
+    fn from(condition: Aadsts) -> Self {
+        ProtocolError::new(condition)
+    }
+}
+
+impl From<StoreError> for ProtocolError {
+    fn from(err: StoreError) -> Self {
+        ProtocolError::internal(err)
+    }
+}
+
+impl From<KeyError> for ProtocolError {
+    fn from(err: KeyError) -> Self {
+        ProtocolError::internal(err)
+    }
+}
+
+impl From<RngError> for ProtocolError {
+    fn from(err: RngError) -> Self {
+        ProtocolError::internal(err)
+    }
+}
+
+impl IntoResponse for ProtocolError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.condition.error_code().token_status())
+            .unwrap_or(StatusCode::BAD_REQUEST);
+        let mut response = status.into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        if self.basic_challenge && status == StatusCode::UNAUTHORIZED {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"latchkey\", charset=\"UTF-8\""),
+            );
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response.extensions_mut().insert(self);
+        response
+    }
+}

@@ -1,0 +1,190 @@
+//! The RS256 signing key: made on first start, kept in the store, published
+//! as a JWK with `kid` and `x5t` (both the certificate's SHA-1 thumbprint,
+//! as Azure AD does), and used to sign access tokens.
+
+use aws_lc_rs::digest;
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKeyComponents};
+use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::store::StoredKey;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("RSA key generation failed")]
+    Generate,
+    #[error("the stored signing key {kid} cannot be read")]
+    Unreadable { kid: String },
+    #[error("making the key's certificate failed: {0}")]
+    Certificate(#[from] rcgen::Error),
+    #[error("signing failed")]
+    Sign,
+}
+
+/// A loaded signing key, ready to sign.
+pub struct SigningKey {
+    kid: String,
+    key_pair: KeyPair,
+    /// `base64url({"typ":"JWT","alg":"RS256","x5t":…,"kid":…}).`, computed once.
+    header_prefix: String,
+    jwk: Jwk,
+    rng: SystemRandom,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A public key as published in the JWKS (RFC 7517), Azure AD's fields.
+#[derive(Debug, Clone, Serialize)]
+pub struct Jwk {
+    pub kty: &'static str,
+    #[serde(rename = "use")]
+    pub use_: &'static str,
+    pub kid: String,
+    pub x5t: String,
+    pub n: String,
+    pub e: String,
+    pub x5c: Vec<String>,
+}
+
+impl SigningKey {
+    /// Makes a new RSA-2048 key and a self-signed certificate for it.
+    pub fn generate(now: OffsetDateTime) -> Result<StoredKey, KeyError> {
+        let key_pair = KeyPair::generate(KeySize::Rsa2048).map_err(|_| KeyError::Generate)?;
+        let pkcs8 = key_pair
+            .as_der()
+            .map_err(|_| KeyError::Generate)?
+            .as_ref()
+            .to_vec();
+        let cert_key = rcgen::KeyPair::try_from(pkcs8.as_slice())?;
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "Latchkey token signing");
+        params.not_before = now - time::Duration::days(1);
+        params.not_after = now + time::Duration::days(5 * 365);
+        let cert = params.self_signed(&cert_key)?;
+        let certificate = cert.der().to_vec();
+        let kid = thumbprint(&certificate);
+        Ok(StoredKey {
+            kid,
+            pkcs8,
+            certificate,
+            created_at: now.unix_timestamp(),
+        })
+    }
+
+    /// Loads a key kept in the store.
+    pub fn load(stored: &StoredKey) -> Result<SigningKey, KeyError> {
+        let unreadable = || KeyError::Unreadable {
+            kid: stored.kid.clone(),
+        };
+        let key_pair = KeyPair::from_pkcs8(&stored.pkcs8).map_err(|_| unreadable())?;
+        let components = PublicKeyComponents::<Vec<u8>>::from(key_pair.public_key());
+        let x5t = thumbprint(&stored.certificate);
+        // Azure AD's header, in its order; kid and x5t are base64url, so
+        // nothing in them needs JSON escaping.
+        let header = format!(
+            r#"{{"typ":"JWT","alg":"RS256","x5t":"{x5t}","kid":"{}"}}"#,
+            stored.kid
+        );
+        let header_prefix = format!("{}.", URL_SAFE_NO_PAD.encode(header));
+        let jwk = Jwk {
+            kty: "RSA",
+            use_: "sig",
+            kid: stored.kid.clone(),
+            x5t,
+            n: URL_SAFE_NO_PAD.encode(strip_leading_zeros(&components.n)),
+            e: URL_SAFE_NO_PAD.encode(strip_leading_zeros(&components.e)),
+            x5c: vec![STANDARD.encode(&stored.certificate)],
+        };
+        Ok(SigningKey {
+            kid: stored.kid.clone(),
+            key_pair,
+            header_prefix,
+            jwk,
+            rng: SystemRandom::new(),
+        })
+    }
+
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    pub fn jwk(&self) -> &Jwk {
+        &self.jwk
+    }
+
+    /// Signs `claims` as a compact JWS (RFC 7515) with RS256.
+    pub fn sign_jwt<T: Serialize>(&self, claims: &T) -> Result<String, KeyError> {
+        let payload = serde_json::to_vec(claims).map_err(|_| KeyError::Sign)?;
+        let mut jwt = String::with_capacity(self.header_prefix.len() + payload.len() * 4 / 3 + 350);
+        jwt.push_str(&self.header_prefix);
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut jwt);
+        let mut signature = vec![0u8; self.key_pair.public_modulus_len()];
+        self.key_pair
+            .sign(&RSA_PKCS1_SHA256, &self.rng, jwt.as_bytes(), &mut signature)
+            .map_err(|_| KeyError::Sign)?;
+        jwt.push('.');
+        URL_SAFE_NO_PAD.encode_string(&signature, &mut jwt);
+        Ok(jwt)
+    }
+}
+
+/// base64url(SHA-1(certificate DER)): Azure AD's `x5t`, and its `kid`.
+fn thumbprint(certificate_der: &[u8]) -> String {
+    let digest = digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, certificate_der);
+    URL_SAFE_NO_PAD.encode(digest.as_ref())
+}
+
+fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
+    let first = bytes
+        .iter()
+        .position(|&b| b != 0)
+        .unwrap_or(bytes.len().saturating_sub(1));
+    &bytes[first..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
+
+    #[test]
+    fn a_signed_token_verifies_with_the_published_jwk() {
+        let stored = SigningKey::generate(OffsetDateTime::now_utc()).unwrap();
+        let key = SigningKey::load(&stored).unwrap();
+        let jwt = key.sign_jwt(&serde_json::json!({"aud": "x"})).unwrap();
+        let (signed, signature) = jwt.rsplit_once('.').unwrap();
+        let n = URL_SAFE_NO_PAD.decode(&key.jwk().n).unwrap();
+        let e = URL_SAFE_NO_PAD.decode(&key.jwk().e).unwrap();
+        assert_eq!(e, [1, 0, 1]);
+        let public = RsaPublicKeyComponents { n: &n, e: &e };
+        public
+            .verify(
+                &RSA_PKCS1_2048_8192_SHA256,
+                signed.as_bytes(),
+                &URL_SAFE_NO_PAD.decode(signature).unwrap(),
+            )
+            .unwrap();
+        let header: serde_json::Value = serde_json::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(jwt.split('.').next().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(header["alg"], "RS256");
+        assert_eq!(header["kid"], key.kid());
+        assert_eq!(header["x5t"], key.jwk().x5t);
+    }
+}

@@ -1,0 +1,53 @@
+//! The Latchkey authorization server as a library: [`router`] gives the
+//! axum `Router` that `latchkey serve` runs.
+//!
+//! A token request goes: `context` (ids, overload guard) → `token`
+//! (tenant, form, grant type, client authentication, then one module per
+//! grant) → `issue` (sign the access token) → back through `context`, which
+//! renders any `ProtocolError` as the seed's JSON document.
+
+pub mod config;
+mod context;
+pub mod directory;
+mod discovery;
+mod error;
+pub mod keys;
+pub mod secrets;
+mod state;
+pub mod store;
+mod token;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{any, get};
+
+pub use config::ServerConfig;
+pub use context::RequestContext;
+pub use error::ProtocolError;
+pub use latchkey_protocol::Profile;
+pub use state::{AppState, StartError};
+
+/// Loads the directory and keys from `store` and builds the server's routes.
+pub async fn router(
+    config: ServerConfig,
+    store: Arc<dyn store::Store>,
+) -> Result<Router, StartError> {
+    let state = Arc::new(AppState::load(config, store).await?);
+    Ok(routes(state))
+}
+
+fn routes(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/{tenant}/oauth2/token", any(token::token_endpoint))
+        .route(
+            "/{tenant}/.well-known/openid-configuration",
+            get(discovery::openid_configuration),
+        )
+        .route("/{tenant}/discovery/keys", get(discovery::jwks))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            context::request_context,
+        ))
+        .with_state(state)
+}

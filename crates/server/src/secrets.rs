@@ -1,0 +1,124 @@
+//! Client secrets and user passwords.
+//!
+//! Client secrets are high-entropy (≥ 128 bits, checked at load), so one
+//! SHA-256 is as strong as a slow hash and costs nothing on the hot path;
+//! they are compared in constant time. User passwords are low-entropy and
+//! get Argon2id.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use aws_lc_rs::digest;
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use subtle::ConstantTimeEq;
+
+/// The shortest client secret accepted: 32 characters, as DESIGN.md fixes.
+pub const MIN_SECRET_LEN: usize = 32;
+
+/// A SHA-256 digest of a client secret or a refresh token.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Digest(pub [u8; 32]);
+
+impl std::fmt::Debug for Digest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Digest(…)")
+    }
+}
+
+impl Digest {
+    pub fn of(secret: &str) -> Digest {
+        let mut out = [0u8; 32];
+        out.copy_from_slice(digest::digest(&digest::SHA256, secret.as_bytes()).as_ref());
+        Digest(out)
+    }
+
+    /// Constant-time: a timing difference must not reveal a prefix.
+    pub fn matches(&self, presented: &str) -> bool {
+        Digest::of(presented).0.ct_eq(&self.0).into()
+    }
+
+    pub fn from_slice(bytes: &[u8]) -> Option<Digest> {
+        Some(Digest(bytes.try_into().ok()?))
+    }
+}
+
+/// The operating system's random number generator failed.
+#[derive(Debug, thiserror::Error)]
+#[error("the system random number generator failed")]
+pub struct RngError;
+
+/// `bytes` random bytes, base64url: used for client secrets (32 bytes) and
+/// refresh tokens.
+pub fn random_token(bytes: usize) -> Result<String, RngError> {
+    let mut buf = vec![0u8; bytes];
+    SystemRandom::new().fill(&mut buf).map_err(|_| RngError)?;
+    Ok(URL_SAFE_NO_PAD.encode(buf))
+}
+
+/// Argon2id with OWASP's parameters (19 MiB, 2 passes, 1 lane).
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).expect("valid Argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Hashes a password into a PHC string.
+pub fn hash_password(password: &str) -> String {
+    let mut salt = [0u8; 16];
+    SystemRandom::new()
+        .fill(&mut salt)
+        .expect("system random number generator");
+    let salt = SaltString::encode_b64(&salt).expect("16 bytes is a valid salt");
+    argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("Argon2 with valid parameters")
+        .to_string()
+}
+
+/// Checks a password against a PHC string. With no stored hash (unknown
+/// user) it still spends the same time, so response times do not tell which
+/// user names exist.
+pub fn verify_password(password: &str, stored: Option<&str>) -> bool {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let decoy = DECOY.get_or_init(|| hash_password("latchkey decoy password"));
+    let (phc, real) = match stored {
+        Some(phc) => (phc, true),
+        None => (decoy.as_str(), false),
+    };
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    argon2()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok()
+        && real
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_match_only_themselves() {
+        let digest = Digest::of("correct horse battery staple, long enough");
+        assert!(digest.matches("correct horse battery staple, long enough"));
+        assert!(!digest.matches("correct horse battery staple, long enougH"));
+        assert!(!digest.matches(""));
+    }
+
+    #[test]
+    fn passwords_verify_and_unknown_users_never_do() {
+        let phc = hash_password("hunter2hunter2");
+        assert!(phc.starts_with("$argon2id$"));
+        assert!(verify_password("hunter2hunter2", Some(&phc)));
+        assert!(!verify_password("hunter2hunter3", Some(&phc)));
+        assert!(!verify_password("latchkey decoy password", None));
+    }
+
+    #[test]
+    fn random_tokens_carry_enough_entropy() {
+        let token = random_token(32).unwrap();
+        assert_eq!(token.len(), 43);
+        assert_ne!(token, random_token(32).unwrap());
+    }
+}

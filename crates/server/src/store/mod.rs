@@ -1,0 +1,113 @@
+//! The `Store` interface: everything Latchkey keeps. One trait, one engine
+//! per module; every single-use or rotation rule is one atomic statement
+//! (or one transaction) in the database, never a check in process memory.
+
+mod sqlite;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::directory::{Consent, DirectoryData, User};
+use crate::secrets::Digest;
+
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// A signing key as kept in the store.
+#[derive(Clone)]
+pub struct StoredKey {
+    pub kid: String,
+    /// PKCS#8 DER of the RSA private key.
+    pub pkcs8: Vec<u8>,
+    /// The self-signed certificate (DER) whose thumbprint is `x5t`.
+    pub certificate: Vec<u8>,
+    pub created_at: i64,
+}
+
+/// A refresh token, known by its digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshTokenRecord {
+    pub digest: Digest,
+    pub family_id: Uuid,
+    pub tenant_id: Uuid,
+    pub client_id: Uuid,
+    pub user_oid: Uuid,
+    /// The resource of the sign-in; the default of a refresh without `resource`.
+    pub resource: String,
+    /// The OpenID Connect scopes of the sign-in (`openid`, `offline_access`…).
+    pub scope: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// What happened when a refresh token was presented for rotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// The token was current; it is now used and its successor stored.
+    Rotated,
+    /// The token had already been rotated out: its family is now revoked.
+    Reused,
+    /// The token's family was revoked earlier.
+    Revoked,
+    Expired,
+    NotFound,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Makes every tenant, API, app, user and consent in `data` exactly as
+    /// given (insert or replace), in one transaction. Entries the data does
+    /// not name are left alone.
+    async fn apply_directory(&self, data: &DirectoryData) -> Result<(), StoreError>;
+
+    /// Tenants, APIs and apps (not users: they may be millions).
+    async fn load_directory(&self) -> Result<DirectoryData, StoreError>;
+
+    async fn find_user_by_upn(&self, tenant: Uuid, upn: &str) -> Result<Option<User>, StoreError>;
+
+    async fn find_user(&self, tenant: Uuid, object_id: Uuid) -> Result<Option<User>, StoreError>;
+
+    /// The consents `user` gave `client`.
+    async fn consents(
+        &self,
+        tenant: Uuid,
+        user: Uuid,
+        client: Uuid,
+    ) -> Result<Vec<Consent>, StoreError>;
+
+    /// All signing keys, oldest first.
+    async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
+
+    async fn insert_signing_key(&self, key: &StoredKey) -> Result<(), StoreError>;
+
+    async fn insert_refresh_token(&self, token: &RefreshTokenRecord) -> Result<(), StoreError>;
+
+    async fn find_refresh_token(
+        &self,
+        digest: &Digest,
+    ) -> Result<Option<RefreshTokenRecord>, StoreError>;
+
+    /// Revokes every refresh token of a family.
+    async fn revoke_refresh_family(&self, family: Uuid, now: i64) -> Result<(), StoreError>;
+
+    /// Marks `old` used and stores `successor` in its family, atomically:
+    /// of two concurrent rotations of one token exactly one gets `Rotated`.
+    /// A token presented after it was rotated out revokes its whole family.
+    async fn rotate_refresh_token(
+        &self,
+        old: &Digest,
+        successor: &RefreshTokenRecord,
+        now: i64,
+    ) -> Result<Rotation, StoreError>;
+}

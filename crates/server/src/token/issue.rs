@@ -1,0 +1,301 @@
+//! What every grant shares: finding the resource, checking scopes and
+//! consent, signing the access token and writing the v1 response.
+
+use std::collections::BTreeSet;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use latchkey_protocol::{Aadsts, AccessTokenClaims, TokenResponseV1};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::Caller;
+use super::request::AuthMethod;
+use crate::ProtocolError;
+use crate::directory::{Api, User};
+use crate::secrets::{Digest, random_token};
+use crate::state::AppState;
+use crate::store::RefreshTokenRecord;
+
+/// OpenID Connect scopes: about the sign-in, not about the resource.
+const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+
+/// The API that `resource` names in the caller's tenant.
+pub fn resolve_api<'a>(
+    state: &'a AppState,
+    caller: &Caller<'_>,
+    resource: &str,
+) -> Result<&'a Api, ProtocolError> {
+    state
+        .directory
+        .api(caller.tenant.id, resource)
+        .ok_or_else(|| {
+            Aadsts::ResourceNotFound {
+                resource: resource.to_owned(),
+                tenant: caller.tenant_segment.to_owned(),
+            }
+            .into()
+        })
+}
+
+/// The `scope` parameter split into OpenID Connect scopes and the API's own
+/// scopes; a value that is neither is `invalid_scope`. An API scope may be
+/// written bare (`Files.Read`) or qualified (`https://api.example/Files.Read`).
+pub struct RequestedScopes {
+    pub oidc: Vec<String>,
+    pub api: Vec<String>,
+}
+
+pub fn requested_scopes(scope: Option<&str>, api: &Api) -> Result<RequestedScopes, ProtocolError> {
+    let mut requested = RequestedScopes {
+        oidc: Vec::new(),
+        api: Vec::new(),
+    };
+    for value in scope.unwrap_or_default().split_whitespace() {
+        if OIDC_SCOPES.contains(&value) {
+            requested.oidc.push(value.to_owned());
+            continue;
+        }
+        let bare = value
+            .strip_prefix(api.app_id_uri.as_str())
+            .or_else(|| {
+                value
+                    .strip_prefix(api.app_id_uri.trim_end_matches('/'))
+                    .and_then(|s| s.strip_prefix('/'))
+            })
+            .unwrap_or(value);
+        if !api.scopes.iter().any(|s| s == bare) {
+            return Err(Aadsts::InvalidScope {
+                scope: value.to_owned(),
+            }
+            .into());
+        }
+        requested.api.push(bare.to_owned());
+    }
+    Ok(requested)
+}
+
+/// The delegated scopes (`scp`) the caller gets for `user` on `api`: those
+/// the app is permitted and the user consented to. Asking for one that was
+/// not consented to, or having none at all, is `consent_required`.
+pub async fn delegated_scopes(
+    state: &AppState,
+    caller: &Caller<'_>,
+    user: &User,
+    api: &Api,
+    requested: &[String],
+) -> Result<String, ProtocolError> {
+    let permitted: BTreeSet<&str> = caller
+        .app
+        .permission_for(api)
+        .map(|p| p.scopes.iter().map(String::as_str).collect())
+        .unwrap_or_default();
+    let consents = state
+        .store
+        .consents(caller.tenant.id, user.object_id, caller.app.client_id)
+        .await?;
+    let consented: BTreeSet<&str> = consents
+        .iter()
+        .filter(|c| c.covers(api))
+        .flat_map(|c| c.scopes.iter().map(String::as_str))
+        .filter(|s| api.scopes.iter().any(|defined| defined == s))
+        .collect();
+    let granted: BTreeSet<&str> = permitted.intersection(&consented).copied().collect();
+    let consent_required = || -> ProtocolError {
+        Aadsts::ConsentRequired {
+            client_id: caller.app.client_id.to_string(),
+            app_name: caller.app.name.clone(),
+        }
+        .into()
+    };
+    let scp: Vec<&str> = if requested.is_empty() {
+        granted.into_iter().collect()
+    } else {
+        if requested.iter().any(|s| !granted.contains(s.as_str())) {
+            return Err(consent_required());
+        }
+        requested
+            .iter()
+            .map(String::as_str)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    };
+    if scp.is_empty() {
+        return Err(consent_required());
+    }
+    Ok(scp.join(" "))
+}
+
+/// Who the token speaks for.
+pub enum Subject<'a> {
+    /// The application itself (client credentials): `roles`.
+    App { roles: Vec<String> },
+    /// A user, through the application: `scp`.
+    User { user: &'a User, scp: String },
+}
+
+/// A signed access token and the times the response reports.
+pub struct Issued {
+    pub access_token: String,
+    pub not_before: i64,
+    pub expires_on: i64,
+}
+
+pub fn access_token(
+    state: &AppState,
+    caller: &Caller<'_>,
+    api: &Api,
+    subject: &Subject<'_>,
+    now: OffsetDateTime,
+) -> Result<Issued, ProtocolError> {
+    let iat = now.unix_timestamp();
+    let exp = iat + state.config.access_token_lifetime.as_secs() as i64;
+    let appidacr = match caller.method {
+        AuthMethod::None => "0",
+        AuthMethod::Basic | AuthMethod::Post => "1",
+    };
+    let (oid, sub, roles, scp, upn) = match subject {
+        Subject::App { roles } => {
+            let oid = caller.app.object_id.to_string();
+            (
+                oid.clone(),
+                oid,
+                (!roles.is_empty()).then(|| roles.clone()),
+                None,
+                None,
+            )
+        }
+        Subject::User { user, scp } => (
+            user.object_id.to_string(),
+            pairwise_subject(user.object_id, caller.app.client_id),
+            (!user.roles.is_empty()).then(|| user.roles.clone()),
+            Some(scp.clone()),
+            Some(user.upn.clone()),
+        ),
+    };
+    let claims = AccessTokenClaims {
+        aud: api.app_id_uri.clone(),
+        iss: state.issuer(caller.tenant.id),
+        iat,
+        nbf: iat,
+        exp,
+        appid: caller.app.client_id.to_string(),
+        appidacr: appidacr.to_owned(),
+        oid,
+        roles,
+        scp,
+        sub,
+        tid: caller.tenant.id.to_string(),
+        unique_name: upn.clone(),
+        upn,
+        uti: random_token(16)?,
+        ver: "1.0".to_owned(),
+    };
+    let access_token = state.signing_key.sign_jwt(&claims)?;
+    Ok(Issued {
+        access_token,
+        not_before: iat,
+        expires_on: exp,
+    })
+}
+
+/// `sub` differs per application, as in Azure AD, so two apps cannot
+/// correlate a user by it.
+fn pairwise_subject(user: Uuid, client: Uuid) -> String {
+    let digest = Digest::of(&format!("{user}:{client}"));
+    URL_SAFE_NO_PAD.encode(digest.0)
+}
+
+pub fn v1_response(
+    api: &Api,
+    issued: Issued,
+    now: OffsetDateTime,
+    scope: Option<String>,
+    refresh_token: Option<String>,
+) -> TokenResponseV1 {
+    let expires_in = (issued.expires_on - now.unix_timestamp()).to_string();
+    TokenResponseV1 {
+        token_type: "Bearer".to_owned(),
+        scope,
+        ext_expires_in: expires_in.clone(),
+        expires_in,
+        expires_on: issued.expires_on.to_string(),
+        not_before: issued.not_before.to_string(),
+        resource: api.app_id_uri.clone(),
+        access_token: issued.access_token,
+        refresh_token,
+    }
+}
+
+/// A new refresh token for `user`: the first of a new family when `family`
+/// is `None`. Returns the token and the record to store.
+pub fn new_refresh_token(
+    state: &AppState,
+    caller: &Caller<'_>,
+    user: &User,
+    resource: &str,
+    oidc_scope: &str,
+    family: Option<Uuid>,
+    now: OffsetDateTime,
+) -> Result<(String, RefreshTokenRecord), ProtocolError> {
+    let token = random_token(32)?;
+    let issued_at = now.unix_timestamp();
+    let record = RefreshTokenRecord {
+        digest: Digest::of(&token),
+        family_id: family.unwrap_or_else(Uuid::new_v4),
+        tenant_id: caller.tenant.id,
+        client_id: caller.app.client_id,
+        user_oid: user.object_id,
+        resource: resource.to_owned(),
+        scope: oidc_scope.to_owned(),
+        issued_at,
+        expires_at: issued_at + state.config.refresh_token_lifetime.as_secs() as i64,
+        used_at: None,
+        revoked_at: None,
+    };
+    Ok((token, record))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api() -> Api {
+        Api {
+            tenant_id: Uuid::nil(),
+            name: "Files".into(),
+            app_id_uri: "https://files.contoso.example/".into(),
+            scopes: vec!["Files.Read".into(), "Files.Write".into()],
+            roles: vec![],
+        }
+    }
+
+    #[test]
+    fn scopes_may_be_bare_or_qualified() {
+        let got = requested_scopes(
+            Some("openid https://files.contoso.example/Files.Read Files.Write"),
+            &api(),
+        )
+        .unwrap();
+        assert_eq!(got.oidc, ["openid"]);
+        assert_eq!(got.api, ["Files.Read", "Files.Write"]);
+    }
+
+    #[test]
+    fn an_undefined_scope_is_invalid_scope() {
+        let err = requested_scopes(Some("Files.Delete"), &api())
+            .err()
+            .unwrap();
+        assert_eq!(
+            err.condition(),
+            &Aadsts::InvalidScope {
+                scope: "Files.Delete".into()
+            }
+        );
+        let err = requested_scopes(Some("https://other.example/Files.Read"), &api())
+            .err()
+            .unwrap();
+        assert_eq!(err.condition().number(), 70011);
+    }
+}

@@ -1,0 +1,160 @@
+//! `POST /{tenant}/oauth2/token` (RFC 6749 §3.2, Azure AD v1).
+//!
+//! The order of checks is the order a client fixes its mistakes in:
+//! method and tenant → body shape → `grant_type` → client authentication →
+//! whether the client may use the grant → the grant's own parameters.
+//! Each grant lives in its own module and returns a [`TokenResponseV1`].
+
+mod client_credentials;
+mod issue;
+mod password;
+mod refresh;
+mod request;
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::response::{IntoResponse, Response};
+use latchkey_protocol::{Aadsts, GrantType, TokenResponseV1};
+
+use crate::ProtocolError;
+use crate::directory::{App, Tenant, TenantRef};
+use crate::state::AppState;
+use request::{AuthMethod, Form, presented_client};
+
+/// The tenant and the authenticated client a grant works for.
+pub struct Caller<'a> {
+    pub tenant: &'a Tenant,
+    /// The `{tenant}` segment as the client wrote it, for messages.
+    pub tenant_segment: &'a str,
+    pub app: &'a App,
+    pub method: AuthMethod,
+}
+
+pub async fn token_endpoint(
+    State(state): State<Arc<AppState>>,
+    Path(tenant_segment): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ProtocolError> {
+    if method != Method::POST {
+        return Err(Aadsts::MethodNotAllowed {
+            method: method.to_string(),
+        }
+        .into());
+    }
+    let tenant = state
+        .directory
+        .resolve_tenant(&tenant_segment)
+        .ok_or_else(|| Aadsts::TenantNotFound {
+            tenant: tenant_segment.clone(),
+        })?;
+    let profile = match tenant {
+        TenantRef::Tenant(t) => t.profile,
+        TenantRef::Common => None,
+    };
+    let form = Form::read(&headers, body, state.config.max_body_bytes)
+        .await
+        .map_err(|e| e.with_profile(profile))?;
+    let response = grant(&state, tenant, &tenant_segment, &headers, &form).await;
+    match response {
+        Ok(body) => Ok(token_response(body)),
+        Err(error) => Err(error.with_profile(profile)),
+    }
+}
+
+async fn grant(
+    state: &AppState,
+    tenant: TenantRef<'_>,
+    tenant_segment: &str,
+    headers: &HeaderMap,
+    form: &Form,
+) -> Result<TokenResponseV1, ProtocolError> {
+    let grant_name = form.require("grant_type")?;
+    let grant = GrantType::parse(grant_name).ok_or_else(|| Aadsts::UnsupportedGrantType {
+        grant_type: grant_name.to_owned(),
+    })?;
+    let caller = authenticate_client(state, tenant, tenant_segment, headers, form)?;
+    if !caller.app.allows(grant) {
+        return Err(Aadsts::GrantTypeNotAllowed {
+            client_id: caller.app.client_id.to_string(),
+            grant_type: grant.as_str().to_owned(),
+        }
+        .into());
+    }
+    match grant {
+        GrantType::ClientCredentials => client_credentials::grant(state, &caller, form).await,
+        GrantType::Password => password::grant(state, &caller, form).await,
+        GrantType::RefreshToken => refresh::grant(state, &caller, form).await,
+        GrantType::AuthorizationCode => {
+            // No code has been issued that this request could name (the
+            // authorization endpoint comes with its own issue): the code is
+            // unknown, which is `invalid_grant`.
+            form.require("code")?;
+            form.require("redirect_uri")?;
+            Err(Aadsts::GrantMalformed.into())
+        }
+    }
+}
+
+/// RFC 6749 §2.3: finds the client in the tenant and checks its secret.
+fn authenticate_client<'a>(
+    state: &'a AppState,
+    tenant: TenantRef<'a>,
+    tenant_segment: &'a str,
+    headers: &HeaderMap,
+    form: &Form,
+) -> Result<Caller<'a>, ProtocolError> {
+    let presented = presented_client(headers, form)?;
+    let unknown = || Aadsts::UnknownApplication {
+        client_id: presented.client_id.clone(),
+        tenant: tenant_segment.to_owned(),
+    };
+    let app = state
+        .directory
+        .app(&presented.client_id)
+        .ok_or_else(unknown)?;
+    let tenant = match tenant {
+        TenantRef::Tenant(t) if t.id == app.tenant_id => t,
+        TenantRef::Tenant(_) => return Err(unknown().into()),
+        // `common`: a client id names exactly one app, and so its tenant.
+        TenantRef::Common => state.directory.tenant(app.tenant_id).ok_or_else(unknown)?,
+    };
+    let basic = presented.method == AuthMethod::Basic;
+    let challenge = |e: ProtocolError| if basic { e.with_basic_challenge() } else { e };
+    match (&app.secret, &presented.secret) {
+        (Some(_), None) => return Err(Aadsts::MissingClientSecret.into()),
+        (Some(expected), Some(secret)) if !expected.matches(secret) => {
+            return Err(challenge(
+                Aadsts::InvalidClientSecret {
+                    client_id: app.client_id.to_string(),
+                }
+                .into(),
+            ));
+        }
+        (None, Some(_)) => return Err(challenge(Aadsts::PublicClientSentSecret.into())),
+        _ => {}
+    }
+    Ok(Caller {
+        tenant,
+        tenant_segment,
+        app,
+        method: presented.method,
+    })
+}
+
+fn token_response(body: TokenResponseV1) -> Response {
+    let mut response = Json(body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    response
+}

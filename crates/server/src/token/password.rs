@@ -1,0 +1,79 @@
+//! `grant_type=password` (RFC 6749 §4.3): the user's delegated scopes, if
+//! the user signs in with a password alone and has consented.
+
+use latchkey_protocol::{Aadsts, GrantType, TokenResponseV1};
+use time::OffsetDateTime;
+
+use super::Caller;
+use super::issue::{
+    Subject, access_token, delegated_scopes, new_refresh_token, requested_scopes, resolve_api,
+    v1_response,
+};
+use super::request::Form;
+use crate::ProtocolError;
+use crate::secrets::verify_password;
+use crate::state::AppState;
+
+pub async fn grant(
+    state: &AppState,
+    caller: &Caller<'_>,
+    form: &Form,
+) -> Result<TokenResponseV1, ProtocolError> {
+    let username = form.require("username")?;
+    let password = form.require("password")?.to_owned();
+    let resource = form.require("resource")?;
+    let api = resolve_api(state, caller, resource)?;
+    let requested = requested_scopes(form.get("scope"), api)?;
+
+    let user = state
+        .store
+        .find_user_by_upn(caller.tenant.id, username)
+        .await?;
+    let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
+    // Argon2 takes tens of milliseconds: off the async workers.
+    let verified =
+        tokio::task::spawn_blocking(move || verify_password(&password, stored_hash.as_deref()))
+            .await
+            .map_err(ProtocolError::internal)?;
+    let user = match user {
+        Some(user) if verified => user,
+        _ => return Err(Aadsts::InvalidUsernameOrPassword.into()),
+    };
+    if user.requires_second_factor() {
+        // A password alone is not enough: the user must sign in
+        // interactively, where the second factor is asked for.
+        return Err(Aadsts::MfaRequired {
+            resource: api.app_id_uri.clone(),
+        }
+        .into());
+    }
+    let scp = delegated_scopes(state, caller, &user, api, &requested.api).await?;
+
+    let now = OffsetDateTime::now_utc();
+    let issued = access_token(
+        state,
+        caller,
+        api,
+        &Subject::User {
+            user: &user,
+            scp: scp.clone(),
+        },
+        now,
+    )?;
+    let refresh_token = if caller.app.allows(GrantType::RefreshToken) {
+        let (token, record) = new_refresh_token(
+            state,
+            caller,
+            &user,
+            &api.app_id_uri,
+            &requested.oidc.join(" "),
+            None,
+            now,
+        )?;
+        state.store.insert_refresh_token(&record).await?;
+        Some(token)
+    } else {
+        None
+    };
+    Ok(v1_response(api, issued, now, Some(scp), refresh_token))
+}

@@ -1,0 +1,211 @@
+//! Reading a token request: the form body (each parameter at most once,
+//! RFC 6749 §3.2) and the client's credentials (RFC 6749 §2.3.1).
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, header};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use latchkey_protocol::Aadsts;
+
+use crate::ProtocolError;
+
+/// The parameters of a token request.
+#[derive(Debug, Default)]
+pub struct Form {
+    params: HashMap<String, String>,
+}
+
+impl Form {
+    /// Reads at most `limit` bytes of an `application/x-www-form-urlencoded` body.
+    pub async fn read(
+        headers: &HeaderMap,
+        body: Body,
+        limit: usize,
+    ) -> Result<Form, ProtocolError> {
+        if !is_form_encoded(headers) {
+            return Err(Aadsts::NotFormEncoded.into());
+        }
+        let declared = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|len| len > limit as u64) {
+            return Err(Aadsts::BodyTooLarge { limit }.into());
+        }
+        let bytes = axum::body::to_bytes(body, limit)
+            .await
+            .map_err(|_| ProtocolError::new(Aadsts::BodyTooLarge { limit }))?;
+        Form::parse(&bytes)
+    }
+
+    /// Parses a form body; a parameter given twice is refused (the seed's
+    /// AADSTS90011 for two different `client_id`s).
+    pub fn parse(bytes: &[u8]) -> Result<Form, ProtocolError> {
+        let mut params: HashMap<String, String> = HashMap::new();
+        for (name, value) in form_urlencoded::parse(bytes) {
+            if let Some(previous) = params.get(name.as_ref()) {
+                if name == "client_id" && *previous != value {
+                    return Err(Aadsts::AmbiguousClientId {
+                        client_ids: vec![previous.clone(), value.into_owned()],
+                    }
+                    .into());
+                }
+                return Err(Aadsts::DuplicateParameter {
+                    name: name.into_owned(),
+                }
+                .into());
+            }
+            params.insert(name.into_owned(), value.into_owned());
+        }
+        Ok(Form { params })
+    }
+
+    /// A parameter; an empty value counts as absent (RFC 6749 §3.1).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.params
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn require(&self, name: &'static str) -> Result<&str, ProtocolError> {
+        self.get(name)
+            .ok_or_else(|| Aadsts::MissingParameter { name }.into())
+    }
+}
+
+fn is_form_encoded(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| {
+            media
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+/// How the client presented its credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// `Authorization: Basic` (client_secret_basic).
+    Basic,
+    /// `client_secret` in the body (client_secret_post).
+    Post,
+    /// No secret: a public client.
+    None,
+}
+
+/// The client id and secret as presented, before anything is checked.
+pub struct PresentedClient {
+    pub client_id: String,
+    pub secret: Option<String>,
+    pub method: AuthMethod,
+}
+
+impl std::fmt::Debug for PresentedClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PresentedClient")
+            .field("client_id", &self.client_id)
+            .field("method", &self.method)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Finds the client's credentials in the header or the body, refusing both.
+pub fn presented_client(
+    headers: &HeaderMap,
+    form: &Form,
+) -> Result<PresentedClient, ProtocolError> {
+    let Some(authorization) = headers.get(header::AUTHORIZATION) else {
+        let client_id = form.require("client_id")?.to_owned();
+        let secret = form.get("client_secret").map(str::to_owned);
+        let method = if secret.is_some() {
+            AuthMethod::Post
+        } else {
+            AuthMethod::None
+        };
+        return Ok(PresentedClient {
+            client_id,
+            secret,
+            method,
+        });
+    };
+    let (client_id, secret) =
+        parse_basic(authorization.as_bytes()).ok_or(Aadsts::MalformedAuthorizationHeader)?;
+    if form.get("client_secret").is_some() {
+        return Err(Aadsts::ConflictingClientCredentials.into());
+    }
+    if let Some(body_id) = form.get("client_id") {
+        if body_id != client_id {
+            return Err(Aadsts::AmbiguousClientId {
+                client_ids: vec![client_id, body_id.to_owned()],
+            }
+            .into());
+        }
+    }
+    Ok(PresentedClient {
+        client_id,
+        secret: Some(secret),
+        method: AuthMethod::Basic,
+    })
+}
+
+/// `Basic base64(urlencode(id) ":" urlencode(secret))`, RFC 6749 §2.3.1.
+fn parse_basic(value: &[u8]) -> Option<(String, String)> {
+    let value = std::str::from_utf8(value).ok()?.trim();
+    let (scheme, credentials) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = STANDARD.decode(credentials.trim()).ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let decode = |s: &str| -> String {
+        form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    let id = decode(id);
+    if id.is_empty() {
+        return None;
+    }
+    Some((id, decode(secret)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_are_url_decoded() {
+        let header = format!("Basic {}", STANDARD.encode("my%20id:p%3Ass+word"));
+        assert_eq!(
+            parse_basic(header.as_bytes()),
+            Some(("my id".into(), "p:ss word".into()))
+        );
+        assert_eq!(parse_basic(b"Bearer abc"), None);
+        assert_eq!(parse_basic(b"Basic !!!"), None);
+        assert_eq!(
+            parse_basic(format!("basic {}", STANDARD.encode("id-only")).as_bytes()),
+            None
+        );
+    }
+
+    #[test]
+    fn a_repeated_parameter_is_refused() {
+        let err = Form::parse(b"grant_type=password&grant_type=password").unwrap_err();
+        assert_eq!(
+            err.condition(),
+            &Aadsts::DuplicateParameter {
+                name: "grant_type".into()
+            }
+        );
+        let err = Form::parse(b"client_id=a&client_id=b").unwrap_err();
+        assert_eq!(err.condition().number(), 90011);
+    }
+}
