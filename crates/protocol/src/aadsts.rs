@@ -160,7 +160,6 @@ impl Aadsts {
     pub fn suberror(&self) -> Option<&'static str> {
         match self {
             Aadsts::ConsentRequired { .. } => Some("consent_required"),
-            Aadsts::MfaRequired { .. } => Some("basic_action"),
             _ => None,
         }
     }

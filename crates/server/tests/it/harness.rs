@@ -1,0 +1,233 @@
+//! Starting a server and reading its answers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use latchkey_server::ServerConfig;
+use latchkey_server::directory::parse_directory;
+use latchkey_server::store::{SqliteStore, Store};
+use serde_json::Value;
+use tempfile::TempDir;
+
+pub const TENANT: &str = "7fe81447-da57-4385-becb-6de57f21477e";
+pub const STRICT_TENANT: &str = "3a9c5e1f-8b2d-4c6e-9f01-2d3e4f5a6b7c";
+pub const WEB: &str = "2d4d11a2-f814-46a7-890a-274a72a7309e";
+pub const WEB_SECRET: &str = "web-secret-0123456789-abcdefghijklmnop";
+pub const CLI: &str = "0b6d4a6e-6c1f-4b6e-9d42-3f1b0c3a9e11";
+pub const ROBOT: &str = "5c6b0b7e-2a4f-4d7e-8f38-4c1f0e9a7b21";
+pub const ROBOT_SECRET: &str = "robot-secret-0123456789-abcdefghijklmn";
+pub const FABRIKAM_DAEMON: &str = "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b";
+pub const FABRIKAM_SECRET: &str = "fabrikam-secret-0123456789-abcdefghijk";
+pub const FILES: &str = "https://files.contoso.example/";
+
+const DIRECTORY: &str = include_str!("directory.toml");
+
+pub struct TestServer {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub db_path: std::path::PathBuf,
+    _dir: TempDir,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        TestServer::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(configure: impl FnOnce(&mut ServerConfig)) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join("latchkey.db");
+        let store = SqliteStore::open(&db_path).await.unwrap();
+        store
+            .apply_directory(&parse_directory(DIRECTORY).unwrap())
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let mut config = ServerConfig::new(base.clone());
+        configure(&mut config);
+        let router = latchkey_server::router(config, Arc::new(store))
+            .await
+            .unwrap();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router).await.unwrap();
+        });
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap();
+        TestServer {
+            base,
+            http,
+            db_path,
+            _dir: dir,
+            server,
+        }
+    }
+
+    pub fn token_url(&self, tenant: &str) -> String {
+        format!("{}/{tenant}/oauth2/token", self.base)
+    }
+
+    /// POSTs `params` as a form to the tenant's token endpoint.
+    pub async fn token(&self, tenant: &str, params: &[(&str, &str)]) -> reqwest::Response {
+        self.token_with(tenant, params, |r| r).await
+    }
+
+    pub async fn token_with(
+        &self,
+        tenant: &str,
+        params: &[(&str, &str)],
+        decorate: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> reqwest::Response {
+        let body = form(params);
+        let request = self
+            .http
+            .post(self.token_url(tenant))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        decorate(request).send().await.unwrap()
+    }
+
+    pub async fn get_json(&self, path: &str) -> (reqwest::StatusCode, Value) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap())
+    }
+}
+
+pub fn form(params: &[(&str, &str)]) -> String {
+    let mut serializer = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in params {
+        serializer.append_pair(name, value);
+    }
+    serializer.finish()
+}
+
+/// A token error as it must read on the wire.
+pub struct Expected<'a> {
+    pub status: u16,
+    pub error: &'a str,
+    pub aadsts: u32,
+    /// The message after `AADSTSnnnn: `, exactly.
+    pub message: &'a str,
+    pub suberror: Option<&'a str>,
+    /// The correlation id the client sent (a GUID), if any.
+    pub correlation_id: Option<&'a str>,
+    pub strict: bool,
+}
+
+impl<'a> Expected<'a> {
+    pub fn new(status: u16, error: &'a str, aadsts: u32, message: &'a str) -> Expected<'a> {
+        Expected {
+            status,
+            error,
+            aadsts,
+            message,
+            suberror: None,
+            correlation_id: None,
+            strict: false,
+        }
+    }
+}
+
+/// Asserts status, headers, and every byte of the body: the six seed
+/// fields in the seed's order, the description built from the same ids.
+/// Returns the parsed document.
+pub async fn assert_token_error(response: reqwest::Response, expected: Expected<'_>) -> Value {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.text().await.unwrap();
+    assert_eq!(status, expected.status, "status; body: {body}");
+    assert_eq!(headers["content-type"], "application/json; charset=utf-8");
+    assert_eq!(headers["cache-control"], "no-store");
+    let doc: Value = serde_json::from_str(&body).unwrap();
+    let trace_id = doc["trace_id"].as_str().unwrap();
+    let correlation_id = doc["correlation_id"].as_str().unwrap();
+    let timestamp = doc["timestamp"].as_str().unwrap();
+    assert_eq!(
+        headers["x-ms-request-id"], trace_id,
+        "x-ms-request-id is the trace id"
+    );
+    assert!(uuid::Uuid::try_parse(trace_id).is_ok());
+    assert!(uuid::Uuid::try_parse(correlation_id).is_ok());
+    if let Some(sent) = expected.correlation_id {
+        assert_eq!(correlation_id, sent);
+    }
+    assert_recent_timestamp(timestamp);
+    let sep = if expected.strict { " " } else { "\r\n" };
+    let description = format!(
+        "AADSTS{}: {}{sep}Trace ID: {trace_id}{sep}Correlation ID: {correlation_id}{sep}Timestamp: {timestamp}",
+        expected.aadsts, expected.message
+    );
+    let suberror = expected
+        .suberror
+        .map(|s| format!(r#","suberror":"{s}""#))
+        .unwrap_or_default();
+    let wire = format!(
+        r#"{{"error":"{}","error_description":{},"error_codes":[{}],"timestamp":"{timestamp}","trace_id":"{trace_id}","correlation_id":"{correlation_id}"{suberror}}}"#,
+        expected.error,
+        serde_json::to_string(&description).unwrap(),
+        expected.aadsts,
+    );
+    assert_eq!(body, wire);
+    doc
+}
+
+/// `YYYY-MM-DD HH:MM:SSZ`, within a minute of now.
+fn assert_recent_timestamp(timestamp: &str) {
+    let format =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
+    let parsed = time::PrimitiveDateTime::parse(timestamp, format)
+        .unwrap()
+        .assume_utc();
+    let skew = (time::OffsetDateTime::now_utc() - parsed).abs();
+    assert!(skew < time::Duration::minutes(1), "timestamp {timestamp}");
+}
+
+/// Decodes the claims of a JWT without verifying it.
+pub fn claims(jwt: &str) -> Value {
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+/// Verifies a JWT's RS256 signature with the server's published JWKS.
+pub async fn verify_with_jwks(server: &TestServer, jwt: &str) {
+    let (_, jwks) = server.get_json("/common/discovery/keys").await;
+    let header: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(jwt.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let key = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == header["kid"])
+        .expect("the token's kid is published");
+    let n = URL_SAFE_NO_PAD.decode(key["n"].as_str().unwrap()).unwrap();
+    let e = URL_SAFE_NO_PAD.decode(key["e"].as_str().unwrap()).unwrap();
+    let (signed, signature) = jwt.rsplit_once('.').unwrap();
+    aws_lc_rs::signature::RsaPublicKeyComponents { n: &n, e: &e }
+        .verify(
+            &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+            signed.as_bytes(),
+            &URL_SAFE_NO_PAD.decode(signature).unwrap(),
+        )
+        .expect("the signature verifies");
+}
