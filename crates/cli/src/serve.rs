@@ -61,10 +61,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             Some(credentials)
         }
     };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let local = listener.local_addr()?;
+    // Without --public-url, the address actually bound (port 0 picks one).
     let public_url = args
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{}", args.listen));
+        .unwrap_or_else(|| format!("http://{local}"));
     if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
         bail!("--public-url must start with http:// or https://");
     }
@@ -75,10 +80,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     config.refresh_token_lifetime = std::time::Duration::from_secs(args.refresh_token_lifetime);
     let public_url = config.public_url.clone();
     let router = latchkey_server::router(config, store).await?;
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let local = listener.local_addr()?;
     println!(
         "Latchkey listening on http://{local} (store: {store_label}, profile: {})",
         profile_name(args.profile)

@@ -93,7 +93,6 @@ impl Aadsts {
             Aadsts::MissingParameter { .. } => 90014,
             Aadsts::AmbiguousClientId { .. } => 90011,
             Aadsts::DuplicateParameter { .. }
-            | Aadsts::MalformedParameter { .. }
             | Aadsts::NotFormEncoded
             | Aadsts::BodyTooLarge { .. }
             | Aadsts::MalformedAuthorizationHeader
@@ -127,7 +126,6 @@ impl Aadsts {
             Aadsts::MissingParameter { .. }
             | Aadsts::AmbiguousClientId { .. }
             | Aadsts::DuplicateParameter { .. }
-            | Aadsts::MalformedParameter { .. }
             | Aadsts::NotFormEncoded
             | Aadsts::BodyTooLarge { .. }
             | Aadsts::MethodNotAllowed { .. }
@@ -181,9 +179,6 @@ impl Aadsts {
                 "Invalid request. The parameter '{}' is present more than once.",
                 bounded(name)
             ),
-            Aadsts::MalformedParameter { name, reason } => {
-                format!("Invalid request. The parameter '{name}' is malformed: {reason}.")
-            }
             Aadsts::NotFormEncoded => "Invalid request. The request body must be of type 'application/x-www-form-urlencoded'.".to_owned(),
             Aadsts::BodyTooLarge { limit } => {
                 format!("Invalid request. The request body is larger than {limit} bytes.")
@@ -257,6 +252,110 @@ impl Aadsts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use expect_test::expect;
+
+    /// One of every condition, so the catalogue's numbers, codes and texts
+    /// are pinned in one place.
+    fn every_condition() -> Vec<Aadsts> {
+        let s = |v: &str| v.to_owned();
+        vec![
+            Aadsts::MissingParameter { name: "grant_type" },
+            Aadsts::AmbiguousClientId {
+                client_ids: vec![s("a"), s("b")],
+            },
+            Aadsts::DuplicateParameter {
+                name: s("resource"),
+            },
+            Aadsts::NotFormEncoded,
+            Aadsts::BodyTooLarge { limit: 65536 },
+            Aadsts::MethodNotAllowed { method: s("GET") },
+            Aadsts::MalformedAuthorizationHeader,
+            Aadsts::ConflictingClientCredentials,
+            Aadsts::TenantNotFound {
+                tenant: s("nowhere.example"),
+            },
+            Aadsts::UnknownApplication {
+                client_id: s("c"),
+                tenant: s("t"),
+            },
+            Aadsts::MissingClientSecret,
+            Aadsts::InvalidClientSecret { client_id: s("c") },
+            Aadsts::PublicClientSentSecret,
+            Aadsts::GrantTypeNotAllowed {
+                client_id: s("c"),
+                grant_type: s("password"),
+            },
+            Aadsts::UnsupportedGrantType {
+                grant_type: s("magic"),
+            },
+            Aadsts::ResourceNotFound {
+                resource: s("https://r/"),
+                tenant: s("t"),
+            },
+            Aadsts::InvalidUsernameOrPassword,
+            Aadsts::GrantExpired,
+            Aadsts::GrantRevoked,
+            Aadsts::RefreshTokenReused,
+            Aadsts::GrantMalformed,
+            Aadsts::GrantClientMismatch,
+            Aadsts::MfaRequired {
+                resource: s("https://r/"),
+            },
+            Aadsts::ConsentRequired {
+                client_id: s("c"),
+                app_name: s("App"),
+            },
+            Aadsts::InvalidScope { scope: s("x") },
+            Aadsts::Throttled,
+            Aadsts::ServerError,
+        ]
+    }
+
+    #[test]
+    fn the_catalogue() {
+        let table: String = every_condition()
+            .iter()
+            .map(|c| {
+                let status = c.error_code().token_status();
+                let sub = c.suberror().map(|s| format!(" ({s})")).unwrap_or_default();
+                format!(
+                    "{} {status} {}{sub}: {}\n",
+                    c.number(),
+                    c.error_code(),
+                    c.message()
+                )
+            })
+            .collect();
+        expect![[r#"
+            90014 400 invalid_request: The request body must contain the following parameter: 'grant_type'.
+            90011 400 invalid_request: Request is ambiguous, multiple application identifiers found. Application identifiers: 'a, b'.
+            9002313 400 invalid_request: Invalid request. The parameter 'resource' is present more than once.
+            9002313 400 invalid_request: Invalid request. The request body must be of type 'application/x-www-form-urlencoded'.
+            9002313 400 invalid_request: Invalid request. The request body is larger than 65536 bytes.
+            900561 400 invalid_request: The endpoint only accepts POST requests. Received a GET request.
+            9002313 400 invalid_request: Invalid request. The Authorization header is malformed; the token endpoint accepts 'Basic' client credentials only.
+            9002313 400 invalid_request: Invalid request. Client credentials were sent both in the Authorization header and in the request body; use only one.
+            90002 400 invalid_request: Tenant 'nowhere.example' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.
+            700016 400 unauthorized_client: Application with identifier 'c' was not found in the directory 't'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.
+            7000218 401 invalid_client: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.
+            7000215 401 invalid_client: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app 'c'.
+            700025 401 invalid_client: Client is public so neither 'client_assertion' nor 'client_secret' should be presented.
+            70000 400 unauthorized_client: The application 'c' is not allowed to use the grant type 'password'.
+            70003 400 unsupported_grant_type: The app requested an unsupported grant type 'magic'.
+            500011 400 invalid_resource: The resource principal named https://r/ was not found in the tenant named t. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.
+            50126 400 invalid_grant: Error validating credentials due to invalid username or password.
+            70008 400 invalid_grant: The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.
+            50173 400 invalid_grant: The provided grant has been revoked. Send a new interactive authorization request for this user and resource.
+            70000 400 invalid_grant: The refresh token has already been used to obtain a new one; every refresh token of this sign-in has been revoked. Send a new interactive authorization request for this user and resource.
+            70000 400 invalid_grant: Provided grant is invalid or malformed.
+            70000 400 invalid_grant: Provided grant is invalid: it was issued to a different client.
+            50076 400 interaction_required: Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access 'https://r/'.
+            65001 400 invalid_grant (consent_required): The user or administrator has not consented to use the application with ID 'c' named 'App'. Send an interactive authorization request for this user and resource.
+            70011 400 invalid_scope: The provided value for the input parameter 'scope' is not valid. The scope x is not valid.
+            90055 503 temporarily_unavailable: The server is temporarily too busy to handle the request. Please try again later.
+            50000 500 server_error: There was an error issuing a token or an issue with our sign-in service.
+        "#]].assert_eq(&table);
+    }
 
     #[test]
     fn quoted_values_are_bounded_on_a_char_boundary() {

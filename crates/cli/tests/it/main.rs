@@ -1,0 +1,3 @@
+//! The `latchkey` binary, run as a user runs it.
+
+mod serve;

@@ -1,0 +1,217 @@
+//! `latchkey serve`: the README's first command, and its failures.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_latchkey");
+
+struct Server {
+    child: Child,
+    lines: Vec<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `latchkey serve ARGS` and reads its output up to the curl line.
+fn serve(args: &[&str]) -> Server {
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !lines
+        .iter()
+        .any(|l: &String| l.trim_start().starts_with("curl "))
+    {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => lines.push(line),
+            Err(_) => panic!("serve did not print its demo in time: {lines:?}"),
+        }
+    }
+    Server { child, lines }
+}
+
+fn value_after(lines: &[String], label: &str) -> String {
+    let line = lines
+        .iter()
+        .find(|l| l.trim_start().starts_with(label))
+        .unwrap();
+    line.trim_start()[label.len()..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn serve_prints_a_demo_whose_curl_gets_a_token() {
+    let data = tempfile::tempdir().unwrap();
+    let server = serve(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        data.path().to_str().unwrap(),
+    ]);
+    let listening = &server.lines[0];
+    assert!(
+        listening.starts_with("Latchkey listening on http://127.0.0.1:"),
+        "{listening}"
+    );
+    assert!(listening.contains("store: sqlite"), "{listening}");
+    let base = listening["Latchkey listening on ".len()..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+
+    // Run exactly what the user is told to paste: the URL and -d fields.
+    let curl = server
+        .lines
+        .iter()
+        .find(|l| l.trim_start().starts_with("curl "))
+        .unwrap();
+    let url = curl.split_whitespace().nth(2).unwrap();
+    assert!(
+        url.starts_with(&base),
+        "the curl names the bound address: {url}"
+    );
+    let client_id = value_after(&server.lines, "confidential client:");
+    let secret = value_after(&server.lines, "client secret:");
+    let resource = value_after(&server.lines, "resource (API):");
+    assert!(curl.contains(&format!("client_secret={secret}")));
+    let response = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "grant_type=client_credentials&client_id={client_id}&client_secret={secret}&resource={}",
+            resource.replace(':', "%3A").replace('/', "%2F")
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["resource"], resource);
+
+    // The demo user signs in with the printed password.
+    let password = value_after(&server.lines, "user password:");
+    let tenant = value_after(&server.lines, "Demo tenant");
+    let public_client = value_after(&server.lines, "public client:");
+    let response = reqwest::Client::new()
+        .post(format!("{base}/{tenant}/oauth2/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "grant_type=password&client_id={public_client}&username=frank%40contoso.example&password={password}&resource={}",
+            resource.replace(':', "%3A").replace('/', "%2F")
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[test]
+fn a_bad_directory_file_stops_serve_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("directory.toml");
+    std::fs::write(
+        &file,
+        "[[tenants]]\nid = \"7fe81447-da57-4385-becb-6de57f21477e\"\n  [[tenants.apps]]\n  client_id = \"2d4d11a2-f814-46a7-890a-274a72a7309e\"\n  name = \"Web\"\n  secret = \"short-secret\"\n",
+    )
+    .unwrap();
+    let output = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path())
+        .arg("--directory")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "latchkey: tenants[0].apps[0].secret: a client secret needs at least 32 characters"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("short-secret"),
+        "the secret is not printed"
+    );
+}
+
+#[test]
+fn a_missing_directory_file_and_a_postgres_url_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--directory",
+            "/nonexistent/directory.toml",
+            "--data",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot read the directory file /nonexistent/directory.toml"),
+        "{stderr}"
+    );
+
+    let output = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            "mysql://x",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("--database 'mysql://x' is not a sqlite:// URL")
+    );
+}
+
+#[test]
+fn a_taken_port_stops_serve() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(BIN)
+        .args(["serve", "--listen", &address, "--data"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains(&format!("cannot listen on {address}"))
+    );
+}
