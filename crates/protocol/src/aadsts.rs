@@ -17,11 +17,6 @@ pub enum Aadsts {
     AmbiguousClientId { client_ids: Vec<String> },
     /// 9002313: a parameter sent more than once.
     DuplicateParameter { name: String },
-    /// 9002313: a parameter whose value cannot be used.
-    MalformedParameter {
-        name: &'static str,
-        reason: &'static str,
-    },
     /// 9002313: the body is not `application/x-www-form-urlencoded`.
     NotFormEncoded,
     /// 9002313: the body exceeds the limit.
