@@ -215,3 +215,65 @@ fn a_taken_port_stops_serve() {
         String::from_utf8_lossy(&output.stderr).contains(&format!("cannot listen on {address}"))
     );
 }
+
+#[tokio::test]
+async fn logs_carry_the_request_ids_and_never_the_secret() {
+    let data = tempfile::tempdir().unwrap();
+    let log_path = data.path().join("stderr.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = Command::new(BIN)
+        .args([
+            "--log-format",
+            "json",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data",
+        ])
+        .arg(data.path().join("db"))
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let base = first["Latchkey listening on ".len()..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let correlation = "0f5c9a52-7b3e-4d8a-9c61-2e4b7a9d1f30";
+    let wrong = "a-wrong-secret-that-must-never-be-logged";
+    let response = reqwest::Client::new()
+        .post(format!("{base}/contoso.example/oauth2/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("client-request-id", correlation)
+        .body(format!(
+            "grant_type=client_credentials&client_id=2d4d11a2-f814-46a7-890a-274a72a7309e&client_secret={wrong}&resource=x"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    let trace_id = response.headers()["x-ms-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    // SIGTERM: a clean shutdown, exit code 0.
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let logs = std::fs::read_to_string(&log_path).unwrap();
+    assert!(!logs.contains(wrong), "the secret is not logged");
+    let line = logs
+        .lines()
+        .find(|l| l.contains(&trace_id))
+        .unwrap_or_else(|| panic!("no log line names trace id {trace_id}: {logs}"));
+    let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(entry["fields"]["error"], "invalid_client");
+    assert_eq!(entry["fields"]["aadsts"], 7000215);
+    assert_eq!(entry["span"]["correlation_id"], correlation);
+    assert_eq!(entry["span"]["trace_id"], trace_id);
+}
