@@ -6,11 +6,17 @@
 //! every rendering here is byte-stable under test.
 
 mod aadsts;
+mod bearer_error;
+mod challenge;
 mod error_code;
 mod token;
 mod token_error;
 
 pub use aadsts::{Aadsts, bounded};
+pub use bearer_error::BearerError;
+pub use challenge::{
+    BearerChallenge, BearerParseError, Challenge, ChallengeParseError, parse_challenges, quote,
+};
 pub use error_code::{ClientAction, ErrorCode, Surface};
 pub use token::{AccessTokenClaims, GrantType, TokenResponseV1};
 pub use token_error::{ErrorContext, Profile, TokenErrorResponse, describe, format_timestamp};

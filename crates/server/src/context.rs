@@ -108,10 +108,10 @@ fn finish(
     if let Ok(value) = HeaderValue::from_str(&ctx.ids.trace_id.to_string()) {
         headers.insert("x-ms-request-id", value);
     }
-    if ctx.return_client_request_id {
-        if let Ok(value) = HeaderValue::from_str(&ctx.ids.correlation_id.to_string()) {
-            headers.insert("client-request-id", value);
-        }
+    if ctx.return_client_request_id
+        && let Ok(value) = HeaderValue::from_str(&ctx.ids.correlation_id.to_string())
+    {
+        headers.insert("client-request-id", value);
     }
     response
 }

@@ -139,13 +139,13 @@ pub fn presented_client(
     if form.get("client_secret").is_some() {
         return Err(Aadsts::ConflictingClientCredentials.into());
     }
-    if let Some(body_id) = form.get("client_id") {
-        if body_id != client_id {
-            return Err(Aadsts::AmbiguousClientId {
-                client_ids: vec![client_id, body_id.to_owned()],
-            }
-            .into());
+    if let Some(body_id) = form.get("client_id")
+        && body_id != client_id
+    {
+        return Err(Aadsts::AmbiguousClientId {
+            client_ids: vec![client_id, body_id.to_owned()],
         }
+        .into());
     }
     Ok(PresentedClient {
         client_id,

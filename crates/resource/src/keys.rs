@@ -1,0 +1,224 @@
+//! The authority's signing keys: found through discovery, cached, refreshed
+//! in the background, and refetched on an unknown `kid` at most once per
+//! interval. Only the authority's own discovery document names where keys
+//! come from; a token's `jku`, `x5u` or `jwk` is never followed.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+
+/// An RSA public key from the JWKS.
+#[derive(Debug, Clone)]
+pub struct RsaKey {
+    pub n: Vec<u8>,
+    pub e: Vec<u8>,
+}
+
+/// What discovery and the JWKS told us.
+#[derive(Debug, Default)]
+struct Snapshot {
+    issuer: Option<String>,
+    authorization_endpoint: Option<String>,
+    keys: HashMap<String, Arc<RsaKey>>,
+    fetched_at: Option<Instant>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("request to {url} failed: {source}")]
+    Http { url: String, source: reqwest::Error },
+    #[error("{url} answered {status}")]
+    Status { url: String, status: u16 },
+    #[error("{url} sent a document that cannot be read: {problem}")]
+    Document { url: String, problem: String },
+}
+
+#[derive(Deserialize)]
+struct Discovery {
+    issuer: String,
+    jwks_uri: String,
+    #[serde(default)]
+    authorization_endpoint: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Jwks {
+    keys: Vec<Jwk>,
+}
+
+#[derive(Deserialize)]
+struct Jwk {
+    kty: String,
+    #[serde(default)]
+    kid: Option<String>,
+    #[serde(rename = "use", default)]
+    use_: Option<String>,
+    #[serde(default)]
+    alg: Option<String>,
+    #[serde(default)]
+    n: Option<String>,
+    #[serde(default)]
+    e: Option<String>,
+}
+
+/// The largest discovery or JWKS document read.
+const MAX_DOCUMENT: usize = 1024 * 1024;
+
+pub struct KeyCache {
+    authority: String,
+    http: reqwest::Client,
+    snapshot: RwLock<Arc<Snapshot>>,
+    /// One fetch at a time; others wait for it and use its result.
+    fetching: tokio::sync::Mutex<()>,
+    min_refetch_interval: Duration,
+}
+
+impl KeyCache {
+    pub fn new(
+        authority: String,
+        http: reqwest::Client,
+        min_refetch_interval: Duration,
+    ) -> KeyCache {
+        KeyCache {
+            authority,
+            http,
+            snapshot: RwLock::new(Arc::new(Snapshot::default())),
+            fetching: tokio::sync::Mutex::new(()),
+            min_refetch_interval,
+        }
+    }
+
+    fn current(&self) -> Arc<Snapshot> {
+        match self.snapshot.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn issuer(&self) -> Option<String> {
+        self.current().issuer.clone()
+    }
+
+    pub fn authorization_endpoint(&self) -> Option<String> {
+        self.current().authorization_endpoint.clone()
+    }
+
+    pub fn has_keys(&self) -> bool {
+        !self.current().keys.is_empty()
+    }
+
+    pub fn key(&self, kid: &str) -> Option<Arc<RsaKey>> {
+        self.current().keys.get(kid).cloned()
+    }
+
+    /// The key for `kid`, refetching once if it is unknown and the last
+    /// fetch is older than the refetch interval.
+    pub async fn key_or_refetch(&self, kid: &str) -> Result<Option<Arc<RsaKey>>, FetchError> {
+        if let Some(key) = self.key(kid) {
+            return Ok(Some(key));
+        }
+        let _guard = self.fetching.lock().await;
+        // Someone may have fetched while we waited.
+        if let Some(key) = self.key(kid) {
+            return Ok(Some(key));
+        }
+        let recent = self
+            .current()
+            .fetched_at
+            .is_some_and(|at| at.elapsed() < self.min_refetch_interval);
+        if recent {
+            return Ok(None);
+        }
+        self.fetch_locked().await?;
+        Ok(self.key(kid))
+    }
+
+    /// Fetches discovery and keys now (the background refresh).
+    pub async fn refresh(&self) -> Result<(), FetchError> {
+        let _guard = self.fetching.lock().await;
+        self.fetch_locked().await
+    }
+
+    async fn fetch_locked(&self) -> Result<(), FetchError> {
+        let result = self.fetch().await;
+        let mut next = Snapshot::default();
+        match &result {
+            Ok((discovery, keys)) => {
+                next.issuer = Some(discovery.issuer.clone());
+                next.authorization_endpoint = discovery.authorization_endpoint.clone();
+                next.keys = keys.clone();
+            }
+            Err(_) => {
+                // Keep what we had; only the time moves, so a dead
+                // authority is not hammered.
+                let old = self.current();
+                next.issuer = old.issuer.clone();
+                next.authorization_endpoint = old.authorization_endpoint.clone();
+                next.keys = old.keys.clone();
+            }
+        }
+        next.fetched_at = Some(Instant::now());
+        let next = Arc::new(next);
+        match self.snapshot.write() {
+            Ok(mut guard) => *guard = next,
+            Err(poisoned) => *poisoned.into_inner() = next,
+        }
+        result.map(|_| ())
+    }
+
+    async fn fetch(&self) -> Result<(Discovery, HashMap<String, Arc<RsaKey>>), FetchError> {
+        let discovery_url = format!("{}/.well-known/openid-configuration", self.authority);
+        let discovery: Discovery = self.get_json(&discovery_url).await?;
+        let jwks: Jwks = self.get_json(&discovery.jwks_uri).await?;
+        let mut keys = HashMap::new();
+        for jwk in jwks.keys {
+            let usable = jwk.kty == "RSA"
+                && jwk.use_.as_deref().is_none_or(|u| u == "sig")
+                && jwk.alg.as_deref().is_none_or(|a| a == "RS256");
+            let (Some(kid), Some(n), Some(e), true) = (jwk.kid, jwk.n, jwk.e, usable) else {
+                continue;
+            };
+            let (Ok(n), Ok(e)) = (
+                URL_SAFE_NO_PAD.decode(n.trim_end_matches('=')),
+                URL_SAFE_NO_PAD.decode(e.trim_end_matches('=')),
+            ) else {
+                continue;
+            };
+            keys.insert(kid, Arc::new(RsaKey { n, e }));
+        }
+        tracing::debug!(authority = %self.authority, keys = keys.len(), "signing keys fetched");
+        Ok((discovery, keys))
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, FetchError> {
+        let http = |source| FetchError::Http {
+            url: url.to_owned(),
+            source,
+        };
+        let mut response = self.http.get(url).send().await.map_err(http)?;
+        if !response.status().is_success() {
+            return Err(FetchError::Status {
+                url: url.to_owned(),
+                status: response.status().as_u16(),
+            });
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(http)? {
+            if body.len() + chunk.len() > MAX_DOCUMENT {
+                return Err(FetchError::Document {
+                    url: url.to_owned(),
+                    problem: "larger than 1 MiB".into(),
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        serde_json::from_slice(&body).map_err(|e| FetchError::Document {
+            url: url.to_owned(),
+            problem: e.to_string(),
+        })
+    }
+}

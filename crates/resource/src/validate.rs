@@ -1,0 +1,224 @@
+//! Access-token validation (RFC 7519, RFC 8725): RS256 only, signature
+//! first, then `exp` (required), `nbf`, `iss` and `aud`.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::digest;
+use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use latchkey_protocol::BearerError;
+use serde_json::{Map, Value};
+
+use crate::cache::TokenCache;
+use crate::claims::UniqueObject;
+use crate::config::{InitError, ResourceConfig};
+use crate::keys::KeyCache;
+use crate::{Rejection, TokenClaims};
+
+/// Validates tokens for one API. Cheap to share: wrap it in an `Arc`.
+pub struct Validator {
+    config: ResourceConfig,
+    keys: KeyCache,
+    cache: TokenCache,
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn decode_part(part: &str) -> Result<Vec<u8>, BearerError> {
+    URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| BearerError::MalformedToken)
+}
+
+fn object(bytes: &[u8]) -> Result<Map<String, Value>, BearerError> {
+    serde_json::from_slice::<UniqueObject>(bytes)
+        .map(|o| o.0)
+        .map_err(|_| BearerError::MalformedToken)
+}
+
+/// Two resource identifiers are the same API up to a trailing slash.
+fn same_audience(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/') == b.trim_end_matches('/')
+}
+
+impl Validator {
+    pub fn new(config: ResourceConfig) -> Result<Validator, InitError> {
+        if !(config.authority.starts_with("http://") || config.authority.starts_with("https://")) {
+            return Err(InitError::Authority(config.authority.clone()));
+        }
+        if config.resource_id.trim().is_empty() {
+            return Err(InitError::ResourceId);
+        }
+        // Never follow redirects: keys come from where discovery says.
+        let http = reqwest::Client::builder()
+            .timeout(config.fetch_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(Validator {
+            keys: KeyCache::new(config.authority.clone(), http, config.min_refetch_interval),
+            cache: TokenCache::new(config.cache_capacity),
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &ResourceConfig {
+        &self.config
+    }
+
+    /// The authorize endpoint clients are sent to: from discovery, or
+    /// derived from the authority until discovery has answered.
+    pub fn authorization_uri(&self) -> String {
+        self.keys
+            .authorization_endpoint()
+            .unwrap_or_else(|| format!("{}/oauth2/authorize", self.config.authority))
+    }
+
+    /// Keeps keys fresh: refetches every `refresh_interval` until the
+    /// validator is dropped. Call once, inside a Tokio runtime.
+    pub fn spawn_refresh(self: &Arc<Self>) {
+        let weak = Arc::downgrade(self);
+        let interval = self.config.refresh_interval;
+        tokio::spawn(async move {
+            loop {
+                let Some(validator) = weak.upgrade() else {
+                    return;
+                };
+                if let Err(err) = validator.keys.refresh().await {
+                    tracing::error!(error = %err, "refreshing the signing keys failed");
+                }
+                drop(validator);
+                tokio::time::sleep(interval).await;
+            }
+        });
+    }
+
+    /// Validates a compact JWS access token.
+    pub async fn validate(&self, token: &str) -> Result<Arc<TokenClaims>, Rejection> {
+        if token.len() > self.config.max_token_bytes {
+            return Err(BearerError::TokenTooLarge.into());
+        }
+        let now = unix_now();
+        let mut digest = [0u8; 32];
+        digest.copy_from_slice(digest::digest(&digest::SHA256, token.as_bytes()).as_ref());
+        if let Some(claims) = self.cache.get(&digest, now) {
+            return Ok(claims);
+        }
+        let (claims, expires) = self.validate_uncached(token, now).await?;
+        let claims = Arc::new(claims);
+        self.cache.insert(digest, expires, claims.clone(), now);
+        Ok(claims)
+    }
+
+    async fn validate_uncached(
+        &self,
+        token: &str,
+        now: i64,
+    ) -> Result<(TokenClaims, i64), Rejection> {
+        let mut parts = token.split('.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(BearerError::MalformedToken.into());
+        };
+        let header = object(&decode_part(header)?)?;
+        if header.get("alg").and_then(Value::as_str) != Some("RS256") {
+            return Err(BearerError::AlgorithmNotAllowed.into());
+        }
+        if header.contains_key("crit") {
+            return Err(BearerError::CriticalHeader.into());
+        }
+        let kid = header
+            .get("kid")
+            .or_else(|| header.get("x5t"))
+            .and_then(Value::as_str)
+            .ok_or(BearerError::UnknownKey)?;
+        if signature.is_empty() {
+            return Err(BearerError::BadSignature.into());
+        }
+        let signature = decode_part(signature)?;
+        let payload_bytes = decode_part(payload)?;
+        let key = self.keys.key_or_refetch(kid).await.map_err(|err| {
+            if self.keys.has_keys() {
+                // A failed refetch with keys cached: the kid is just unknown.
+                tracing::warn!(error = %err, "refetching keys for an unknown kid failed");
+                Rejection::Bearer(BearerError::UnknownKey)
+            } else {
+                Rejection::Internal(err.to_string())
+            }
+        })?;
+        let key = key.ok_or(BearerError::UnknownKey)?;
+        let signed = &token[..header_and_payload_len(token)];
+        RsaPublicKeyComponents {
+            n: &key.n,
+            e: &key.e,
+        }
+        .verify(&RSA_PKCS1_2048_8192_SHA256, signed.as_bytes(), &signature)
+        .map_err(|_| BearerError::BadSignature)?;
+
+        let claims = object(&payload_bytes)?;
+        let leeway = self.config.leeway.as_secs() as i64;
+        let exp = match claims.get("exp") {
+            None => return Err(BearerError::NoExpiry.into()),
+            Some(value) => value.as_i64().ok_or(BearerError::MalformedToken)?,
+        };
+        if now > exp + leeway {
+            return Err(BearerError::Expired.into());
+        }
+        if let Some(nbf) = claims.get("nbf") {
+            let nbf = nbf.as_i64().ok_or(BearerError::MalformedToken)?;
+            if now + leeway < nbf {
+                return Err(BearerError::NotYetValid.into());
+            }
+        }
+        self.check_issuer(&claims)?;
+        self.check_audience(&claims)?;
+        Ok((TokenClaims::new(claims), exp + leeway))
+    }
+
+    fn check_issuer(&self, claims: &Map<String, Value>) -> Result<(), Rejection> {
+        let expected = self.keys.issuer().ok_or_else(|| {
+            Rejection::Internal("no issuer known: discovery has not answered".into())
+        })?;
+        let tid = claims
+            .get("tid")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        // `common` discovery names a template; the token's tenant fills it.
+        let expected = expected.replace("{tenantid}", tid);
+        match claims.get("iss").and_then(Value::as_str) {
+            Some(iss) if iss == expected => Ok(()),
+            _ => Err(BearerError::WrongIssuer.into()),
+        }
+    }
+
+    fn check_audience(&self, claims: &Map<String, Value>) -> Result<(), Rejection> {
+        let accepted: Vec<&str> = if self.config.audiences.is_empty() {
+            vec![self.config.resource_id.as_str()]
+        } else {
+            self.config.audiences.iter().map(String::as_str).collect()
+        };
+        let matches = |aud: &str| accepted.iter().any(|a| same_audience(a, aud));
+        let ok = match claims.get("aud") {
+            Some(Value::String(aud)) => matches(aud),
+            Some(Value::Array(auds)) => auds.iter().filter_map(Value::as_str).any(matches),
+            _ => false,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(BearerError::WrongAudience.into())
+        }
+    }
+}
+
+/// The length of `header.payload`, the signing input.
+fn header_and_payload_len(token: &str) -> usize {
+    token.rfind('.').unwrap_or(token.len())
+}
