@@ -1,6 +1,7 @@
 //! `latchkey`: the command line. A thin layer over the library crates:
 //! flags are parsed here, validated into their configs, and handed over.
 
+mod demo_api;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +24,8 @@ struct Cli {
 enum Command {
     /// Run the authorization server.
     Serve(serve::ServeArgs),
+    /// Run a demo web API protected by the resource middleware.
+    DemoApi(demo_api::DemoApiArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -41,6 +44,7 @@ fn main() -> std::process::ExitCode {
     };
     let outcome = match cli.command {
         Command::Serve(args) => runtime.block_on(serve::run(args)),
+        Command::DemoApi(args) => runtime.block_on(demo_api::run(args)),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -154,9 +154,15 @@ fn print_demo(public_url: &str, demo: &DemoCredentials) {
         demo.tenant_id, demo.client_id, demo.client_secret, demo.resource
     );
     println!();
+    println!("Protect a demo API with it:");
+    println!(
+        "  latchkey demo-api --authority {public_url}/{} --resource-id {} --listen 127.0.0.1:8081",
+        demo.tenant_id, demo.resource
+    );
+    println!();
 }
 
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

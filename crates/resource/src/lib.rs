@@ -10,6 +10,7 @@
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let config = ResourceConfig::new("http://127.0.0.1:8080/contoso.example", "https://files.contoso.example/");
 //! let validator = Arc::new(Validator::new(config)?);
+//! validator.refresh_now().await?;
 //! validator.spawn_refresh();
 //! let app: Router = Router::new().route(
 //!     "/api/read",
@@ -32,6 +33,7 @@ mod validate;
 
 pub use claims::TokenClaims;
 pub use config::{InitError, ResourceConfig};
+pub use keys::FetchError;
 pub use layer::{BearerAuth, BearerAuthLayer, Rejection, bearer_token};
 pub use requirement::Requirement;
 pub use validate::Validator;

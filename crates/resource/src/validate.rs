@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use crate::cache::TokenCache;
 use crate::claims::UniqueObject;
 use crate::config::{InitError, ResourceConfig};
-use crate::keys::KeyCache;
+use crate::keys::{FetchError, KeyCache};
 use crate::{Rejection, TokenClaims};
 
 /// Validates tokens for one API. Cheap to share: wrap it in an `Arc`.
@@ -80,6 +80,13 @@ impl Validator {
             .unwrap_or_else(|| format!("{}/oauth2/authorize", self.config.authority))
     }
 
+    /// Fetches discovery and keys now. Call at start so the first
+    /// challenges already name the authority's own authorize endpoint;
+    /// without it, keys are fetched on the first token.
+    pub async fn refresh_now(&self) -> Result<(), FetchError> {
+        self.keys.refresh().await
+    }
+
     /// Keeps keys fresh: refetches every `refresh_interval` until the
     /// validator is dropped. Call once, inside a Tokio runtime.
     pub fn spawn_refresh(self: &Arc<Self>) {
@@ -87,14 +94,13 @@ impl Validator {
         let interval = self.config.refresh_interval;
         tokio::spawn(async move {
             loop {
+                tokio::time::sleep(interval).await;
                 let Some(validator) = weak.upgrade() else {
                     return;
                 };
                 if let Err(err) = validator.keys.refresh().await {
                     tracing::error!(error = %err, "refreshing the signing keys failed");
                 }
-                drop(validator);
-                tokio::time::sleep(interval).await;
             }
         });
     }

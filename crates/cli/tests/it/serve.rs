@@ -4,11 +4,11 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_latchkey");
+pub const BIN: &str = env!("CARGO_BIN_EXE_latchkey");
 
-struct Server {
-    child: Child,
-    lines: Vec<String>,
+pub struct Server {
+    pub child: Child,
+    pub lines: Vec<String>,
 }
 
 impl Drop for Server {
@@ -19,7 +19,7 @@ impl Drop for Server {
 }
 
 /// Starts `latchkey serve ARGS` and reads its output up to the curl line.
-fn serve(args: &[&str]) -> Server {
+pub fn serve(args: &[&str]) -> Server {
     let mut child = Command::new(BIN)
         .arg("serve")
         .args(args)
@@ -51,7 +51,7 @@ fn serve(args: &[&str]) -> Server {
     Server { child, lines }
 }
 
-fn value_after(lines: &[String], label: &str) -> String {
+pub fn value_after(lines: &[String], label: &str) -> String {
     let line = lines
         .iter()
         .find(|l| l.trim_start().starts_with(label))

@@ -16,6 +16,7 @@ pub struct DemoCredentials {
     pub resource: String,
     pub user: String,
     pub mfa_user: String,
+    pub admin_user: String,
     pub user_password: String,
 }
 
@@ -36,6 +37,7 @@ pub fn demo_directory() -> Result<(DirectoryData, DemoCredentials), DemoError> {
         resource: "https://files.contoso.example/".into(),
         user: "frank@contoso.example".into(),
         mfa_user: "mfa@contoso.example".into(),
+        admin_user: "admin@contoso.example".into(),
         user_password,
     };
     Ok((data, credentials))

@@ -1,0 +1,93 @@
+//! `latchkey demo-api`: a small web API behind the resource middleware,
+//! for trying tokens from a running `latchkey serve`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Json;
+use axum::Router;
+use axum::routing::get;
+use clap::Args;
+use latchkey_resource::{Requirement, ResourceConfig, TokenClaims, Validator};
+use serde_json::{Value, json};
+
+#[derive(Args, Debug)]
+pub struct DemoApiArgs {
+    /// The tenant authority: {public-url}/{tenant}.
+    #[arg(long)]
+    authority: String,
+    /// The API's App ID URI.
+    #[arg(long)]
+    resource_id: String,
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    listen: SocketAddr,
+    /// The delegated scope GET /api/read accepts.
+    #[arg(long, default_value = "Files.Read")]
+    read_scope: String,
+    /// The app role GET /api/read accepts.
+    #[arg(long, default_value = "Files.ReadAll")]
+    read_role: String,
+    /// The role GET /api/admin also needs.
+    #[arg(long, default_value = "Files.Admin")]
+    admin_role: String,
+    /// RFC 6750 §3.1: no error in the challenge when no credentials are sent.
+    #[arg(long)]
+    strict: bool,
+}
+
+pub async fn run(args: DemoApiArgs) -> anyhow::Result<()> {
+    let mut config = ResourceConfig::new(&args.authority, &args.resource_id);
+    config.strict = args.strict;
+    let validator =
+        Arc::new(Validator::new(config).context("configuring the resource middleware")?);
+    if let Err(err) = validator.refresh_now().await {
+        // Not fatal: the authority may come up later; keys are fetched on
+        // the first token.
+        tracing::warn!(error = %err, "the authority did not answer discovery yet");
+    }
+    validator.spawn_refresh();
+    let read = Requirement::AnyOf(vec![
+        Requirement::scope(&args.read_scope),
+        Requirement::role(&args.read_role),
+    ]);
+    let admin = Requirement::AllOf(vec![read.clone(), Requirement::role(&args.admin_role)]);
+    let app = Router::new()
+        .route(
+            "/api/read",
+            get(|claims: TokenClaims| async move { Json(describe("read", &claims)) })
+                .layer(validator.require(read)),
+        )
+        .route(
+            "/api/admin",
+            get(|claims: TokenClaims| async move { Json(describe("admin", &claims)) })
+                .layer(validator.require(admin)),
+        )
+        .route("/health", get(|| async { Json(json!({"status": "ok"})) }));
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    println!(
+        "Demo API listening on http://{} (authority {}, resource {})",
+        listener.local_addr()?,
+        args.authority,
+        args.resource_id
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(crate::serve::shutdown_signal())
+        .await
+        .context("serving")?;
+    Ok(())
+}
+
+fn describe(route: &str, claims: &TokenClaims) -> Value {
+    json!({
+        "route": route,
+        "subject": claims.subject(),
+        "upn": claims.upn(),
+        "appid": claims.app_id(),
+        "scopes": claims.scopes().collect::<Vec<_>>(),
+        "roles": claims.roles().collect::<Vec<_>>(),
+    })
+}

@@ -1,0 +1,188 @@
+//! `latchkey demo-api` against a running `latchkey serve`: tokens from the
+//! real server, used at the real API.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use latchkey_protocol::BearerChallenge;
+
+use crate::serve::{BIN, Server, serve, value_after};
+
+struct DemoApi {
+    base: String,
+    server: Server,
+}
+
+fn demo_api(authority: &str, resource: &str) -> DemoApi {
+    let mut child = Command::new(BIN)
+        .args([
+            "demo-api",
+            "--authority",
+            authority,
+            "--resource-id",
+            resource,
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(
+        first.starts_with("Demo API listening on http://127.0.0.1:"),
+        "{first}"
+    );
+    let base = first["Demo API listening on ".len()..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    DemoApi {
+        base,
+        server: Server {
+            child,
+            lines: vec![first],
+        },
+    }
+}
+
+async fn token(base: &str, tenant: &str, form: &[(&str, &str)]) -> String {
+    let body: String = form
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                v.replace('%', "%25")
+                    .replace(':', "%3A")
+                    .replace('/', "%2F")
+                    .replace('@', "%40")
+                    .replace('+', "%2B")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    let response = reqwest::Client::new()
+        .post(format!("{base}/{tenant}/oauth2/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn call(api: &DemoApi, path: &str, token: Option<&str>) -> (u16, Option<BearerChallenge>) {
+    let mut request = reqwest::Client::new().get(format!("{}{path}", api.base));
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let response = request.send().await.unwrap();
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().parse().unwrap());
+    (response.status().as_u16(), challenge)
+}
+
+#[tokio::test]
+async fn tokens_from_serve_open_exactly_the_routes_they_should() {
+    let data = tempfile::tempdir().unwrap();
+    let server = serve(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        data.path().to_str().unwrap(),
+    ]);
+    let base = server.lines[0]["Latchkey listening on ".len()..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let tenant = value_after(&server.lines, "Demo tenant");
+    let resource = value_after(&server.lines, "resource (API):");
+    let client = value_after(&server.lines, "confidential client:");
+    let secret = value_after(&server.lines, "client secret:");
+    let password = value_after(&server.lines, "user password:");
+    let api = demo_api(&format!("{base}/contoso.example"), &resource);
+
+    let (status, challenge) = call(&api, "/api/read", None).await;
+    assert_eq!(status, 401);
+    let challenge = challenge.unwrap();
+    assert_eq!(
+        challenge.authorization_uri.unwrap(),
+        format!("{base}/{tenant}/oauth2/authorize")
+    );
+    assert_eq!(
+        challenge.error_description.unwrap(),
+        "The access token is missing."
+    );
+    assert_eq!(challenge.resource_id.unwrap(), resource);
+    assert_eq!(call(&api, "/health", None).await.0, 200);
+
+    // An app token with the Files.ReadAll role reads, but is no admin.
+    let app = token(
+        &base,
+        &tenant,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &client),
+            ("client_secret", &secret),
+            ("resource", &resource),
+        ],
+    )
+    .await;
+    assert_eq!(call(&api, "/api/read", Some(&app)).await.0, 200);
+    let (status, challenge) = call(&api, "/api/admin", Some(&app)).await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        challenge.unwrap().error.unwrap().as_str(),
+        "insufficient_access"
+    );
+
+    // Frank, with only user_impersonation: re-authorize for Files.Read.
+    let user = |upn: &'static str, scope: &'static str| {
+        let (base, tenant, client, secret, password, resource) = (
+            base.clone(),
+            tenant.clone(),
+            client.clone(),
+            secret.clone(),
+            password.clone(),
+            resource.clone(),
+        );
+        async move {
+            token(
+                &base,
+                &tenant,
+                &[
+                    ("grant_type", "password"),
+                    ("client_id", &client),
+                    ("client_secret", &secret),
+                    ("username", upn),
+                    ("password", &password),
+                    ("resource", &resource),
+                    ("scope", scope),
+                ],
+            )
+            .await
+        }
+    };
+    let narrow = user("frank@contoso.example", "user_impersonation").await;
+    let (status, challenge) = call(&api, "/api/read", Some(&narrow)).await;
+    assert_eq!(status, 403);
+    let challenge = challenge.unwrap();
+    assert_eq!(challenge.error.unwrap().as_str(), "insufficient_scope");
+    assert_eq!(challenge.scope.as_deref(), Some("Files.Read"));
+
+    let frank = user("frank@contoso.example", "Files.Read").await;
+    assert_eq!(call(&api, "/api/read", Some(&frank)).await.0, 200);
+    assert_eq!(call(&api, "/api/admin", Some(&frank)).await.0, 403);
+    let ada = user("admin@contoso.example", "Files.Read").await;
+    assert_eq!(call(&api, "/api/admin", Some(&ada)).await.0, 200);
+    drop(api.server);
+}
