@@ -35,11 +35,15 @@ pub struct DemoApiArgs {
     /// RFC 6750 §3.1: no error in the challenge when no credentials are sent.
     #[arg(long)]
     strict: bool,
+    /// Validated tokens remembered until they expire (0: verify every request).
+    #[arg(long, default_value_t = 10_000)]
+    token_cache: usize,
 }
 
 pub async fn run(args: DemoApiArgs) -> anyhow::Result<()> {
     let mut config = ResourceConfig::new(&args.authority, &args.resource_id);
     config.strict = args.strict;
+    config.cache_capacity = args.token_cache;
     let validator =
         Arc::new(Validator::new(config).context("configuring the resource middleware")?);
     if let Err(err) = validator.refresh_now().await {
