@@ -72,7 +72,7 @@ pub async fn run(args: DemoApiArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    println!(
+    say!(
         "Demo API listening on http://{} (authority {}, resource {})",
         listener.local_addr()?,
         args.authority,

@@ -1,6 +1,19 @@
 //! `latchkey`: the command line. A thin layer over the library crates:
 //! flags are parsed here, validated into their configs, and handed over.
 
+/// `println!` that never panics: a server whose standard output was closed
+/// (a pipe reader gone) must keep serving.
+macro_rules! say {
+    () => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout());
+    }};
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod demo_api;
 mod serve;
 
@@ -31,7 +44,8 @@ enum Command {
 fn main() -> std::process::ExitCode {
     tune_allocator();
     let cli = Cli::parse();
-    init_logging(&cli.log_format);
+    // Dropped at the end of main: flushes what is still queued.
+    let _log_guard = init_logging(&cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -55,17 +69,26 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn init_logging(format: &str) {
+/// Logs go to stderr through a background writer with a buffer, so a
+/// request never waits on a write(2) and a burst of refused requests costs
+/// one syscall per batch instead of one per line. Lines are never dropped:
+/// under a flood the request threads wait for the writer.
+fn init_logging(format: &str) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_env("LATCHKEY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::BufWriter::new(std::io::stderr()));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(writer)
+        .with_ansi(false);
     if format == "json" {
         builder.json().init();
     } else {
         builder.init();
     }
+    guard
 }
 
 /// Argon2id allocates 19 MiB per password check. glibc's malloc raises its

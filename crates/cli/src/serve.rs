@@ -80,7 +80,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     config.refresh_token_lifetime = std::time::Duration::from_secs(args.refresh_token_lifetime);
     let public_url = config.public_url.clone();
     let router = latchkey_server::router(config, store).await?;
-    println!(
+    say!(
         "Latchkey listening on http://{local} (store: {store_label}, profile: {})",
         profile_name(args.profile)
     );
@@ -130,36 +130,41 @@ async fn open_store(args: &ServeArgs) -> anyhow::Result<(Arc<dyn Store>, String)
 }
 
 fn print_demo(public_url: &str, demo: &DemoCredentials) {
-    println!();
-    println!("Demo tenant {} ({})", demo.tenant_id, demo.domain);
-    println!("  resource (API):       {}", demo.resource);
-    println!("  confidential client:  {}", demo.client_id);
-    println!(
+    say!();
+    say!("Demo tenant {} ({})", demo.tenant_id, demo.domain);
+    say!("  resource (API):       {}", demo.resource);
+    say!("  confidential client:  {}", demo.client_id);
+    say!(
         "  client secret:        {}   (new at every start)",
         demo.client_secret
     );
-    println!("  public client:        {}", demo.public_client_id);
-    println!(
+    say!("  public client:        {}", demo.public_client_id);
+    say!(
         "  users:                {} and {} (needs a second factor)",
-        demo.user, demo.mfa_user
+        demo.user,
+        demo.mfa_user
     );
-    println!(
+    say!(
         "  user password:        {}   (new at every start)",
         demo.user_password
     );
-    println!();
-    println!("Get a token:");
-    println!(
+    say!();
+    say!("Get a token:");
+    say!(
         "  curl -s {public_url}/{}/oauth2/token -d grant_type=client_credentials -d client_id={} --data-urlencode 'client_secret={}' --data-urlencode 'resource={}'",
-        demo.tenant_id, demo.client_id, demo.client_secret, demo.resource
+        demo.tenant_id,
+        demo.client_id,
+        demo.client_secret,
+        demo.resource
     );
-    println!();
-    println!("Protect a demo API with it:");
-    println!(
+    say!();
+    say!("Protect a demo API with it:");
+    say!(
         "  latchkey demo-api --authority {public_url}/{} --resource-id {} --listen 127.0.0.1:8081",
-        demo.tenant_id, demo.resource
+        demo.tenant_id,
+        demo.resource
     );
-    println!();
+    say!();
 }
 
 pub async fn shutdown_signal() {

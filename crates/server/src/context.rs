@@ -10,7 +10,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use latchkey_protocol::{Aadsts, ErrorContext, TokenErrorResponse};
 use time::OffsetDateTime;
-use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::ProtocolError;
@@ -49,7 +48,9 @@ impl RequestContext {
 }
 
 /// Wraps every route: assigns ids, sheds load past the in-flight limit,
-/// renders errors, stamps the id headers and logs the outcome.
+/// renders errors, stamps the id headers and logs the outcome. Each log
+/// line carries the ids as fields (a span per request would cost every
+/// request, logged or not).
 pub async fn request_context(
     State(state): State<Arc<AppState>>,
     mut request: Request,
@@ -57,16 +58,11 @@ pub async fn request_context(
 ) -> Response {
     let ctx = RequestContext::from_headers(request.headers());
     request.extensions_mut().insert(ctx);
-    let span = tracing::info_span!(
-        "request",
-        trace_id = %ctx.ids.trace_id,
-        correlation_id = %ctx.ids.correlation_id,
-    );
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let response = match state.in_flight.clone().try_acquire_owned() {
         Ok(permit) => {
-            let response = next.run(request).instrument(span.clone()).await;
+            let response = next.run(request).await;
             drop(permit);
             response
         }
@@ -74,7 +70,7 @@ pub async fn request_context(
             .with_retry_after(1)
             .into_response(),
     };
-    span.in_scope(|| finish(response, &ctx, &state, &method, &path))
+    finish(response, &ctx, &state, &method, &path)
 }
 
 fn finish(
@@ -90,10 +86,10 @@ fn finish(
         let status = response.status();
         match error.internal_detail() {
             Some(detail) => {
-                tracing::error!(%method, path, status = status.as_u16(), error = %document.error, aadsts = error.condition().number(), detail, "request failed")
+                tracing::error!(trace_id = %ctx.ids.trace_id, correlation_id = %ctx.ids.correlation_id, %method, path, status = status.as_u16(), error = %document.error, aadsts = error.condition().number(), detail, "request failed")
             }
             None => {
-                tracing::info!(%method, path, status = status.as_u16(), error = %document.error, aadsts = error.condition().number(), "request refused")
+                tracing::info!(trace_id = %ctx.ids.trace_id, correlation_id = %ctx.ids.correlation_id, %method, path, status = status.as_u16(), error = %document.error, aadsts = error.condition().number(), "request refused")
             }
         }
         *response.body_mut() = Body::from(document.to_json());
@@ -102,7 +98,7 @@ fn finish(
             HeaderValue::from_static("application/json; charset=utf-8"),
         );
     } else {
-        tracing::debug!(%method, path, status = response.status().as_u16(), "request served");
+        tracing::debug!(trace_id = %ctx.ids.trace_id, correlation_id = %ctx.ids.correlation_id, %method, path, status = response.status().as_u16(), "request served");
     }
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&ctx.ids.trace_id.to_string()) {

@@ -274,6 +274,6 @@ async fn logs_carry_the_request_ids_and_never_the_secret() {
     let entry: serde_json::Value = serde_json::from_str(line).unwrap();
     assert_eq!(entry["fields"]["error"], "invalid_client");
     assert_eq!(entry["fields"]["aadsts"], 7000215);
-    assert_eq!(entry["span"]["correlation_id"], correlation);
-    assert_eq!(entry["span"]["trace_id"], trace_id);
+    assert_eq!(entry["fields"]["correlation_id"], correlation);
+    assert_eq!(entry["fields"]["trace_id"], trace_id);
 }
