@@ -3,7 +3,7 @@
 
 use crate::ErrorCode;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum BearerError {
     /// No token at all (also `Authorization: Bearer` with nothing after it).
     MissingToken,

@@ -22,7 +22,7 @@ pub struct RsaKey {
 #[derive(Debug, Default)]
 struct Snapshot {
     issuer: Option<String>,
-    authorization_endpoint: Option<String>,
+    authorization_endpoint: Option<Arc<str>>,
     keys: HashMap<String, Arc<RsaKey>>,
     fetched_at: Option<Instant>,
 }
@@ -103,7 +103,7 @@ impl KeyCache {
         self.current().issuer.clone()
     }
 
-    pub fn authorization_endpoint(&self) -> Option<String> {
+    pub fn authorization_endpoint(&self) -> Option<Arc<str>> {
         self.current().authorization_endpoint.clone()
     }
 
@@ -149,7 +149,8 @@ impl KeyCache {
         match &result {
             Ok((discovery, keys)) => {
                 next.issuer = Some(discovery.issuer.clone());
-                next.authorization_endpoint = discovery.authorization_endpoint.clone();
+                next.authorization_endpoint =
+                    discovery.authorization_endpoint.as_deref().map(Arc::from);
                 next.keys = keys.clone();
             }
             Err(_) => {

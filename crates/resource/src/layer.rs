@@ -121,25 +121,13 @@ impl Validator {
             }
             Rejection::Bearer(error) => {
                 tracing::debug!(error = %error.code(), description = error.description(), "request refused");
-                let config = self.config();
-                let mut challenge = BearerChallenge {
-                    authorization_uri: Some(self.authorization_uri()),
-                    resource_id: Some(config.resource_id.clone()),
-                    ..BearerChallenge::default()
-                };
                 // RFC 6750 §3.1: no error code when no credentials were sent.
-                let bare = config.strict && !had_credentials && *error == BearerError::MissingToken;
-                if bare {
-                    challenge.realm = Some(config.resource_id.clone());
-                } else {
-                    challenge.error = Some(error.code());
-                    challenge.error_description = Some(error.description().to_owned());
-                    challenge.scope = error.scope().map(str::to_owned);
-                }
+                let bare =
+                    self.config().strict && !had_credentials && *error == BearerError::MissingToken;
                 let status =
                     StatusCode::from_u16(error.status()).unwrap_or(StatusCode::UNAUTHORIZED);
                 let mut response = status.into_response();
-                if let Ok(value) = HeaderValue::from_str(&challenge.to_string()) {
+                if let Some(value) = self.challenge_header(error, bare) {
                     response
                         .headers_mut()
                         .insert(header::WWW_AUTHENTICATE, value);
@@ -147,6 +135,37 @@ impl Validator {
                 response
             }
         }
+    }
+}
+
+impl Validator {
+    /// The `WWW-Authenticate` value for `error`. A refusal is the hot path
+    /// of a flood of bad tokens, so each distinct challenge is rendered
+    /// once per authorize endpoint and then reused.
+    fn challenge_header(&self, error: &BearerError, bare: bool) -> Option<HeaderValue> {
+        let authorization_uri = self.authorization_uri();
+        let key = (error.clone(), bare);
+        if let Some((uri, value)) = self.rendered_challenges().get(&key) {
+            if **uri == *authorization_uri {
+                return Some(value.clone());
+            }
+        }
+        let config = self.config();
+        let mut challenge = BearerChallenge {
+            authorization_uri: Some(authorization_uri.to_string()),
+            resource_id: Some(config.resource_id.clone()),
+            ..BearerChallenge::default()
+        };
+        if bare {
+            challenge.realm = Some(config.resource_id.clone());
+        } else {
+            challenge.error = Some(error.code());
+            challenge.error_description = Some(error.description().to_owned());
+            challenge.scope = error.scope().map(str::to_owned);
+        }
+        let value = HeaderValue::from_str(&challenge.to_string()).ok()?;
+        self.remember_challenge(key, authorization_uri, value.clone());
+        Some(value)
     }
 }
 

@@ -1,8 +1,11 @@
 //! Access-token validation (RFC 7519, RFC 8725): RS256 only, signature
 //! first, then `exp` (required), `nbf`, `iss` and `aud`.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::http::HeaderValue;
 
 use aws_lc_rs::digest;
 use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
@@ -22,7 +25,15 @@ pub struct Validator {
     config: ResourceConfig,
     keys: KeyCache,
     cache: TokenCache,
+    /// Rendered challenges, by refusal, with the authorize endpoint they name.
+    challenges: RwLock<HashMap<(BearerError, bool), (Arc<str>, HeaderValue)>>,
+    /// `{authority}/oauth2/authorize`, until discovery names the endpoint.
+    fallback_authorization_uri: Arc<str>,
 }
+
+/// Different challenges a validator renders at most (the routes' scopes
+/// bound them; this bounds them even if a caller makes scopes up).
+const MAX_RENDERED_CHALLENGES: usize = 256;
 
 fn unix_now() -> i64 {
     SystemTime::now()
@@ -64,6 +75,8 @@ impl Validator {
         Ok(Validator {
             keys: KeyCache::new(config.authority.clone(), http, config.min_refetch_interval),
             cache: TokenCache::new(config.cache_capacity),
+            challenges: RwLock::new(HashMap::new()),
+            fallback_authorization_uri: Arc::from(format!("{}/oauth2/authorize", config.authority)),
             config,
         })
     }
@@ -74,10 +87,35 @@ impl Validator {
 
     /// The authorize endpoint clients are sent to: from discovery, or
     /// derived from the authority until discovery has answered.
-    pub fn authorization_uri(&self) -> String {
+    pub fn authorization_uri(&self) -> Arc<str> {
         self.keys
             .authorization_endpoint()
-            .unwrap_or_else(|| format!("{}/oauth2/authorize", self.config.authority))
+            .unwrap_or_else(|| self.fallback_authorization_uri.clone())
+    }
+
+    pub(crate) fn rendered_challenges(
+        &self,
+    ) -> std::sync::RwLockReadGuard<'_, HashMap<(BearerError, bool), (Arc<str>, HeaderValue)>> {
+        match self.challenges.read() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    pub(crate) fn remember_challenge(
+        &self,
+        key: (BearerError, bool),
+        uri: Arc<str>,
+        value: HeaderValue,
+    ) {
+        let mut map = match self.challenges.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if map.len() >= MAX_RENDERED_CHALLENGES {
+            map.clear();
+        }
+        map.insert(key, (uri, value));
     }
 
     /// Fetches discovery and keys now. Call at start so the first
