@@ -66,6 +66,43 @@ pub enum Aadsts {
     InvalidScope { scope: String },
     /// 90055: the server sheds load.
     Throttled,
+    /// 900971: no `redirect_uri`, and the app has more than one.
+    RedirectUriMissing { client_id: String },
+    /// 50011: a `redirect_uri` not registered, by exact string match.
+    RedirectUriMismatch {
+        redirect_uri: String,
+        client_id: String,
+    },
+    /// 90102: a `redirect_uri` that is not an absolute URI without a fragment.
+    RedirectUriMalformed,
+    /// 70005: a `response_type` other than `code`.
+    UnsupportedResponseType { response_type: String },
+    /// 9002325: a public client without a PKCE `code_challenge`.
+    PkceRequired,
+    /// 9002313: a `code_challenge_method` other than S256.
+    PkceMethodNotSupported { method: String },
+    /// 9002313: a `code_challenge` that is not 43–128 unreserved characters.
+    MalformedCodeChallenge,
+    /// 90023: a `prompt` value this server does not know.
+    UnsupportedPrompt { prompt: String },
+    /// 9002313: a `response_mode` this server does not know.
+    UnsupportedResponseMode { response_mode: String },
+    /// 50058: `prompt=none` and nobody is signed in.
+    LoginRequired,
+    /// 65001 as `consent_required`: `prompt=none` and consent is missing.
+    SilentConsentRequired { client_id: String, app_name: String },
+    /// 65004: the user pressed Cancel on the consent page.
+    UserDeclinedConsent,
+    /// 54005: the authorization code was redeemed before.
+    CodeRedeemed,
+    /// 70000: `redirect_uri` differs from the authorization request's.
+    CodeRedirectUriMismatch,
+    /// 501481: the `code_verifier` does not hash to the `code_challenge`.
+    CodeVerifierMismatch,
+    /// 501481: no `code_verifier`, but the code has a challenge.
+    CodeVerifierMissing,
+    /// 501481: a `code_verifier`, but the code has no challenge.
+    CodeVerifierUnexpected,
     /// 50000: an internal failure; the details are only in the server's log.
     ServerError,
 }
@@ -112,6 +149,23 @@ impl Aadsts {
             Aadsts::InvalidScope { .. } => 70011,
             Aadsts::Throttled => 90055,
             Aadsts::ServerError => 50000,
+            Aadsts::RedirectUriMissing { .. } => 900971,
+            Aadsts::RedirectUriMismatch { .. } => 50011,
+            Aadsts::RedirectUriMalformed => 90102,
+            Aadsts::UnsupportedResponseType { .. } => 70005,
+            Aadsts::PkceRequired => 9002325,
+            Aadsts::PkceMethodNotSupported { .. }
+            | Aadsts::MalformedCodeChallenge
+            | Aadsts::UnsupportedResponseMode { .. } => 9002313,
+            Aadsts::UnsupportedPrompt { .. } => 90023,
+            Aadsts::LoginRequired => 50058,
+            Aadsts::SilentConsentRequired { .. } => 65001,
+            Aadsts::UserDeclinedConsent => 65004,
+            Aadsts::CodeRedeemed => 54005,
+            Aadsts::CodeRedirectUriMismatch => 70000,
+            Aadsts::CodeVerifierMismatch
+            | Aadsts::CodeVerifierMissing
+            | Aadsts::CodeVerifierUnexpected => 501481,
         }
     }
 
@@ -146,6 +200,23 @@ impl Aadsts {
             Aadsts::InvalidScope { .. } => ErrorCode::InvalidScope,
             Aadsts::Throttled => ErrorCode::TemporarilyUnavailable,
             Aadsts::ServerError => ErrorCode::ServerError,
+            Aadsts::RedirectUriMissing { .. }
+            | Aadsts::RedirectUriMismatch { .. }
+            | Aadsts::RedirectUriMalformed
+            | Aadsts::PkceRequired
+            | Aadsts::PkceMethodNotSupported { .. }
+            | Aadsts::MalformedCodeChallenge
+            | Aadsts::UnsupportedPrompt { .. }
+            | Aadsts::UnsupportedResponseMode { .. } => ErrorCode::InvalidRequest,
+            Aadsts::UnsupportedResponseType { .. } => ErrorCode::UnsupportedResponseType,
+            Aadsts::LoginRequired => ErrorCode::LoginRequired,
+            Aadsts::SilentConsentRequired { .. } => ErrorCode::ConsentRequired,
+            Aadsts::UserDeclinedConsent => ErrorCode::AccessDenied,
+            Aadsts::CodeRedeemed
+            | Aadsts::CodeRedirectUriMismatch
+            | Aadsts::CodeVerifierMismatch
+            | Aadsts::CodeVerifierMissing
+            | Aadsts::CodeVerifierUnexpected => ErrorCode::InvalidGrant,
         }
     }
 
@@ -240,6 +311,48 @@ impl Aadsts {
             Aadsts::ServerError => {
                 "There was an error issuing a token or an issue with our sign-in service.".to_owned()
             }
+            Aadsts::RedirectUriMissing { client_id } => format!(
+                "No reply address provided. The application '{}' has several redirect URIs registered; the request must name one in 'redirect_uri'.",
+                bounded(client_id)
+            ),
+            Aadsts::RedirectUriMismatch { redirect_uri, client_id } => format!(
+                "The redirect URI '{}' specified in the request does not match the redirect URIs configured for the application '{}'.",
+                bounded(redirect_uri),
+                bounded(client_id)
+            ),
+            Aadsts::RedirectUriMalformed => {
+                "'redirect_uri' value must be a valid absolute URI without a fragment.".to_owned()
+            }
+            Aadsts::UnsupportedResponseType { response_type } => format!(
+                "The response_type '{}' is not supported. This server issues authorization codes: use 'code'.",
+                bounded(response_type)
+            ),
+            Aadsts::PkceRequired => "Proof Key for Code Exchange is required for public clients: send 'code_challenge' and 'code_challenge_method' = 'S256'.".to_owned(),
+            Aadsts::PkceMethodNotSupported { method } => format!(
+                "Invalid request. The code_challenge_method '{}' is not supported; use 'S256'.",
+                bounded(method)
+            ),
+            Aadsts::MalformedCodeChallenge => "Invalid request. The code_challenge must be 43 to 128 characters from A-Z, a-z, 0-9, '-', '.', '_' and '~'.".to_owned(),
+            Aadsts::UnsupportedPrompt { prompt } => format!(
+                "Unsupported 'prompt' value '{}'. Use 'login', 'consent', 'none' or 'select_account'.",
+                bounded(prompt)
+            ),
+            Aadsts::UnsupportedResponseMode { response_mode } => format!(
+                "Invalid request. The response_mode '{}' is not supported; use 'query', 'fragment' or 'form_post'.",
+                bounded(response_mode)
+            ),
+            Aadsts::LoginRequired => "A silent sign-in request was sent but no user is signed in.".to_owned(),
+            Aadsts::SilentConsentRequired { client_id, app_name } => format!(
+                "The user or administrator has not consented to use the application with ID '{}' named '{}'. Send an interactive authorization request for this user and resource.",
+                bounded(client_id),
+                bounded(app_name)
+            ),
+            Aadsts::UserDeclinedConsent => "User declined to consent to access the app.".to_owned(),
+            Aadsts::CodeRedeemed => "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.".to_owned(),
+            Aadsts::CodeRedirectUriMismatch => "The redirect_uri does not match the one the authorization code was issued for.".to_owned(),
+            Aadsts::CodeVerifierMismatch => "The code_verifier does not match the code_challenge supplied in the authorization request.".to_owned(),
+            Aadsts::CodeVerifierMissing => "The request body must contain the 'code_verifier' parameter: the authorization request supplied a code_challenge.".to_owned(),
+            Aadsts::CodeVerifierUnexpected => "A code_verifier was sent, but the authorization request supplied no code_challenge.".to_owned(),
         }
     }
 }
@@ -303,6 +416,33 @@ mod tests {
             Aadsts::InvalidScope { scope: s("x") },
             Aadsts::Throttled,
             Aadsts::ServerError,
+            Aadsts::RedirectUriMissing { client_id: s("c") },
+            Aadsts::RedirectUriMismatch {
+                redirect_uri: s("https://evil/"),
+                client_id: s("c"),
+            },
+            Aadsts::RedirectUriMalformed,
+            Aadsts::UnsupportedResponseType {
+                response_type: s("token"),
+            },
+            Aadsts::PkceRequired,
+            Aadsts::PkceMethodNotSupported { method: s("plain") },
+            Aadsts::MalformedCodeChallenge,
+            Aadsts::UnsupportedPrompt { prompt: s("maybe") },
+            Aadsts::UnsupportedResponseMode {
+                response_mode: s("web_message"),
+            },
+            Aadsts::LoginRequired,
+            Aadsts::SilentConsentRequired {
+                client_id: s("c"),
+                app_name: s("App"),
+            },
+            Aadsts::UserDeclinedConsent,
+            Aadsts::CodeRedeemed,
+            Aadsts::CodeRedirectUriMismatch,
+            Aadsts::CodeVerifierMismatch,
+            Aadsts::CodeVerifierMissing,
+            Aadsts::CodeVerifierUnexpected,
         ]
     }
 
@@ -374,6 +514,33 @@ mod tests {
             },
             Aadsts::Throttled,
             Aadsts::ServerError,
+            Aadsts::RedirectUriMissing { client_id: s("c") },
+            Aadsts::RedirectUriMismatch {
+                redirect_uri: s("https://evil/"),
+                client_id: s("c"),
+            },
+            Aadsts::RedirectUriMalformed,
+            Aadsts::UnsupportedResponseType {
+                response_type: s("token"),
+            },
+            Aadsts::PkceRequired,
+            Aadsts::PkceMethodNotSupported { method: s("plain") },
+            Aadsts::MalformedCodeChallenge,
+            Aadsts::UnsupportedPrompt { prompt: s("maybe") },
+            Aadsts::UnsupportedResponseMode {
+                response_mode: s("web_message"),
+            },
+            Aadsts::LoginRequired,
+            Aadsts::SilentConsentRequired {
+                client_id: s("c"),
+                app_name: s("App"),
+            },
+            Aadsts::UserDeclinedConsent,
+            Aadsts::CodeRedeemed,
+            Aadsts::CodeRedirectUriMismatch,
+            Aadsts::CodeVerifierMismatch,
+            Aadsts::CodeVerifierMissing,
+            Aadsts::CodeVerifierUnexpected,
         ];
         for sample in samples {
             assert!(

@@ -9,6 +9,7 @@ mod aadsts;
 mod bearer_error;
 mod challenge;
 mod error_code;
+mod redirect;
 mod token;
 mod token_error;
 
@@ -18,5 +19,6 @@ pub use challenge::{
     BearerChallenge, BearerParseError, Challenge, ChallengeParseError, parse_challenges, quote,
 };
 pub use error_code::{ClientAction, ErrorCode, Surface};
+pub use redirect::{ResponseMode, azure_form_encode, error_params, redirect_location};
 pub use token::{AccessTokenClaims, GrantType, TokenResponseV1};
 pub use token_error::{ErrorContext, Profile, TokenErrorResponse, describe, format_timestamp};

@@ -50,6 +50,9 @@ pub struct TokenResponseV1 {
     pub access_token: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// When the `scope` asked for `openid`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 /// The claims of a v1 access token (DESIGN.md "Domain").

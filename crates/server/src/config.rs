@@ -17,6 +17,10 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     pub access_token_lifetime: Duration,
     pub refresh_token_lifetime: Duration,
+    /// How long an authorization code can be redeemed (at most 10 minutes).
+    pub code_lifetime: Duration,
+    /// How long a browser stays signed in.
+    pub session_lifetime: Duration,
 }
 
 impl ServerConfig {
@@ -29,6 +33,8 @@ impl ServerConfig {
             max_body_bytes: 64 * 1024,
             access_token_lifetime: Duration::from_secs(3600),
             refresh_token_lifetime: Duration::from_secs(14 * 24 * 3600),
+            code_lifetime: Duration::from_secs(600),
+            session_lifetime: Duration::from_secs(8 * 3600),
         }
     }
 }

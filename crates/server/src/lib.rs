@@ -1,11 +1,14 @@
 //! The Latchkey authorization server as a library: [`router`] gives the
 //! axum `Router` that `latchkey serve` runs.
 //!
+//! An authorization request goes: `context` (ids) → `authorize` (client and
+//! redirect URI first, then the pages, then a code) → a redirect.
 //! A token request goes: `context` (ids, overload guard) → `token`
 //! (tenant, form, grant type, client authentication, then one module per
 //! grant) → `issue` (sign the access token) → back through `context`, which
 //! renders any `ProtocolError` as the seed's JSON document.
 
+mod authorize;
 pub mod config;
 mod context;
 pub mod directory;
@@ -40,6 +43,10 @@ pub async fn router(
 fn routes(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/{tenant}/oauth2/token", any(token::token_endpoint))
+        .route(
+            "/{tenant}/oauth2/authorize",
+            any(authorize::authorize_endpoint),
+        )
         .route(
             "/{tenant}/.well-known/openid-configuration",
             get(discovery::openid_configuration),

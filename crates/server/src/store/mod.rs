@@ -51,6 +51,42 @@ pub struct RefreshTokenRecord {
     pub revoked_at: Option<i64>,
 }
 
+/// An authorization code, known by its digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthCodeRecord {
+    pub digest: Digest,
+    pub tenant_id: Uuid,
+    pub client_id: Uuid,
+    pub redirect_uri: String,
+    pub user_oid: Uuid,
+    pub resource: String,
+    /// The API scopes granted, space-separated.
+    pub scope: String,
+    /// The OpenID Connect scopes asked for, space-separated.
+    pub oidc_scope: String,
+    pub nonce: Option<String>,
+    /// The PKCE S256 challenge, if the request had one.
+    pub code_challenge: Option<String>,
+    /// `pwd`, or `pwd mfa` after a second factor.
+    pub auth_methods: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub redeemed_at: Option<i64>,
+    pub family_id: Option<Uuid>,
+}
+
+/// A browser's sign-in, known by the digest of its cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub digest: Digest,
+    pub tenant_id: Uuid,
+    pub user_oid: Uuid,
+    /// When the second factor was passed, if it was.
+    pub mfa_at: Option<i64>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
 /// What happened when a refresh token was presented for rotation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotation {
@@ -97,6 +133,36 @@ pub trait Store: Send + Sync + 'static {
         &self,
         digest: &Digest,
     ) -> Result<Option<RefreshTokenRecord>, StoreError>;
+
+    async fn insert_code(&self, code: &AuthCodeRecord) -> Result<(), StoreError>;
+
+    async fn find_code(&self, digest: &Digest) -> Result<Option<AuthCodeRecord>, StoreError>;
+
+    /// Marks the code redeemed, naming the refresh-token family it starts,
+    /// in one statement: of two concurrent redemptions exactly one gets
+    /// `true`. Only an unredeemed, unexpired code can be redeemed.
+    async fn redeem_code(
+        &self,
+        digest: &Digest,
+        family: Uuid,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+
+    async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+
+    /// The session, if it exists and has not expired at `now`.
+    async fn find_session(
+        &self,
+        digest: &Digest,
+        now: i64,
+    ) -> Result<Option<SessionRecord>, StoreError>;
+
+    async fn set_session_mfa(&self, digest: &Digest, now: i64) -> Result<(), StoreError>;
+
+    async fn delete_session(&self, digest: &Digest) -> Result<(), StoreError>;
+
+    /// Adds `scopes` to what the user consented to for the app and API.
+    async fn grant_consent(&self, consent: &Consent) -> Result<(), StoreError>;
 
     /// Revokes every refresh token of a family.
     async fn revoke_refresh_family(&self, family: Uuid, now: i64) -> Result<(), StoreError>;

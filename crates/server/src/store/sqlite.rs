@@ -12,7 +12,9 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlitePool};
 use uuid::Uuid;
 
-use super::{RefreshTokenRecord, Rotation, Store, StoreError, StoredKey};
+use super::{
+    AuthCodeRecord, RefreshTokenRecord, Rotation, SessionRecord, Store, StoreError, StoredKey,
+};
 use crate::directory::{Api, App, Consent, DirectoryData, Permission, Tenant, User};
 use crate::secrets::Digest;
 
@@ -100,6 +102,27 @@ fn refresh_from_row(row: &SqliteRow) -> Result<RefreshTokenRecord, StoreError> {
         expires_at: row.try_get("expires_at")?,
         used_at: row.try_get("used_at")?,
         revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+fn code_from_row(row: &SqliteRow) -> Result<AuthCodeRecord, StoreError> {
+    let family: Option<String> = row.try_get("family_id")?;
+    Ok(AuthCodeRecord {
+        digest: digest(row.try_get("code_sha256")?)?,
+        tenant_id: uuid(row.try_get("tenant_id")?)?,
+        client_id: uuid(row.try_get("client_id")?)?,
+        redirect_uri: row.try_get("redirect_uri")?,
+        user_oid: uuid(row.try_get("user_oid")?)?,
+        resource: row.try_get("resource")?,
+        scope: row.try_get("scope")?,
+        oidc_scope: row.try_get("oidc_scope")?,
+        nonce: row.try_get("nonce")?,
+        code_challenge: row.try_get("code_challenge")?,
+        auth_methods: row.try_get("auth_methods")?,
+        issued_at: row.try_get("issued_at")?,
+        expires_at: row.try_get("expires_at")?,
+        redeemed_at: row.try_get("redeemed_at")?,
+        family_id: family.as_deref().map(uuid).transpose()?,
     })
 }
 
@@ -332,6 +355,136 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(refresh_from_row).transpose()
+    }
+
+    async fn insert_code(&self, code: &AuthCodeRecord) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO auth_codes (code_sha256, tenant_id, client_id, redirect_uri, user_oid, resource, scope, oidc_scope, nonce, code_challenge, auth_methods, issued_at, expires_at, redeemed_at, family_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, NULL, NULL)")
+            .bind(code.digest.0.to_vec())
+            .bind(code.tenant_id.to_string())
+            .bind(code.client_id.to_string())
+            .bind(&code.redirect_uri)
+            .bind(code.user_oid.to_string())
+            .bind(&code.resource)
+            .bind(&code.scope)
+            .bind(&code.oidc_scope)
+            .bind(&code.nonce)
+            .bind(&code.code_challenge)
+            .bind(&code.auth_methods)
+            .bind(code.issued_at)
+            .bind(code.expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn find_code(&self, digest: &Digest) -> Result<Option<AuthCodeRecord>, StoreError> {
+        let row = sqlx::query("SELECT * FROM auth_codes WHERE code_sha256 = ?1")
+            .bind(digest.0.to_vec())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(code_from_row).transpose()
+    }
+
+    async fn redeem_code(
+        &self,
+        digest: &Digest,
+        family: Uuid,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE auth_codes SET redeemed_at = ?1, family_id = ?2 WHERE code_sha256 = ?3 AND redeemed_at IS NULL AND expires_at > ?1")
+            .bind(now)
+            .bind(family.to_string())
+            .bind(digest.0.to_vec())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO sessions (session_sha256, tenant_id, user_oid, mfa_at, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+            .bind(session.digest.0.to_vec())
+            .bind(session.tenant_id.to_string())
+            .bind(session.user_oid.to_string())
+            .bind(session.mfa_at)
+            .bind(session.created_at)
+            .bind(session.expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn find_session(
+        &self,
+        digest: &Digest,
+        now: i64,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let row =
+            sqlx::query("SELECT * FROM sessions WHERE session_sha256 = ?1 AND expires_at > ?2")
+                .bind(digest.0.to_vec())
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.as_ref()
+            .map(|row| {
+                Ok(SessionRecord {
+                    digest: *digest,
+                    tenant_id: uuid(row.try_get("tenant_id")?)?,
+                    user_oid: uuid(row.try_get("user_oid")?)?,
+                    mfa_at: row.try_get("mfa_at")?,
+                    created_at: row.try_get("created_at")?,
+                    expires_at: row.try_get("expires_at")?,
+                })
+            })
+            .transpose()
+    }
+
+    async fn set_session_mfa(&self, digest: &Digest, now: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET mfa_at = ?1 WHERE session_sha256 = ?2")
+            .bind(now)
+            .bind(digest.0.to_vec())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_session(&self, digest: &Digest) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE session_sha256 = ?1")
+            .bind(digest.0.to_vec())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn grant_consent(&self, consent: &Consent) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let api = consent.api.clone().unwrap_or_default();
+        let existing: Option<String> = sqlx::query_scalar("SELECT scopes FROM consents WHERE tenant_id = ?1 AND user_oid = ?2 AND client_id = ?3 AND api = ?4")
+            .bind(consent.tenant_id.to_string())
+            .bind(consent.user_oid.to_string())
+            .bind(consent.client_id.to_string())
+            .bind(&api)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let mut scopes: Vec<String> = existing
+            .as_deref()
+            .map(from_json)
+            .transpose()?
+            .unwrap_or_default();
+        for scope in &consent.scopes {
+            if !scopes.contains(scope) {
+                scopes.push(scope.clone());
+            }
+        }
+        sqlx::query("INSERT INTO consents (tenant_id, user_oid, client_id, api, scopes) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (tenant_id, user_oid, client_id, api) DO UPDATE SET scopes = excluded.scopes")
+            .bind(consent.tenant_id.to_string())
+            .bind(consent.user_oid.to_string())
+            .bind(consent.client_id.to_string())
+            .bind(&api)
+            .bind(to_json(&scopes))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn revoke_refresh_family(&self, family: Uuid, now: i64) -> Result<(), StoreError> {

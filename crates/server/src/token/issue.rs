@@ -46,7 +46,7 @@ pub struct RequestedScopes {
     pub api: Vec<String>,
 }
 
-pub fn requested_scopes(scope: Option<&str>, api: &Api) -> Result<RequestedScopes, ProtocolError> {
+pub fn requested_scopes(scope: Option<&str>, api: &Api) -> Result<RequestedScopes, Aadsts> {
     let mut requested = RequestedScopes {
         oidc: Vec::new(),
         api: Vec::new(),
@@ -200,6 +200,40 @@ pub fn access_token(
     })
 }
 
+/// An ID token (OpenID Connect Core §2) for the user, signed like access
+/// tokens; `aud` is the client.
+pub fn id_token(
+    state: &AppState,
+    caller: &Caller<'_>,
+    user: &User,
+    nonce: Option<&str>,
+    auth_methods: &str,
+    now: OffsetDateTime,
+) -> Result<String, ProtocolError> {
+    let iat = now.unix_timestamp();
+    let mut claims = serde_json::json!({
+        "aud": caller.app.client_id.to_string(),
+        "iss": state.issuer(caller.tenant.id),
+        "iat": iat,
+        "nbf": iat,
+        "exp": iat + state.config.access_token_lifetime.as_secs() as i64,
+        "amr": auth_methods.split_whitespace().collect::<Vec<_>>(),
+        "oid": user.object_id.to_string(),
+        "sub": pairwise_subject(user.object_id, caller.app.client_id),
+        "tid": caller.tenant.id.to_string(),
+        "upn": user.upn,
+        "unique_name": user.upn,
+        "ver": "1.0",
+    });
+    if let Some(name) = &user.display_name {
+        claims["name"] = serde_json::Value::from(name.as_str());
+    }
+    if let Some(nonce) = nonce {
+        claims["nonce"] = serde_json::Value::from(nonce);
+    }
+    Ok(state.signing_key.sign_jwt(&claims)?)
+}
+
 /// `sub` differs per application, as in Azure AD, so two apps cannot
 /// correlate a user by it.
 fn pairwise_subject(user: Uuid, client: Uuid) -> String {
@@ -225,6 +259,7 @@ pub fn v1_response(
         resource: api.app_id_uri.clone(),
         access_token: issued.access_token,
         refresh_token,
+        id_token: None,
     }
 }
 
@@ -288,14 +323,14 @@ mod tests {
             .err()
             .unwrap();
         assert_eq!(
-            err.condition(),
-            &Aadsts::InvalidScope {
+            err,
+            Aadsts::InvalidScope {
                 scope: "Files.Delete".into()
             }
         );
         let err = requested_scopes(Some("https://other.example/Files.Read"), &api())
             .err()
             .unwrap();
-        assert_eq!(err.condition().number(), 70011);
+        assert_eq!(err.number(), 70011);
     }
 }

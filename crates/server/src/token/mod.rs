@@ -5,6 +5,7 @@
 //! whether the client may use the grant → the grant's own parameters.
 //! Each grant lives in its own module and returns a [`TokenResponseV1`].
 
+mod authorization_code;
 mod client_credentials;
 mod issue;
 mod password;
@@ -24,6 +25,8 @@ use crate::ProtocolError;
 use crate::directory::{App, Tenant, TenantRef};
 use crate::state::AppState;
 use request::{AuthMethod, Form, presented_client};
+
+pub(crate) use issue::requested_scopes;
 
 /// The tenant and the authenticated client a grant works for.
 pub struct Caller<'a> {
@@ -90,14 +93,7 @@ async fn grant(
         GrantType::ClientCredentials => client_credentials::grant(state, &caller, form).await,
         GrantType::Password => password::grant(state, &caller, form).await,
         GrantType::RefreshToken => refresh::grant(state, &caller, form).await,
-        GrantType::AuthorizationCode => {
-            // No code has been issued that this request could name (the
-            // authorization endpoint comes with its own issue): the code is
-            // unknown, which is `invalid_grant`.
-            form.require("code")?;
-            form.require("redirect_uri")?;
-            Err(Aadsts::GrantMalformed.into())
-        }
+        GrantType::AuthorizationCode => authorization_code::grant(state, &caller, form).await,
     }
 }
 

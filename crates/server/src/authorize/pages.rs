@@ -1,0 +1,149 @@
+//! The pages a person sees: sign-in, second factor, consent, the error
+//! page, and the form-post response. Small, accessible, no external assets;
+//! never framed.
+
+use std::sync::OnceLock;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use latchkey_protocol::TokenErrorResponse;
+use minijinja::{Environment, Value, context};
+
+fn templates() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        // The templates are part of the binary; a broken one fails every
+        // page test, so loading cannot fail at run time.
+        for (name, source) in [
+            ("layout.html", include_str!("templates/layout.html")),
+            ("hidden.html", include_str!("templates/hidden.html")),
+            ("signin.html", include_str!("templates/signin.html")),
+            ("mfa.html", include_str!("templates/mfa.html")),
+            ("consent.html", include_str!("templates/consent.html")),
+            ("error.html", include_str!("templates/error.html")),
+            ("form_post.html", include_str!("templates/form_post.html")),
+        ] {
+            if let Err(err) = env.add_template(name, source) {
+                tracing::error!(template = name, error = %err, "a page template does not parse");
+            }
+        }
+        env
+    })
+}
+
+const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+fn render(name: &str, ctx: Value) -> Result<String, minijinja::Error> {
+    templates().get_template(name)?.render(ctx)
+}
+
+/// An HTML response with the headers every page carries.
+fn html(status: StatusCode, body: String, csp: &str) -> Response {
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if let Ok(value) = HeaderValue::from_str(csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
+}
+
+fn page(name: &str, ctx: Value) -> Response {
+    match render(name, ctx) {
+        Ok(body) => html(StatusCode::OK, body, PAGE_CSP),
+        Err(err) => {
+            tracing::error!(template = name, error = %err, "rendering a page failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The page could not be shown.",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// What every form page shares.
+pub struct Form<'a> {
+    /// Where the form posts: this tenant's authorize endpoint.
+    pub action: &'a str,
+    /// The authorization request's parameters, carried as hidden fields.
+    pub params: &'a [(String, String)],
+    pub csrf: &'a str,
+    pub app: &'a str,
+    pub tenant: &'a str,
+}
+
+pub fn sign_in(form: &Form<'_>, username: &str, error: Option<&str>) -> Response {
+    page(
+        "signin.html",
+        context! { action => form.action, params => form.params, csrf => form.csrf, app => form.app,
+        tenant => form.tenant, username => username, error => error },
+    )
+}
+
+pub fn second_factor(form: &Form<'_>, upn: &str, error: Option<&str>) -> Response {
+    page(
+        "mfa.html",
+        context! { action => form.action, params => form.params, csrf => form.csrf, upn => upn, error => error },
+    )
+}
+
+pub fn consent(form: &Form<'_>, upn: &str, api: &str, scopes: &[String]) -> Response {
+    page(
+        "consent.html",
+        context! { action => form.action, params => form.params, csrf => form.csrf, app => form.app,
+        upn => upn, api => api, scopes => scopes },
+    )
+}
+
+/// The error page for a request that cannot be redirected. The document
+/// is both shown and embedded as JSON, for tests and tools.
+pub fn error(doc: &TokenErrorResponse, message: &str, status: StatusCode) -> Response {
+    // `</` inside the JSON could close the script element early.
+    let json = doc.to_json().replace("</", "<\\/");
+    match render(
+        "error.html",
+        context! { doc => Value::from_serialize(doc), message => message, json => json },
+    ) {
+        Ok(body) => html(status, body, PAGE_CSP),
+        Err(err) => {
+            tracing::error!(error = %err, "rendering the error page failed");
+            (status, doc.to_json()).into_response()
+        }
+    }
+}
+
+/// The `form_post` response: an auto-submitting form to the client.
+pub fn form_post(redirect_uri: &str, params: &[(&str, String)], nonce: &str) -> Response {
+    let csp = format!(
+        "default-src 'none'; script-src 'nonce-{nonce}'; frame-ancestors 'none'; base-uri 'none'"
+    );
+    match render(
+        "form_post.html",
+        context! { action => redirect_uri, params => params, nonce => nonce },
+    ) {
+        Ok(body) => html(StatusCode::OK, body, &csp),
+        Err(err) => {
+            tracing::error!(error = %err, "rendering the form_post page failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The page could not be shown.",
+            )
+                .into_response()
+        }
+    }
+}

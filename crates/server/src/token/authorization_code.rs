@@ -1,0 +1,169 @@
+//! `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6).
+//!
+//! Every check that does not consume the code comes first, so a client
+//! that gets a parameter wrong (or a thief without the verifier) cannot burn
+//! the legitimate client's code; then one atomic statement redeems it. A
+//! code presented again revokes the refresh tokens its first redemption
+//! started.
+
+use aws_lc_rs::digest;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use latchkey_protocol::{Aadsts, GrantType, TokenResponseV1};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::Caller;
+use super::issue::{Subject, access_token, id_token, new_refresh_token, resolve_api, v1_response};
+use super::request::Form;
+use crate::ProtocolError;
+use crate::secrets::Digest;
+use crate::state::AppState;
+use crate::store::AuthCodeRecord;
+
+pub async fn grant(
+    state: &AppState,
+    caller: &Caller<'_>,
+    form: &Form,
+) -> Result<TokenResponseV1, ProtocolError> {
+    let code = Digest::of(form.require("code")?);
+    let redirect_uri = form.require("redirect_uri")?;
+    let now = OffsetDateTime::now_utc();
+    let record = state
+        .store
+        .find_code(&code)
+        .await?
+        .ok_or(Aadsts::GrantMalformed)?;
+    check_code(
+        state,
+        caller,
+        &record,
+        redirect_uri,
+        form.get("code_verifier"),
+        now.unix_timestamp(),
+    )
+    .await?;
+
+    let family = Uuid::new_v4();
+    if !state
+        .store
+        .redeem_code(&code, family, now.unix_timestamp())
+        .await?
+    {
+        // Lost a race with another redemption: the same as a replay.
+        return Err(replayed(state, &code, now.unix_timestamp()).await);
+    }
+    let user = state
+        .store
+        .find_user(record.tenant_id, record.user_oid)
+        .await?
+        .ok_or(Aadsts::GrantRevoked)?;
+    let api = resolve_api(state, caller, &record.resource)?;
+    let scp = record.scope.clone();
+    let issued = access_token(
+        state,
+        caller,
+        api,
+        &Subject::User {
+            user: &user,
+            scp: scp.clone(),
+        },
+        now,
+    )?;
+    let refresh_token = if caller.app.allows(GrantType::RefreshToken) {
+        let (token, token_record) = new_refresh_token(
+            state,
+            caller,
+            &user,
+            &record.resource,
+            &record.oidc_scope,
+            Some(family),
+            now,
+        )?;
+        state.store.insert_refresh_token(&token_record).await?;
+        Some(token)
+    } else {
+        None
+    };
+    let mut response = v1_response(api, issued, now, Some(scp), refresh_token);
+    if record.oidc_scope.split_whitespace().any(|s| s == "openid") {
+        response.id_token = Some(id_token(
+            state,
+            caller,
+            &user,
+            record.nonce.as_deref(),
+            &record.auth_methods,
+            now,
+        )?);
+    }
+    Ok(response)
+}
+
+/// Everything the token request must repeat from the authorization request.
+async fn check_code(
+    state: &AppState,
+    caller: &Caller<'_>,
+    record: &AuthCodeRecord,
+    redirect_uri: &str,
+    verifier: Option<&str>,
+    now: i64,
+) -> Result<(), ProtocolError> {
+    if record.tenant_id != caller.tenant.id {
+        return Err(Aadsts::GrantMalformed.into());
+    }
+    if record.redeemed_at.is_some() {
+        return Err(replayed(state, &record.digest, now).await);
+    }
+    if record.expires_at <= now {
+        return Err(Aadsts::GrantExpired.into());
+    }
+    if record.client_id != caller.app.client_id {
+        return Err(Aadsts::GrantClientMismatch.into());
+    }
+    if record.redirect_uri != redirect_uri {
+        return Err(Aadsts::CodeRedirectUriMismatch.into());
+    }
+    match (&record.code_challenge, verifier) {
+        (None, None) => Ok(()),
+        (None, Some(_)) => Err(Aadsts::CodeVerifierUnexpected.into()),
+        (Some(_), None) => Err(Aadsts::CodeVerifierMissing.into()),
+        (Some(challenge), Some(verifier)) if s256(verifier) == *challenge => Ok(()),
+        (Some(_), Some(_)) => Err(Aadsts::CodeVerifierMismatch.into()),
+    }
+}
+
+/// RFC 7636 §4.2: `BASE64URL(SHA256(ASCII(code_verifier)))`.
+fn s256(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, verifier.as_bytes()))
+}
+
+/// A code presented a second time: whoever redeemed it first may be a
+/// thief, so the refresh tokens of that redemption are revoked.
+async fn replayed(state: &AppState, code: &Digest, now: i64) -> ProtocolError {
+    match state.store.find_code(code).await {
+        Ok(Some(AuthCodeRecord {
+            family_id: Some(family),
+            ..
+        })) => {
+            if let Err(err) = state.store.revoke_refresh_family(family, now).await {
+                return ProtocolError::internal(err);
+            }
+        }
+        Ok(_) => {}
+        Err(err) => return ProtocolError::internal(err),
+    }
+    Aadsts::CodeRedeemed.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc7636_appendix_b() {
+        assert_eq!(
+            s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+}
