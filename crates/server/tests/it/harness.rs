@@ -74,6 +74,20 @@ impl TestServer {
         }
     }
 
+    /// A browser: keeps cookies, follows no redirects.
+    pub fn browser(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap()
+    }
+
+    pub fn authorize_url(&self, tenant: &str, params: &[(&str, &str)]) -> String {
+        format!("{}/{tenant}/oauth2/authorize?{}", self.base, form(params))
+    }
+
     pub fn token_url(&self, tenant: &str) -> String {
         format!("{}/{tenant}/oauth2/token", self.base)
     }
@@ -230,4 +244,183 @@ pub async fn verify_with_jwks(server: &TestServer, jwt: &str) {
             &URL_SAFE_NO_PAD.decode(signature).unwrap(),
         )
         .expect("the signature verifies");
+}
+
+/// What an authorization response told the client.
+#[derive(Debug)]
+pub enum Outcome {
+    /// 302: the parameters in the Location's query or fragment.
+    Redirect {
+        location: String,
+        params: std::collections::HashMap<String, String>,
+    },
+    /// 200 form_post page: where it posts and its fields.
+    FormPost {
+        action: String,
+        params: std::collections::HashMap<String, String>,
+    },
+    /// One of our pages (sign-in, mfa, consent, error), with its status.
+    Page {
+        status: u16,
+        html: String,
+        headers: reqwest::header::HeaderMap,
+    },
+    /// 303 back to the authorize endpoint.
+    SeeOther {
+        location: String,
+        headers: reqwest::header::HeaderMap,
+    },
+}
+
+impl Outcome {
+    pub async fn read(response: reqwest::Response) -> Outcome {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let location = headers
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned());
+        let html = response.text().await.unwrap();
+        match (status, location) {
+            (302, Some(location)) => {
+                let (_, encoded) = location.split_once(['?', '#']).unwrap_or((&location, ""));
+                let params = form_urlencoded::parse(encoded.as_bytes())
+                    .into_owned()
+                    .collect();
+                Outcome::Redirect { location, params }
+            }
+            (303, Some(location)) => Outcome::SeeOther { location, headers },
+            (200, None) if html.contains("document.forms[0].submit()") => {
+                let action =
+                    unescape(between(&html, "<form method=\"post\" action=\"", "\"").unwrap());
+                Outcome::FormPost {
+                    action,
+                    params: hidden_fields(&html).into_iter().collect(),
+                }
+            }
+            _ => Outcome::Page {
+                status,
+                html,
+                headers,
+            },
+        }
+    }
+
+    /// The parameters a redirect or form post delivered.
+    pub fn delivered(&self) -> &std::collections::HashMap<String, String> {
+        match self {
+            Outcome::Redirect { params, .. } | Outcome::FormPost { params, .. } => params,
+            other => panic!("expected a response to the client, got {other:?}"),
+        }
+    }
+
+    pub fn page(&self) -> &str {
+        match self {
+            Outcome::Page { html, .. } => html,
+            other => panic!("expected a page, got {other:?}"),
+        }
+    }
+}
+
+pub fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = text.find(start)? + start.len();
+    let to = text[from..].find(end)? + from;
+    Some(&text[from..to])
+}
+
+/// Reverses the HTML escaping of the templates.
+pub fn unescape(text: &str) -> String {
+    text.replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&#x2f;", "/")
+        .replace("&#x2F;", "/")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The `<input type="hidden" name=… value=…>` fields of a page.
+pub fn hidden_fields(html: &str) -> Vec<(String, String)> {
+    html.split("<input type=\"hidden\" ")
+        .skip(1)
+        .map(|rest| {
+            let name = between(rest, "name=\"", "\"").unwrap();
+            let value = between(rest, "value=\"", "\"").unwrap();
+            (unescape(name), unescape(value))
+        })
+        .collect()
+}
+
+/// The machine-readable document of the error page.
+pub fn error_page_document(html: &str) -> Value {
+    let json = between(
+        html,
+        "<script type=\"application/json\" id=\"latchkey-error\">",
+        "</script>",
+    )
+    .unwrap();
+    serde_json::from_str(json).unwrap()
+}
+
+impl TestServer {
+    /// GET an authorize URL in `browser`.
+    pub async fn open(&self, browser: &reqwest::Client, url: &str) -> Outcome {
+        let url = if url.starts_with('/') {
+            format!("{}{url}", self.base)
+        } else {
+            url.to_owned()
+        };
+        Outcome::read(browser.get(url).send().await.unwrap()).await
+    }
+
+    /// Submits the form of `page` with `extra` fields.
+    pub async fn submit(
+        &self,
+        browser: &reqwest::Client,
+        page: &str,
+        extra: &[(&str, &str)],
+    ) -> Outcome {
+        let action = unescape(between(page, "<form method=\"post\" action=\"", "\"").unwrap());
+        let mut fields = hidden_fields(page);
+        fields.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let pairs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let response = browser
+            .post(format!("{}{action}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&pairs))
+            .send()
+            .await
+            .unwrap();
+        Outcome::read(response).await
+    }
+
+    /// Signs `user` in on the sign-in page `url` leads to, and follows the
+    /// 303 back to the authorize endpoint: the next outcome.
+    pub async fn sign_in(
+        &self,
+        browser: &reqwest::Client,
+        url: &str,
+        user: &str,
+        password: &str,
+    ) -> Outcome {
+        let page = self.open(browser, url).await;
+        assert!(
+            page.page().contains("id=\"signin\""),
+            "expected the sign-in page: {page:?}"
+        );
+        let posted = self
+            .submit(
+                browser,
+                page.page(),
+                &[("username", user), ("password", password)],
+            )
+            .await;
+        let Outcome::SeeOther { location, .. } = posted else {
+            panic!("sign-in did not answer 303: {posted:?}")
+        };
+        self.open(browser, &location).await
+    }
 }

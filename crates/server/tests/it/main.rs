@@ -1,6 +1,8 @@
 //! Integration tests of the authorization server: each starts the real
 //! server on a loopback port over a temporary SQLite file.
 
+mod authorize;
+mod code;
 mod discovery;
 mod harness;
 mod refresh;
