@@ -145,10 +145,10 @@ impl Validator {
     fn challenge_header(&self, error: &BearerError, bare: bool) -> Option<HeaderValue> {
         let authorization_uri = self.authorization_uri();
         let key = (error.clone(), bare);
-        if let Some((uri, value)) = self.rendered_challenges().get(&key) {
-            if **uri == *authorization_uri {
-                return Some(value.clone());
-            }
+        if let Some((uri, value)) = self.rendered_challenges().get(&key)
+            && **uri == *authorization_uri
+        {
+            return Some(value.clone());
         }
         let config = self.config();
         let mut challenge = BearerChallenge {

@@ -26,10 +26,14 @@ pub struct Validator {
     keys: KeyCache,
     cache: TokenCache,
     /// Rendered challenges, by refusal, with the authorize endpoint they name.
-    challenges: RwLock<HashMap<(BearerError, bool), (Arc<str>, HeaderValue)>>,
+    challenges: RwLock<RenderedChallenges>,
     /// `{authority}/oauth2/authorize`, until discovery names the endpoint.
     fallback_authorization_uri: Arc<str>,
 }
+
+/// Rendered `WWW-Authenticate` values, by (refusal, bare), with the
+/// authorize endpoint each names.
+type RenderedChallenges = HashMap<(BearerError, bool), (Arc<str>, HeaderValue)>;
 
 /// Different challenges a validator renders at most (the routes' scopes
 /// bound them; this bounds them even if a caller makes scopes up).
@@ -93,9 +97,7 @@ impl Validator {
             .unwrap_or_else(|| self.fallback_authorization_uri.clone())
     }
 
-    pub(crate) fn rendered_challenges(
-        &self,
-    ) -> std::sync::RwLockReadGuard<'_, HashMap<(BearerError, bool), (Arc<str>, HeaderValue)>> {
+    pub(crate) fn rendered_challenges(&self) -> std::sync::RwLockReadGuard<'_, RenderedChallenges> {
         match self.challenges.read() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),

@@ -202,10 +202,10 @@ impl<'a> Target<'a> {
 
     /// Sends `params` (plus `state`) to the client in the response mode.
     fn deliver(&self, mut params: Vec<(&'static str, String)>) -> Response {
-        if let Some(state) = &self.state {
-            if !params.iter().any(|(name, _)| *name == "state") {
-                params.push(("state", state.clone()));
-            }
+        if let Some(state) = &self.state
+            && !params.iter().any(|(name, _)| *name == "state")
+        {
+            params.push(("state", state.clone()));
         }
         let location = match self.mode {
             ResponseMode::FormPost => {
@@ -534,16 +534,16 @@ impl<'a> Flow<'a> {
             tenant: &self.target.tenant.name,
         };
         let mut response = render(&form);
-        if existing.is_none() {
-            if let Some(value) = set_cookie(
+        if existing.is_none()
+            && let Some(value) = set_cookie(
                 CSRF_COOKIE,
                 &csrf,
                 "Strict",
                 None,
                 self.target.secure_cookies,
-            ) {
-                response.headers_mut().append(header::SET_COOKIE, value);
-            }
+            )
+        {
+            response.headers_mut().append(header::SET_COOKIE, value);
         }
         response
     }

@@ -67,8 +67,7 @@ pub fn requested_scopes(scope: Option<&str>, api: &Api) -> Result<RequestedScope
         if !api.scopes.iter().any(|s| s == bare) {
             return Err(Aadsts::InvalidScope {
                 scope: value.to_owned(),
-            }
-            .into());
+            });
         }
         requested.api.push(bare.to_owned());
     }

@@ -169,8 +169,8 @@ fn mutations(uri: &str) -> Vec<String> {
         format!("{uri}%00"),
         format!("{scheme}:/{host_port}/{path}"),
         format!("{scheme}:{host_port}/{path}"),
-        format!("{}", uri.replace("localhost", "locaIhost")),
-        format!("{}", uri.replace("localhost", "lоcalhost")),
+        uri.replace("localhost", "locaIhost").to_string(),
+        uri.replace("localhost", "lоcalhost").to_string(),
     ] {
         out.insert(extra);
     }
@@ -213,6 +213,9 @@ async fn five_hundred_mutated_redirect_uris_never_get_a_location() {
     }
 }
 
+/// Extra parameters, the error, its AADSTS number and the message's start.
+type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, u32, String);
+
 /// The request parameters of a confidential client's authorization request.
 fn web_request<'a>(mode: &'a str, state: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
@@ -230,7 +233,7 @@ async fn errors_go_back_to_the_client_with_the_state_in_every_response_mode() {
     let state = nasty_state();
     let plain_challenge = "a".repeat(43);
     for mode in ["query", "fragment", "form_post"] {
-        let cases: Vec<(Vec<(&str, &str)>, &str, u32, String)> = vec![
+        let cases: Vec<Case<'_>> = vec![
             (vec![("resource", FILES)], "invalid_request", 90014, "The request body must contain the following parameter: 'response_type'.".into()),
             (vec![("response_type", "token"), ("resource", FILES)], "unsupported_response_type", 70005, "The response_type 'token' is not supported.".into()),
             (vec![("response_type", "code")], "invalid_request", 90014, "The request body must contain the following parameter: 'resource'.".into()),
@@ -759,11 +762,11 @@ async fn overload_is_temporarily_unavailable_at_the_client() {
     let mut seen = None;
     for _ in 0..50 {
         let outcome = server.open(&b, &url).await;
-        if let Outcome::Redirect { params, .. } = &outcome {
-            if params.get("error").map(String::as_str) == Some("temporarily_unavailable") {
-                seen = Some(params.clone());
-                break;
-            }
+        if let Outcome::Redirect { params, .. } = &outcome
+            && params.get("error").map(String::as_str) == Some("temporarily_unavailable")
+        {
+            seen = Some(params.clone());
+            break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
