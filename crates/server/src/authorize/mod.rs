@@ -532,6 +532,7 @@ impl<'a> Flow<'a> {
             csrf: &csrf,
             app: &self.target.app.name,
             tenant: &self.target.tenant.name,
+            redirect_uri: &self.target.redirect_uri,
         };
         let mut response = render(&form);
         if existing.is_none()

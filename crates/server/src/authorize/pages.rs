@@ -34,6 +34,31 @@ fn templates() -> &'static Environment<'static> {
 
 const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// The CSP of a form page. Browsers apply `form-action` to the redirects
+/// that follow a submission too, and a consent form's answer is a redirect
+/// to the client: so the client's redirect origin is allowed as well.
+fn form_csp(redirect_uri: &str) -> String {
+    match csp_source(redirect_uri) {
+        Some(source) => format!("default-src 'none'; style-src 'unsafe-inline'; form-action 'self' {source}; frame-ancestors 'none'; base-uri 'none'"),
+        None => "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'".to_owned(),
+    }
+}
+
+/// `scheme://host[:port]` for http(s), `scheme:` otherwise; `None` when the
+/// URI has characters a CSP source cannot carry.
+fn csp_source(uri: &str) -> Option<String> {
+    let (scheme, rest) = uri.split_once(':')?;
+    let source = match rest.strip_prefix("//") {
+        Some(after) if scheme == "http" || scheme == "https" => {
+            let authority = after.split(['/', '?', '#']).next()?;
+            let authority = authority.rsplit('@').next()?;
+            format!("{scheme}://{authority}")
+        }
+        _ => format!("{scheme}:"),
+    };
+    source.bytes().all(|b| b.is_ascii_graphic() && !b";,'\"".contains(&b)).then_some(source)
+}
+
 fn render(name: &str, ctx: Value) -> Result<String, minijinja::Error> {
     templates().get_template(name)?.render(ctx)
 }
@@ -62,9 +87,9 @@ fn html(status: StatusCode, body: String, csp: &str) -> Response {
     response
 }
 
-fn page(name: &str, ctx: Value) -> Response {
+fn page(name: &str, ctx: Value, csp: &str) -> Response {
     match render(name, ctx) {
-        Ok(body) => html(StatusCode::OK, body, PAGE_CSP),
+        Ok(body) => html(StatusCode::OK, body, csp),
         Err(err) => {
             tracing::error!(template = name, error = %err, "rendering a page failed");
             (
@@ -85,6 +110,8 @@ pub struct Form<'a> {
     pub csrf: &'a str,
     pub app: &'a str,
     pub tenant: &'a str,
+    /// The client's redirect URI, allowed as a form target.
+    pub redirect_uri: &'a str,
 }
 
 pub fn sign_in(form: &Form<'_>, username: &str, error: Option<&str>) -> Response {
@@ -92,6 +119,7 @@ pub fn sign_in(form: &Form<'_>, username: &str, error: Option<&str>) -> Response
         "signin.html",
         context! { action => form.action, params => form.params, csrf => form.csrf, app => form.app,
         tenant => form.tenant, username => username, error => error },
+        &form_csp(form.redirect_uri),
     )
 }
 
@@ -99,6 +127,7 @@ pub fn second_factor(form: &Form<'_>, upn: &str, error: Option<&str>) -> Respons
     page(
         "mfa.html",
         context! { action => form.action, params => form.params, csrf => form.csrf, upn => upn, error => error },
+        &form_csp(form.redirect_uri),
     )
 }
 
@@ -107,6 +136,7 @@ pub fn consent(form: &Form<'_>, upn: &str, api: &str, scopes: &[String]) -> Resp
         "consent.html",
         context! { action => form.action, params => form.params, csrf => form.csrf, app => form.app,
         upn => upn, api => api, scopes => scopes },
+        &form_csp(form.redirect_uri),
     )
 }
 
@@ -145,5 +175,18 @@ pub fn form_post(redirect_uri: &str, params: &[(&str, String)], nonce: &str) -> 
             )
                 .into_response()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csp_sources_of_redirect_uris() {
+        assert_eq!(csp_source("http://127.0.0.1:7000/cb?x=1").as_deref(), Some("http://127.0.0.1:7000"));
+        assert_eq!(csp_source("https://user@app.example/cb").as_deref(), Some("https://app.example"));
+        assert_eq!(csp_source("com.example.app:/oauth").as_deref(), Some("com.example.app:"));
+        assert_eq!(csp_source("https://a;b/"), None);
     }
 }
