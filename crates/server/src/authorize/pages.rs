@@ -39,8 +39,13 @@ const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; form-acti
 /// to the client: so the client's redirect origin is allowed as well.
 fn form_csp(redirect_uri: &str) -> String {
     match csp_source(redirect_uri) {
-        Some(source) => format!("default-src 'none'; style-src 'unsafe-inline'; form-action 'self' {source}; frame-ancestors 'none'; base-uri 'none'"),
-        None => "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'".to_owned(),
+        Some(source) => format!(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' {source}; frame-ancestors 'none'; base-uri 'none'"
+        ),
+        None => {
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
+                .to_owned()
+        }
     }
 }
 
@@ -56,7 +61,10 @@ fn csp_source(uri: &str) -> Option<String> {
         }
         _ => format!("{scheme}:"),
     };
-    source.bytes().all(|b| b.is_ascii_graphic() && !b";,'\"".contains(&b)).then_some(source)
+    source
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && !b";,'\"".contains(&b))
+        .then_some(source)
 }
 
 fn render(name: &str, ctx: Value) -> Result<String, minijinja::Error> {
@@ -184,9 +192,18 @@ mod tests {
 
     #[test]
     fn csp_sources_of_redirect_uris() {
-        assert_eq!(csp_source("http://127.0.0.1:7000/cb?x=1").as_deref(), Some("http://127.0.0.1:7000"));
-        assert_eq!(csp_source("https://user@app.example/cb").as_deref(), Some("https://app.example"));
-        assert_eq!(csp_source("com.example.app:/oauth").as_deref(), Some("com.example.app:"));
+        assert_eq!(
+            csp_source("http://127.0.0.1:7000/cb?x=1").as_deref(),
+            Some("http://127.0.0.1:7000")
+        );
+        assert_eq!(
+            csp_source("https://user@app.example/cb").as_deref(),
+            Some("https://app.example")
+        );
+        assert_eq!(
+            csp_source("com.example.app:/oauth").as_deref(),
+            Some("com.example.app:")
+        );
         assert_eq!(csp_source("https://a;b/"), None);
     }
 }
