@@ -28,8 +28,16 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and migrates it.
     pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        let options = SqliteConnectOptions::new()
-            .filename(path)
+        SqliteStore::connect(SqliteConnectOptions::new().filename(path)).await
+    }
+
+    /// Opens a `sqlite://path` URL.
+    pub async fn open_url(url: &str) -> Result<SqliteStore, StoreError> {
+        SqliteStore::connect(SqliteConnectOptions::from_str(url)?).await
+    }
+
+    async fn connect(options: SqliteConnectOptions) -> Result<SqliteStore, StoreError> {
+        let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // In WAL mode NORMAL survives a process crash; only an OS crash
@@ -37,21 +45,6 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        SqliteStore::connect(options).await
-    }
-
-    /// Opens a `sqlite://path` URL.
-    pub async fn open_url(url: &str) -> Result<SqliteStore, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        SqliteStore::connect(options).await
-    }
-
-    async fn connect(options: SqliteConnectOptions) -> Result<SqliteStore, StoreError> {
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)

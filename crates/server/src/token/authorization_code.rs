@@ -9,12 +9,12 @@
 use aws_lc_rs::digest;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use latchkey_protocol::{Aadsts, GrantType, TokenResponseV1};
+use latchkey_protocol::{Aadsts, TokenResponseV1};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::Caller;
-use super::issue::{Subject, access_token, id_token, new_refresh_token, resolve_api, v1_response};
+use super::issue::{UserSignIn, id_token, resolve_api};
 use super::request::Form;
 use crate::ProtocolError;
 use crate::secrets::Digest;
@@ -59,33 +59,14 @@ pub async fn grant(
         .await?
         .ok_or(Aadsts::GrantRevoked)?;
     let api = resolve_api(state, caller, &record.resource)?;
-    let scp = record.scope.clone();
-    let issued = access_token(
-        state,
-        caller,
+    let sign_in = UserSignIn {
+        user: &user,
         api,
-        &Subject::User {
-            user: &user,
-            scp: scp.clone(),
-        },
-        now,
-    )?;
-    let refresh_token = if caller.app.allows(GrantType::RefreshToken) {
-        let (token, token_record) = new_refresh_token(
-            state,
-            caller,
-            &user,
-            &record.resource,
-            &record.oidc_scope,
-            Some(family),
-            now,
-        )?;
-        state.store.insert_refresh_token(&token_record).await?;
-        Some(token)
-    } else {
-        None
+        scp: record.scope.clone(),
+        oidc_scope: &record.oidc_scope,
+        family,
     };
-    let mut response = v1_response(api, issued, now, Some(scp), refresh_token);
+    let mut response = sign_in.tokens(state, caller, now).await?;
     if record.oidc_scope.split_whitespace().any(|s| s == "openid") {
         response.id_token = Some(id_token(
             state,

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use latchkey_protocol::{Aadsts, AccessTokenClaims, TokenResponseV1};
+use latchkey_protocol::{Aadsts, AccessTokenClaims, GrantType, TokenResponseV1};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -262,22 +262,72 @@ pub fn v1_response(
     }
 }
 
-/// A new refresh token for `user`: the first of a new family when `family`
-/// is `None`. Returns the token and the record to store.
+/// A user's sign-in through an app: what the password and authorization
+/// code grants answer with.
+pub struct UserSignIn<'a> {
+    pub user: &'a User,
+    pub api: &'a Api,
+    pub scp: String,
+    pub oidc_scope: &'a str,
+    /// The refresh-token family this sign-in starts.
+    pub family: Uuid,
+}
+
+impl UserSignIn<'_> {
+    /// The access token and, when the app may refresh, the family's first
+    /// refresh token (stored before it is handed out).
+    pub async fn tokens(
+        self,
+        state: &AppState,
+        caller: &Caller<'_>,
+        now: OffsetDateTime,
+    ) -> Result<TokenResponseV1, ProtocolError> {
+        let subject = Subject::User {
+            user: self.user,
+            scp: self.scp.clone(),
+        };
+        let issued = access_token(state, caller, self.api, &subject, now)?;
+        let refresh_token = if caller.app.allows(GrantType::RefreshToken) {
+            let (token, record) = new_refresh_token(
+                state,
+                caller,
+                self.user,
+                &self.api.app_id_uri,
+                self.oidc_scope,
+                self.family,
+                now,
+            )?;
+            state.store.insert_refresh_token(&record).await?;
+            Some(token)
+        } else {
+            None
+        };
+        Ok(v1_response(
+            self.api,
+            issued,
+            now,
+            Some(self.scp),
+            refresh_token,
+        ))
+    }
+}
+
+/// A new refresh token for `user` in `family`. Returns the token and the
+/// record to store.
 pub fn new_refresh_token(
     state: &AppState,
     caller: &Caller<'_>,
     user: &User,
     resource: &str,
     oidc_scope: &str,
-    family: Option<Uuid>,
+    family: Uuid,
     now: OffsetDateTime,
 ) -> Result<(String, RefreshTokenRecord), ProtocolError> {
     let token = random_token(32)?;
     let issued_at = now.unix_timestamp();
     let record = RefreshTokenRecord {
         digest: Digest::of(&token),
-        family_id: family.unwrap_or_else(Uuid::new_v4),
+        family_id: family,
         tenant_id: caller.tenant.id,
         client_id: caller.app.client_id,
         user_oid: user.object_id,

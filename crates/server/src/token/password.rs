@@ -1,14 +1,12 @@
 //! `grant_type=password` (RFC 6749 §4.3): the user's delegated scopes, if
 //! the user signs in with a password alone and has consented.
 
-use latchkey_protocol::{Aadsts, GrantType, TokenResponseV1};
+use latchkey_protocol::{Aadsts, TokenResponseV1};
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 use super::Caller;
-use super::issue::{
-    Subject, access_token, delegated_scopes, new_refresh_token, requested_scopes, resolve_api,
-    v1_response,
-};
+use super::issue::{UserSignIn, delegated_scopes, requested_scopes, resolve_api};
 use super::request::Form;
 use crate::ProtocolError;
 use crate::secrets::verify_password;
@@ -49,31 +47,15 @@ pub async fn grant(
     }
     let scp = delegated_scopes(state, caller, &user, api, &requested.api).await?;
 
-    let now = OffsetDateTime::now_utc();
-    let issued = access_token(
-        state,
-        caller,
+    let oidc_scope = requested.oidc.join(" ");
+    let sign_in = UserSignIn {
+        user: &user,
         api,
-        &Subject::User {
-            user: &user,
-            scp: scp.clone(),
-        },
-        now,
-    )?;
-    let refresh_token = if caller.app.allows(GrantType::RefreshToken) {
-        let (token, record) = new_refresh_token(
-            state,
-            caller,
-            &user,
-            &api.app_id_uri,
-            &requested.oidc.join(" "),
-            None,
-            now,
-        )?;
-        state.store.insert_refresh_token(&record).await?;
-        Some(token)
-    } else {
-        None
+        scp,
+        oidc_scope: &oidc_scope,
+        family: Uuid::new_v4(),
     };
-    Ok(v1_response(api, issued, now, Some(scp), refresh_token))
+    sign_in
+        .tokens(state, caller, OffsetDateTime::now_utc())
+        .await
 }

@@ -46,7 +46,7 @@ pub async fn grant(
         &user,
         &record.resource,
         &record.scope,
-        Some(record.family_id),
+        record.family_id,
         now,
     )?;
     match state
