@@ -267,10 +267,10 @@ impl Client {
     }
 
     fn forget_access_token(&self, authority: &str, resource: &str) {
-        if let Ok(mut cache) = self.cache.lock() {
-            if let Some(entry) = cache.get_mut(&self.cache_key(authority, resource)) {
-                entry.expires_on = 0;
-            }
+        if let Ok(mut cache) = self.cache.lock()
+            && let Some(entry) = cache.get_mut(&self.cache_key(authority, resource))
+        {
+            entry.expires_on = 0;
         }
     }
 
@@ -352,15 +352,14 @@ impl Client {
                 reason: "it is not an …/oauth2/authorize endpoint".into(),
             })?
             .to_owned();
-        if let Some(configured) = &configured {
-            if configured.as_str().trim_end_matches('/') != authority
-                && configured.origin() != authorize.origin()
-            {
-                return Err(Error::UntrustedAuthority {
-                    uri: authorization_uri,
-                    reason: "it is not the configured authority".into(),
-                });
-            }
+        if let Some(configured) = &configured
+            && configured.as_str().trim_end_matches('/') != authority
+            && configured.origin() != authorize.origin()
+        {
+            return Err(Error::UntrustedAuthority {
+                uri: authorization_uri,
+                reason: "it is not the configured authority".into(),
+            });
         }
         Ok((authority, resource_id))
     }
@@ -413,11 +412,11 @@ impl Client {
                         body,
                     });
                 }
-                Err(Error::Resource(ResourceError {
+                Err(Error::Resource(Box::new(ResourceError {
                     status,
                     challenge: bearer_challenge(&headers),
                     retry_after: retry_after(&headers, SystemTime::now()),
-                }))
+                })))
             })
             .await
     }

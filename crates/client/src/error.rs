@@ -115,9 +115,9 @@ pub enum Error {
     #[error("the authorization server answered {}: {}", .0.error, .0.error_description.as_deref().unwrap_or("(no description)"))]
     Authorize(AuthorizeError),
     #[error("the token endpoint answered HTTP {} {}: {}", .0.status, .0.document.error, .0.document.error_description)]
-    Token(TokenError),
+    Token(Box<TokenError>),
     #[error("the API answered HTTP {}{}", .0.status, .0.challenge.as_ref().map(|c| format!(" {}: {}", c.error.as_ref().map(ErrorCode::as_str).unwrap_or("(no error)"), c.error_description.as_deref().unwrap_or(""))).unwrap_or_default())]
-    Resource(ResourceError),
+    Resource(Box<ResourceError>),
     #[error("cannot reach {url}: {detail}")]
     Transport { url: String, detail: String },
     #[error(

@@ -14,11 +14,11 @@ use crate::error::{AuthorizeError, Error, TokenError};
 /// The error a token endpoint's non-2xx answer carries.
 pub fn token_error(url: &str, status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
     match serde_json::from_slice::<TokenErrorResponse>(body) {
-        Ok(document) => Error::Token(TokenError {
+        Ok(document) => Error::Token(Box::new(TokenError {
             status,
             document,
             retry_after: retry_after(headers, SystemTime::now()),
-        }),
+        })),
         Err(_) => unexpected(url, status, headers, body),
     }
 }
