@@ -14,6 +14,7 @@ macro_rules! say {
     }};
 }
 
+mod client_cmd;
 mod demo_api;
 mod serve;
 
@@ -39,6 +40,12 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Run a demo web API protected by the resource middleware.
     DemoApi(demo_api::DemoApiArgs),
+    /// Get a token: client credentials, password, or refresh.
+    Token(client_cmd::TokenArgs),
+    /// Sign in in the browser: authorization code with PKCE, loopback redirect.
+    Login(client_cmd::LoginArgs),
+    /// Call a secured API, acquiring a token and carrying out the error's action.
+    Call(client_cmd::CallArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -59,6 +66,9 @@ fn main() -> std::process::ExitCode {
     let outcome = match cli.command {
         Command::Serve(args) => runtime.block_on(serve::run(args)),
         Command::DemoApi(args) => runtime.block_on(demo_api::run(args)),
+        Command::Token(args) => return runtime.block_on(client_cmd::token(args)),
+        Command::Login(args) => return runtime.block_on(client_cmd::login(args)),
+        Command::Call(args) => return runtime.block_on(client_cmd::call(args)),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

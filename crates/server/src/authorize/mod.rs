@@ -166,8 +166,16 @@ impl<'a> Target<'a> {
                 }
             },
             Some(uri) if !is_absolute_uri(uri) => return Err(Aadsts::RedirectUriMalformed),
-            // Exact string match: no normalisation of case, slashes or ports.
-            Some(uri) if app.redirect_uris.iter().any(|r| r == uri) => uri.to_owned(),
+            // Exact string match: no normalisation of case, slashes or ports,
+            // except the loopback port of native apps (RFC 8252 §7.3).
+            Some(uri)
+                if app
+                    .redirect_uris
+                    .iter()
+                    .any(|r| r == uri || loopback_port_variant(r, uri)) =>
+            {
+                uri.to_owned()
+            }
             Some(uri) => {
                 return Err(Aadsts::RedirectUriMismatch {
                     redirect_uri: uri.to_owned(),
@@ -239,6 +247,31 @@ impl<'a> Target<'a> {
         );
         self.deliver(error_params(&condition, &ctx.ids, self.profile, None))
     }
+}
+
+/// RFC 8252 §7.3: a native app registers `http://127.0.0.1/path` (or
+/// `http://[::1]/path`) without a port and listens on any port. Only an IP
+/// literal qualifies (`localhost` does not, §8.3), and everything but the
+/// port must match exactly.
+fn loopback_port_variant(registered: &str, requested: &str) -> bool {
+    for host in ["http://127.0.0.1", "http://[::1]"] {
+        let (Some(path), Some(rest)) =
+            (registered.strip_prefix(host), requested.strip_prefix(host))
+        else {
+            continue;
+        };
+        if !path.starts_with('/') {
+            continue;
+        }
+        let Some(after_colon) = rest.strip_prefix(':') else {
+            continue;
+        };
+        let digits = after_colon.bytes().take_while(u8::is_ascii_digit).count();
+        let port_ok =
+            (1..=5).contains(&digits) && after_colon[..digits].parse::<u16>().is_ok_and(|p| p > 0);
+        return port_ok && after_colon[digits..] == *path;
+    }
+    false
 }
 
 /// An absolute URI (scheme ":" …) without a fragment, spaces or controls.
@@ -725,6 +758,50 @@ fn totp_matches(secret: Option<&str>, code: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loopback_ports_vary_only_for_ip_literals_registered_without_one() {
+        assert!(loopback_port_variant(
+            "http://127.0.0.1/",
+            "http://127.0.0.1:53012/"
+        ));
+        assert!(loopback_port_variant(
+            "http://[::1]/cb",
+            "http://[::1]:8000/cb"
+        ));
+        assert!(!loopback_port_variant(
+            "http://127.0.0.1/",
+            "http://127.0.0.1:53012/x"
+        ));
+        assert!(
+            !loopback_port_variant("http://127.0.0.1/", "http://127.0.0.1/"),
+            "exact match handles this"
+        );
+        assert!(!loopback_port_variant(
+            "http://127.0.0.1/",
+            "http://127.0.0.1:0/"
+        ));
+        assert!(!loopback_port_variant(
+            "http://127.0.0.1/",
+            "http://127.0.0.1:99999/"
+        ));
+        assert!(!loopback_port_variant(
+            "http://127.0.0.1/",
+            "http://127.0.0.1:80@evil.example/"
+        ));
+        assert!(!loopback_port_variant(
+            "http://localhost/",
+            "http://localhost:8000/"
+        ));
+        assert!(!loopback_port_variant(
+            "http://127.0.0.1:7000/",
+            "http://127.0.0.1:7001/"
+        ));
+        assert!(!loopback_port_variant(
+            "http://127.0.0.1/",
+            "https://127.0.0.1:7001/"
+        ));
+    }
 
     #[test]
     fn absolute_uris() {
