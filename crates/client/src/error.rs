@@ -156,6 +156,12 @@ impl Error {
             }
             Error::Token(e) => match e.document.error {
                 ErrorCode::Extension(_) if e.status >= 500 => Action::RetryLater,
+                // Azure AD's suberror names the interaction an invalid_grant needs.
+                ErrorCode::InvalidGrant
+                    if e.document.suberror.as_deref() == Some("consent_required") =>
+                {
+                    Action::AskForConsent
+                }
                 ref code => Action::from_seed(code.client_action(Surface::Token), None),
             },
             Error::Resource(e) => match e.challenge.as_ref().and_then(|c| c.error.clone()) {

@@ -1,4 +1,5 @@
 //! The `latchkey` binary, run as a user runs it.
 
+mod client;
 mod demo_api;
 mod serve;
