@@ -64,6 +64,10 @@ pub struct CallArgs {
     common: ClientArgs,
     /// The API URL to GET.
     url: String,
+    /// On insufficient_scope, sign in again in the browser for the scope
+    /// the API names, and retry.
+    #[arg(long)]
+    login: bool,
 }
 
 impl ClientArgs {

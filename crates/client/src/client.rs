@@ -389,6 +389,42 @@ impl Client {
         }
     }
 
+    /// Like [`Client::call`], for a person at a browser: on
+    /// `insufficient_scope` it signs them in again for the challenge's
+    /// scope (through `open`) and retries once.
+    pub async fn call_interactive(
+        &self,
+        url: &str,
+        resource: Option<&str>,
+        open: impl FnOnce(&str),
+    ) -> Result<ApiResponse, Error> {
+        match self.call(url, resource).await {
+            Err(error) => match error.action() {
+                crate::Action::Reauthorize { scope: Some(scope) } => {
+                    let api = Url::parse(url)
+                        .map_err(|_| Error::Usage(format!("'{url}' is not a URL")))?;
+                    let (authority, resource) = match (&self.config.authority, resource) {
+                        (Some(authority), Some(resource)) => (
+                            authority.trim_end_matches('/').to_owned(),
+                            resource.to_owned(),
+                        ),
+                        _ => self.discover(&api).await?,
+                    };
+                    tracing::info!(
+                        scope,
+                        "the API needs another scope: signing in again for it"
+                    );
+                    self.login(&authority, &resource, Some(&scope), open)
+                        .await?;
+                    let token = self.access_token(&authority, &resource).await?;
+                    self.send(url, &token).await
+                }
+                _ => Err(error),
+            },
+            ok => ok,
+        }
+    }
+
     /// Sends the request with the token; 5xx and connection failures are
     /// retried by the policy, refusals come back as errors.
     async fn send(&self, url: &str, token: &str) -> Result<ApiResponse, Error> {

@@ -57,10 +57,10 @@ domains = ["contoso.example"]
   client_id = "{NATIVE}"
   name = "Native"
   redirect_uris = ["http://127.0.0.1/"]
-  grant_types = ["authorization_code", "refresh_token"]
+  grant_types = ["authorization_code", "refresh_token", "password"]
     [[tenants.apps.permissions]]
     api = "{FILES}"
-    scopes = ["Files.Read"]
+    scopes = ["Files.Read", "user_impersonation"]
   [[tenants.users]]
   upn = "frank@contoso.example"
   password = "frank-password"
@@ -69,7 +69,7 @@ domains = ["contoso.example"]
     scopes = ["Files.Read", "user_impersonation"]
     [[tenants.users.consents]]
     client_id = "{NATIVE}"
-    scopes = ["Files.Read"]
+    scopes = ["Files.Read", "user_impersonation"]
   [[tenants.users]]
   upn = "mia@contoso.example"
   password = "mia-password"
@@ -600,34 +600,7 @@ async fn login_runs_the_code_flow_with_pkce_through_a_loopback_listener() {
     })
     .unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<String>();
-    let browser = tokio::spawn(async move {
-        // A person's browser, scripted: open the URL, sign in, come back.
-        let url = rx.await.unwrap();
-        let b = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let page = b.get(&url).send().await.unwrap().text().await.unwrap();
-        let mut fields = hidden_fields(&page);
-        fields.push(("username".into(), "frank@contoso.example".into()));
-        fields.push(("password".into(), "frank-password".into()));
-        let base = url.split("/7fe81447").next().unwrap().to_owned();
-        let posted = b
-            .post(format!("{base}/{TENANT}/oauth2/authorize"))
-            .form(&fields)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(posted.status(), 303);
-        let back = posted.headers()["location"].to_str().unwrap().to_owned();
-        let to_app = b.get(format!("{base}{back}")).send().await.unwrap();
-        assert_eq!(to_app.status(), 302);
-        let loopback = to_app.headers()["location"].to_str().unwrap().to_owned();
-        assert!(loopback.starts_with("http://127.0.0.1:"), "{loopback}");
-        let landed = b.get(&loopback).send().await.unwrap().text().await.unwrap();
-        assert!(landed.contains("Signed in"));
-    });
+    let browser = tokio::spawn(async move { scripted_sign_in(rx.await.unwrap()).await });
     let tokens = c
         .login(&world.authority, FILES, Some("openid"), move |url| {
             assert!(
@@ -639,10 +612,101 @@ async fn login_runs_the_code_flow_with_pkce_through_a_loopback_listener() {
         .await
         .unwrap();
     browser.await.unwrap();
-    assert_eq!(tokens.scope.as_deref(), Some("Files.Read"));
+    assert_eq!(tokens.scope.as_deref(), Some("Files.Read user_impersonation"), "v1: every permitted, consented scope");
     assert!(tokens.id_token.is_some() && tokens.refresh_token.is_some());
     // The tokens are cached for the resource.
     let cached = c.access_token(&world.authority, FILES).await.unwrap();
     assert_eq!(cached, tokens.access_token);
     assert_eq!(c.token_requests(), 1);
+}
+
+/// A person's browser, scripted: opens the sign-in URL, signs Frank in
+/// (consent is on file), and follows the redirect to the loopback listener.
+async fn scripted_sign_in(url: String) {
+    let b = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = b.get(&url).send().await.unwrap().text().await.unwrap();
+    let mut fields = hidden_fields(&page);
+    fields.push(("username".into(), "frank@contoso.example".into()));
+    fields.push(("password".into(), "frank-password".into()));
+    let base = url.split("/7fe81447").next().unwrap().to_owned();
+    let posted = b
+        .post(format!("{base}/{TENANT}/oauth2/authorize"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 303);
+    let back = posted.headers()["location"].to_str().unwrap().to_owned();
+    let to_app = b.get(format!("{base}{back}")).send().await.unwrap();
+    assert_eq!(to_app.status(), 302);
+    let loopback = to_app.headers()["location"].to_str().unwrap().to_owned();
+    assert!(loopback.starts_with("http://127.0.0.1:"), "{loopback}");
+    let landed = b.get(&loopback).send().await.unwrap().text().await.unwrap();
+    assert!(landed.contains("Signed in"));
+}
+
+#[tokio::test]
+async fn an_interactive_call_reauthorizes_for_the_scope_the_api_names() {
+    let world = world().await;
+    let files_api = Router::new().merge(protected_api(&world.authority, FILES).await);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/api/read", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, files_api).await.unwrap() });
+    let c = Client::new(ClientConfig {
+        authority: Some(world.authority.clone()),
+        ..ClientConfig::new(NATIVE)
+    })
+    .unwrap();
+    // A token with only user_impersonation, as an earlier sign-in left it.
+    let narrow = c
+        .password(
+            &world.authority,
+            FILES,
+            "frank@contoso.example",
+            "frank-password",
+            Some("user_impersonation"),
+        )
+        .await
+        .unwrap();
+    c.remember(&world.authority, FILES, &narrow);
+    let (tx, rx) = tokio::sync::oneshot::channel::<String>();
+    let browser = tokio::spawn(async move { scripted_sign_in(rx.await.unwrap()).await });
+    let response = c
+        .call_interactive(&url, Some(FILES), move |sign_in| {
+            assert!(sign_in.contains("scope=Files.Read"), "{sign_in}");
+            tx.send(sign_in.to_owned()).unwrap();
+        })
+        .await
+        .unwrap();
+    browser.await.unwrap();
+    assert_eq!(response.status, 200);
+}
+
+#[tokio::test]
+async fn a_cached_token_is_refreshed_before_it_expires() {
+    let world = world().await;
+    let c = client(&world, |c| {
+        c.credentials.user = Some(("frank@contoso.example".into(), "frank-password".into()));
+        // Every token is "about to expire": the next use refreshes it.
+        c.refresh_before_expiry = Duration::from_secs(7200);
+    });
+    let first = c.access_token(&world.authority, FILES).await.unwrap();
+    let second = c.access_token(&world.authority, FILES).await.unwrap();
+    assert_ne!(first, second);
+    assert_eq!(
+        c.token_requests(),
+        2,
+        "one password grant, then one refresh"
+    );
+    let kept = client(&world, |c| {
+        c.credentials.user = Some(("frank@contoso.example".into(), "frank-password".into()))
+    });
+    let a = kept.access_token(&world.authority, FILES).await.unwrap();
+    let b = kept.access_token(&world.authority, FILES).await.unwrap();
+    assert_eq!(a, b, "a fresh token comes from the cache");
+    assert_eq!(kept.token_requests(), 1);
 }
