@@ -612,7 +612,11 @@ async fn login_runs_the_code_flow_with_pkce_through_a_loopback_listener() {
         .await
         .unwrap();
     browser.await.unwrap();
-    assert_eq!(tokens.scope.as_deref(), Some("Files.Read user_impersonation"), "v1: every permitted, consented scope");
+    assert_eq!(
+        tokens.scope.as_deref(),
+        Some("Files.Read user_impersonation"),
+        "v1: every permitted, consented scope"
+    );
     assert!(tokens.id_token.is_some() && tokens.refresh_token.is_some());
     // The tokens are cached for the resource.
     let cached = c.access_token(&world.authority, FILES).await.unwrap();

@@ -775,3 +775,46 @@ async fn overload_is_temporarily_unavailable_at_the_client() {
     assert!(params["error_description"].starts_with("AADSTS90055: "));
     drop(slow);
 }
+
+#[tokio::test]
+async fn an_authorization_request_may_be_posted_as_a_form() {
+    let server = TestServer::start().await;
+    let body = form(&[
+        ("client_id", WEB),
+        ("redirect_uri", WEB_CALLBACK),
+        ("resource", FILES),
+        ("state", "posted"),
+    ]);
+    let response = server
+        .browser()
+        .post(format!("{}/{TENANT}/oauth2/authorize", server.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let outcome = Outcome::read(response).await;
+    let delivered = outcome.delivered();
+    assert_eq!(delivered["error"], "invalid_request");
+    assert!(delivered["error_description"].starts_with(
+        "AADSTS90014: The request body must contain the following parameter: 'response_type'."
+    ));
+    assert_eq!(delivered["state"], "posted");
+    // A body that is not a form cannot be trusted at all: the error page.
+    let response = server
+        .browser()
+        .post(format!("{}/{TENANT}/oauth2/authorize", server.base))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    let outcome = Outcome::read(response).await;
+    assert_error_page(
+        &outcome,
+        200,
+        "invalid_request",
+        9002313,
+        "Invalid request. The request body must be of type 'application/x-www-form-urlencoded'.",
+    );
+}
