@@ -93,6 +93,14 @@ impl Drop for World {
     }
 }
 
+/// Serves `router` on a fresh loopback port; its base URL, `http://IP:PORT`.
+async fn serve_on_loopback(router: Router) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    base
+}
+
 fn spawn(listener: TcpListener, router: Router) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         axum::serve(listener, router).await.unwrap();
@@ -254,9 +262,7 @@ async fn flaky_token_endpoint(
             }
         }),
     );
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}/{TENANT}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let base = format!("{}/{TENANT}", serve_on_loopback(router).await);
     (base, calls)
 }
 
@@ -322,9 +328,7 @@ async fn invalid_token_gets_exactly_one_new_token_and_one_retry() {
             }
         }),
     );
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/api/read", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, api).await.unwrap() });
+    let url = format!("{}/api/read", serve_on_loopback(api).await);
     let c = client(&world, |_| {});
     let response = c.call(&url, Some(FILES)).await.unwrap();
     assert_eq!(response.body, "ok");
@@ -335,9 +339,7 @@ async fn invalid_token_gets_exactly_one_new_token_and_one_retry() {
     // token's audience): one new token, one retry, then the error.
     let mismatched = Router::new()
         .merge(protected_api(&world.authority, "https://other.contoso.example/").await);
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/api/read", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, mismatched).await.unwrap() });
+    let url = format!("{}/api/read", serve_on_loopback(mismatched).await);
     let c = client(&world, |_| {});
     let error = c.call(&url, Some(FILES)).await.unwrap_err();
     assert_eq!(error.action(), Action::RequestNewToken);
@@ -369,9 +371,7 @@ async fn insufficient_scope_surfaces_the_scope_and_insufficient_access_stops() {
         .unwrap();
     narrow.remember(&world.authority, FILES, &token);
     let files_api = Router::new().merge(protected_api(&world.authority, FILES).await);
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let files_url = format!("http://{}/api/", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, files_api).await.unwrap() });
+    let files_url = format!("{}/api/", serve_on_loopback(files_api).await);
     let error = narrow
         .call(&format!("{files_url}read"), Some(FILES))
         .await
@@ -429,9 +429,7 @@ async fn lying_api(challenge: String) -> String {
             }
         }),
     );
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/api/read", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let url = format!("{}/api/read", serve_on_loopback(router).await);
     url
 }
 
@@ -657,9 +655,7 @@ async fn scripted_sign_in(url: String) {
 async fn an_interactive_call_reauthorizes_for_the_scope_the_api_names() {
     let world = world().await;
     let files_api = Router::new().merge(protected_api(&world.authority, FILES).await);
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/api/read", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, files_api).await.unwrap() });
+    let url = format!("{}/api/read", serve_on_loopback(files_api).await);
     let c = Client::new(ClientConfig {
         authority: Some(world.authority.clone()),
         ..ClientConfig::new(NATIVE)
