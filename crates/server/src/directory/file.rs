@@ -400,7 +400,12 @@ fn validate_user(
         object_id,
         upn,
         display_name: raw.display_name,
-        password_hash: hash_password(&raw.password.0),
+        password_hash: hash_password(&raw.password.0).map_err(|e| {
+            invalid(
+                format!("{at}.password"),
+                format!("cannot hash the password: {e}"),
+            )
+        })?,
         totp_secret,
         roles: raw.roles,
     };
