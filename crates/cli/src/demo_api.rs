@@ -9,7 +9,7 @@ use axum::Json;
 use axum::Router;
 use axum::routing::get;
 use clap::Args;
-use latchkey_resource::{Requirement, ResourceConfig, TokenClaims, Validator};
+use latchkey_resource::{Requirement, ResourceConfig, ResourceScenario, TokenClaims, Validator};
 use serde_json::{Value, json};
 
 #[derive(Args, Debug)]
@@ -38,6 +38,10 @@ pub struct DemoApiArgs {
     /// Validated tokens remembered until they expire (0: verify every request).
     #[arg(long, default_value_t = 10_000)]
     token_cache: usize,
+    /// Refuse requests on demand: ERROR[:TIMES], e.g. `invalid_token:2` or
+    /// `server_error`; repeatable, used in order.
+    #[arg(long)]
+    scenario: Vec<ResourceScenario>,
 }
 
 pub async fn run(args: DemoApiArgs) -> anyhow::Result<()> {

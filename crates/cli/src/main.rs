@@ -16,6 +16,7 @@ macro_rules! say {
 
 mod client_cmd;
 mod demo_api;
+mod scenario_cmd;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -46,6 +47,8 @@ enum Command {
     Login(client_cmd::LoginArgs),
     /// Call a secured API, acquiring a token and carrying out the error's action.
     Call(client_cmd::CallArgs),
+    /// Error scenarios on a running server (its admin API).
+    Scenario(scenario_cmd::ScenarioArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -69,6 +72,7 @@ fn main() -> std::process::ExitCode {
         Command::Token(args) => return runtime.block_on(client_cmd::token(args)),
         Command::Login(args) => return runtime.block_on(client_cmd::login(args)),
         Command::Call(args) => return runtime.block_on(client_cmd::call(args)),
+        Command::Scenario(args) => return runtime.block_on(scenario_cmd::run(args)),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

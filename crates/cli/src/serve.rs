@@ -39,13 +39,21 @@ pub struct ServeArgs {
     /// Refresh token lifetime, in seconds.
     #[arg(long, default_value_t = 14 * 24 * 3600)]
     refresh_token_lifetime: u64,
+    /// Turns the admin API (/_admin/scenarios) on, answering to this key.
+    #[arg(long, env = "LATCHKEY_ADMIN_KEY", hide_env_values = true)]
+    admin_key: Option<String>,
+    /// Seeds the draws of scenarios with a probability, for reproducible runs.
+    #[arg(long)]
+    scenario_seed: Option<u64>,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let (store, store_label) = open_store(&args).await?;
+    let mut scenarios = Vec::new();
     let demo = match &args.directory {
         Some(path) => {
-            let data = load_directory_file(path)?;
+            let mut data = load_directory_file(path)?;
+            scenarios = std::mem::take(&mut data.scenarios);
             store
                 .apply_directory(&data)
                 .await
@@ -78,6 +86,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     config.max_in_flight = args.max_in_flight;
     config.access_token_lifetime = std::time::Duration::from_secs(args.access_token_lifetime);
     config.refresh_token_lifetime = std::time::Duration::from_secs(args.refresh_token_lifetime);
+    if args.admin_key.as_deref().is_some_and(|k| k.len() < 16) {
+        bail!("--admin-key needs at least 16 characters");
+    }
+    config.admin_key = args.admin_key.clone();
+    config.scenarios = scenarios;
+    config.scenario_seed = args.scenario_seed;
     let public_url = config.public_url.clone();
     let router = latchkey_server::router(config, store).await?;
     say!(

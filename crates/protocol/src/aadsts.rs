@@ -17,6 +17,8 @@ pub enum Aadsts {
     AmbiguousClientId { client_ids: Vec<String> },
     /// 9002313: a parameter sent more than once.
     DuplicateParameter { name: String },
+    /// 9002313: a request that is wrong in a way no other entry names.
+    MalformedRequest,
     /// 9002313: the body is not `application/x-www-form-urlencoded`.
     NotFormEncoded,
     /// 9002313: the body exceeds the limit.
@@ -125,6 +127,7 @@ impl Aadsts {
             Aadsts::MissingParameter { .. } => 90014,
             Aadsts::AmbiguousClientId { .. } => 90011,
             Aadsts::DuplicateParameter { .. }
+            | Aadsts::MalformedRequest
             | Aadsts::NotFormEncoded
             | Aadsts::BodyTooLarge { .. }
             | Aadsts::MalformedAuthorizationHeader
@@ -175,6 +178,7 @@ impl Aadsts {
             Aadsts::MissingParameter { .. }
             | Aadsts::AmbiguousClientId { .. }
             | Aadsts::DuplicateParameter { .. }
+            | Aadsts::MalformedRequest
             | Aadsts::NotFormEncoded
             | Aadsts::BodyTooLarge { .. }
             | Aadsts::MethodNotAllowed { .. }
@@ -245,6 +249,7 @@ impl Aadsts {
                 "Invalid request. The parameter '{}' is present more than once.",
                 bounded(name)
             ),
+            Aadsts::MalformedRequest => "Invalid request. Request is malformed or invalid.".to_owned(),
             Aadsts::NotFormEncoded => "Invalid request. The request body must be of type 'application/x-www-form-urlencoded'.".to_owned(),
             Aadsts::BodyTooLarge { limit } => {
                 format!("Invalid request. The request body is larger than {limit} bytes.")
@@ -374,6 +379,7 @@ mod tests {
             Aadsts::DuplicateParameter {
                 name: s("resource"),
             },
+            Aadsts::MalformedRequest,
             Aadsts::NotFormEncoded,
             Aadsts::BodyTooLarge { limit: 65536 },
             Aadsts::MethodNotAllowed { method: s("GET") },

@@ -100,6 +100,9 @@ impl Validator {
         parts: &Parts,
         requirement: &Requirement,
     ) -> Result<Arc<TokenClaims>, Rejection> {
+        if let Some(injected) = self.scenarios.fire(requirement) {
+            return Err(injected);
+        }
         let token = bearer_token(parts, self.config().strict)?;
         let claims = self.validate(&token).await?;
         requirement.check(&claims)?;

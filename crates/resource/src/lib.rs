@@ -29,6 +29,7 @@ mod config;
 mod keys;
 mod layer;
 mod requirement;
+mod scenario;
 mod validate;
 
 pub use claims::TokenClaims;
@@ -36,4 +37,5 @@ pub use config::{InitError, ResourceConfig};
 pub use keys::FetchError;
 pub use layer::{BearerAuth, BearerAuthLayer, Rejection, bearer_token};
 pub use requirement::Requirement;
+pub use scenario::{Refusal, ResourceScenario};
 pub use validate::Validator;

@@ -29,6 +29,7 @@ pub struct Validator {
     challenges: RwLock<RenderedChallenges>,
     /// `{authority}/oauth2/authorize`, until discovery names the endpoint.
     fallback_authorization_uri: Arc<str>,
+    pub(crate) scenarios: crate::scenario::Scenarios,
 }
 
 /// Rendered `WWW-Authenticate` values, by (refusal, bare), with the
@@ -81,8 +82,14 @@ impl Validator {
             cache: TokenCache::new(config.cache_capacity),
             challenges: RwLock::new(HashMap::new()),
             fallback_authorization_uri: Arc::from(format!("{}/oauth2/authorize", config.authority)),
+            scenarios: Default::default(),
             config,
         })
+    }
+
+    /// Refuses requests on demand (see [`ResourceScenario`](crate::ResourceScenario)).
+    pub fn inject(&self, scenario: crate::ResourceScenario) {
+        self.scenarios.add(scenario);
     }
 
     pub fn config(&self) -> &ResourceConfig {

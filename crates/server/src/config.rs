@@ -4,7 +4,7 @@ use std::time::Duration;
 
 pub use latchkey_protocol::Profile;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServerConfig {
     /// The base URL issuers, endpoints and `authorization_uri` use, without
     /// a trailing slash (e.g. `http://127.0.0.1:8080`).
@@ -21,6 +21,12 @@ pub struct ServerConfig {
     pub code_lifetime: Duration,
     /// How long a browser stays signed in.
     pub session_lifetime: Duration,
+    /// The admin API's key; without one the admin API does not exist.
+    pub admin_key: Option<String>,
+    /// Error scenarios in force at start, by tenant (from the directory file).
+    pub scenarios: Vec<(uuid::Uuid, crate::scenarios::ScenarioSpec)>,
+    /// Seeds the draws of scenarios with a `probability`, for reproducible runs.
+    pub scenario_seed: Option<u64>,
 }
 
 impl ServerConfig {
@@ -35,6 +41,21 @@ impl ServerConfig {
             refresh_token_lifetime: Duration::from_secs(14 * 24 * 3600),
             code_lifetime: Duration::from_secs(600),
             session_lifetime: Duration::from_secs(8 * 3600),
+            admin_key: None,
+            scenarios: Vec::new(),
+            scenario_seed: None,
         }
+    }
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("public_url", &self.public_url)
+            .field("profile", &self.profile)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("admin_key", &self.admin_key.as_ref().map(|_| "redacted"))
+            .field("scenarios", &self.scenarios.len())
+            .finish_non_exhaustive()
     }
 }

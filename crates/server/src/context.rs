@@ -95,7 +95,7 @@ fn finish(
                 tracing::error!(trace_id = %ctx.ids.trace_id, correlation_id = %ctx.ids.correlation_id, %method, path, status = status.as_u16(), error = %document.error, aadsts = error.condition().number(), detail, "request failed")
             }
             None => {
-                tracing::info!(trace_id = %ctx.ids.trace_id, correlation_id = %ctx.ids.correlation_id, %method, path, status = status.as_u16(), error = %document.error, aadsts = error.condition().number(), "request refused")
+                tracing::info!(trace_id = %ctx.ids.trace_id, correlation_id = %ctx.ids.correlation_id, %method, path, status = status.as_u16(), error = %document.error, aadsts = error.condition().number(), injected = error.injected().is_some(), scenario = error.injected(), "request refused")
             }
         }
         *response.body_mut() = Body::from(document.to_json());

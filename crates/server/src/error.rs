@@ -19,6 +19,8 @@ pub struct ProtocolError {
     basic_challenge: bool,
     retry_after: Option<u32>,
     internal: Option<String>,
+    /// The scenario that injected this error, if one did.
+    injected: Option<u64>,
 }
 
 impl ProtocolError {
@@ -29,6 +31,7 @@ impl ProtocolError {
             basic_challenge: false,
             retry_after: None,
             internal: None,
+            injected: None,
         }
     }
 
@@ -58,6 +61,16 @@ impl ProtocolError {
             self.profile = profile;
         }
         self
+    }
+
+    /// Marks the error as injected by scenario `id` (for the log only).
+    pub fn injected_by(mut self, id: u64) -> ProtocolError {
+        self.injected = Some(id);
+        self
+    }
+
+    pub fn injected(&self) -> Option<u64> {
+        self.injected
     }
 
     pub fn condition(&self) -> &Aadsts {

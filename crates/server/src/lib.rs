@@ -8,6 +8,7 @@
 //! grant) → `issue` (sign the access token) → back through `context`, which
 //! renders any `ProtocolError` as the seed's JSON document.
 
+mod admin;
 mod authorize;
 pub mod config;
 mod context;
@@ -15,6 +16,7 @@ pub mod directory;
 mod discovery;
 mod error;
 pub mod keys;
+pub mod scenarios;
 pub mod secrets;
 mod state;
 pub mod store;
@@ -41,7 +43,14 @@ pub async fn router(
 }
 
 fn routes(state: Arc<AppState>) -> Router {
-    Router::new()
+    let mut router = Router::new();
+    if state.config.admin_key.is_some() {
+        router = router.route(
+            "/_admin/scenarios",
+            get(admin::list).post(admin::add).delete(admin::clear),
+        );
+    }
+    router
         .route("/{tenant}/oauth2/token", any(token::token_endpoint))
         .route(
             "/{tenant}/oauth2/authorize",

@@ -8,6 +8,7 @@ use tokio::sync::Semaphore;
 use crate::config::ServerConfig;
 use crate::directory::Directory;
 use crate::keys::{KeyError, SigningKey};
+use crate::scenarios::Scenarios;
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -16,6 +17,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Key(#[from] KeyError),
+    #[error("scenario for tenant {tenant}: {problem}")]
+    Scenario { tenant: uuid::Uuid, problem: String },
 }
 
 pub struct AppState {
@@ -27,6 +30,7 @@ pub struct AppState {
     /// Every published key, the signing one included.
     pub published_keys: Vec<SigningKey>,
     pub in_flight: Arc<Semaphore>,
+    pub scenarios: Scenarios,
 }
 
 impl AppState {
@@ -49,7 +53,17 @@ impl AppState {
             .collect::<Result<Vec<_>, _>>()?;
         let newest = stored.last().ok_or(KeyError::Generate)?;
         let signing_key = SigningKey::load(newest)?;
+        let scenarios = Scenarios::new(config.scenario_seed);
+        for (tenant, spec) in &config.scenarios {
+            scenarios
+                .add(*tenant, spec.clone())
+                .map_err(|problem| StartError::Scenario {
+                    tenant: *tenant,
+                    problem,
+                })?;
+        }
         Ok(AppState {
+            scenarios,
             in_flight: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
             config,
             store,

@@ -21,13 +21,15 @@ use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_protocol::{
-    Aadsts, GrantType, Profile, ResponseMode, TokenErrorResponse, error_params, redirect_location,
+    Aadsts, ErrorCode, GrantType, Profile, ResponseMode, TokenErrorResponse, error_params,
+    redirect_location,
 };
 use time::OffsetDateTime;
 use totp_rs::{Algorithm, Secret, TOTP};
 
 use crate::context::RequestContext;
 use crate::directory::{Api, App, Consent, Tenant, TenantRef, User};
+use crate::scenarios::{Endpoint, Injection, Probe};
 use crate::secrets::{random_token, verify_password};
 use crate::state::AppState;
 use crate::store::{AuthCodeRecord, SessionRecord, StoreError};
@@ -78,6 +80,11 @@ pub async fn authorize_endpoint(
     let Ok(_permit) = state.in_flight.clone().try_acquire_owned() else {
         return target.error(&ctx, Aadsts::Throttled);
     };
+    if let Some(injection) = fire_scenario(&state, &target, &params) {
+        injection.delay().await;
+        tracing::info!(scenario = injection.id, error = %injection.code, injected = true, "scenario fired");
+        return target.error(&ctx, injected_condition(&injection.code, &target, &params));
+    }
     let flow = Flow {
         state: &state,
         ctx: &ctx,
@@ -93,6 +100,50 @@ pub async fn authorize_endpoint(
             tracing::error!(trace_id = %ctx.ids.trace_id, correlation_id = %ctx.ids.correlation_id, detail, "authorization failed");
             target.error(&ctx, Aadsts::ServerError)
         }
+    }
+}
+
+fn fire_scenario(state: &AppState, target: &Target<'_>, params: &Params) -> Option<Injection> {
+    let client_id = target.app.client_id.to_string();
+    let probe = Probe {
+        tenant: target.tenant.id,
+        client_id: Some(&client_id),
+        grant_type: Some(GrantType::AuthorizationCode.as_str()),
+        upn: params.first("login_hint"),
+        resource: params.first("resource"),
+    };
+    state.scenarios.fire(Endpoint::Authorize, &probe)
+}
+
+/// The condition an injected error code stands for at this endpoint.
+fn injected_condition(code: &ErrorCode, target: &Target<'_>, params: &Params) -> Aadsts {
+    let resource = params.first("resource").unwrap_or_default().to_owned();
+    let client_id = target.app.client_id.to_string();
+    match code {
+        ErrorCode::InvalidRequest => Aadsts::MalformedRequest,
+        ErrorCode::UnauthorizedClient => Aadsts::GrantTypeNotAllowed {
+            client_id,
+            grant_type: GrantType::AuthorizationCode.as_str().to_owned(),
+        },
+        ErrorCode::AccessDenied => Aadsts::UserDeclinedConsent,
+        ErrorCode::UnsupportedResponseType => Aadsts::UnsupportedResponseType {
+            response_type: params.first("response_type").unwrap_or("code").to_owned(),
+        },
+        ErrorCode::TemporarilyUnavailable => Aadsts::Throttled,
+        ErrorCode::InvalidResource => Aadsts::ResourceNotFound {
+            resource,
+            tenant: target.tenant_segment.to_owned(),
+        },
+        ErrorCode::InvalidScope => Aadsts::InvalidScope {
+            scope: params.first("scope").unwrap_or(&resource).to_owned(),
+        },
+        ErrorCode::LoginRequired => Aadsts::LoginRequired,
+        ErrorCode::ConsentRequired => Aadsts::SilentConsentRequired {
+            client_id,
+            app_name: target.app.name.clone(),
+        },
+        ErrorCode::InteractionRequired => Aadsts::MfaRequired { resource },
+        _ => Aadsts::ServerError,
     }
 }
 

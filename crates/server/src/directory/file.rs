@@ -63,6 +63,9 @@ pub struct RawTenant {
     pub apps: Vec<RawApp>,
     #[serde(default)]
     pub users: Vec<RawUser>,
+    /// Error scenarios in force from the start (see `scenarios`).
+    #[serde(default)]
+    pub scenarios: Vec<crate::scenarios::ScenarioSpec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -191,6 +194,12 @@ pub(super) fn validate(raw: RawDirectory) -> Result<DirectoryData, DirectoryErro
             }
             data.users.push(user);
             data.consents.extend(consents);
+        }
+        for (i, scenario) in raw_tenant.scenarios.into_iter().enumerate() {
+            scenario
+                .validate()
+                .map_err(|problem| invalid(format!("{at}.scenarios[{i}]"), problem))?;
+            data.scenarios.push((tenant.id, scenario));
         }
         data.apis.extend(apis);
         data.tenants.push(tenant);

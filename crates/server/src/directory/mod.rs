@@ -142,6 +142,8 @@ pub struct DirectoryData {
     pub apps: Vec<App>,
     pub users: Vec<User>,
     pub consents: Vec<Consent>,
+    /// Error scenarios, by tenant: kept in memory, never in the store.
+    pub scenarios: Vec<(Uuid, crate::scenarios::ScenarioSpec)>,
 }
 
 /// Two resource identifiers name the same API when they differ at most by

@@ -19,10 +19,11 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
-use latchkey_protocol::{Aadsts, GrantType, TokenResponseV1};
+use latchkey_protocol::{Aadsts, ErrorCode, GrantType, TokenResponseV1};
 
 use crate::ProtocolError;
 use crate::directory::{App, Tenant, TenantRef};
+use crate::scenarios::{Endpoint, Probe};
 use crate::state::AppState;
 use request::{AuthMethod, Form, presented_client};
 
@@ -89,11 +90,101 @@ async fn grant(
         }
         .into());
     }
+    let probe = Probe {
+        tenant: caller.tenant.id,
+        client_id: Some(&caller.app.client_id.to_string()),
+        grant_type: Some(grant.as_str()),
+        upn: form.get("username"),
+        resource: form.get("resource"),
+    };
+    let injection = state.scenarios.fire(Endpoint::Token, &probe);
+    let Some(injection) = injection else {
+        return dispatch(state, &caller, form, grant, Forced::Nothing).await;
+    };
+    injection.delay().await;
+    tracing::info!(scenario = injection.id, error = %injection.code, "scenario fired");
+    // Some scenarios are conditions the grant itself must meet; the rest
+    // answer at once, exactly as the real condition would.
+    let result = match (&injection.code, grant) {
+        (ErrorCode::InteractionRequired, GrantType::Password) => {
+            dispatch(state, &caller, form, grant, Forced::SecondFactor).await
+        }
+        (ErrorCode::InvalidGrant, GrantType::RefreshToken) => {
+            dispatch(state, &caller, form, grant, Forced::Revocation).await
+        }
+        (code, _) => Err(injected_condition(code, &caller, grant, form).into()),
+    };
+    result.map_err(|error| {
+        let retry_after = injection
+            .retry_after
+            .or((injection.code == ErrorCode::TemporarilyUnavailable).then_some(1));
+        let error = error.injected_by(injection.id);
+        match retry_after {
+            Some(seconds) => error.with_retry_after(seconds),
+            None => error,
+        }
+    })
+}
+
+/// What a scenario makes a grant behave as if.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forced {
+    Nothing,
+    /// The user needs a second factor (password grant).
+    SecondFactor,
+    /// The presented refresh token's family is revoked (refresh grant).
+    Revocation,
+}
+
+async fn dispatch(
+    state: &AppState,
+    caller: &Caller<'_>,
+    form: &Form,
+    grant: GrantType,
+    forced: Forced,
+) -> Result<TokenResponseV1, ProtocolError> {
     match grant {
-        GrantType::ClientCredentials => client_credentials::grant(state, &caller, form).await,
-        GrantType::Password => password::grant(state, &caller, form).await,
-        GrantType::RefreshToken => refresh::grant(state, &caller, form).await,
-        GrantType::AuthorizationCode => authorization_code::grant(state, &caller, form).await,
+        GrantType::ClientCredentials => client_credentials::grant(state, caller, form).await,
+        GrantType::Password => password::grant(state, caller, form, forced).await,
+        GrantType::RefreshToken => refresh::grant(state, caller, form, forced).await,
+        GrantType::AuthorizationCode => authorization_code::grant(state, caller, form).await,
+    }
+}
+
+/// The condition an injected error code stands for at the token endpoint.
+fn injected_condition(
+    code: &ErrorCode,
+    caller: &Caller<'_>,
+    grant: GrantType,
+    form: &Form,
+) -> Aadsts {
+    let client_id = caller.app.client_id.to_string();
+    let resource = form.get("resource").unwrap_or_default().to_owned();
+    match code {
+        ErrorCode::InvalidRequest => Aadsts::MalformedRequest,
+        ErrorCode::UnauthorizedClient => Aadsts::GrantTypeNotAllowed {
+            client_id,
+            grant_type: grant.as_str().to_owned(),
+        },
+        ErrorCode::InvalidClient => Aadsts::InvalidClientSecret { client_id },
+        ErrorCode::UnsupportedGrantType => Aadsts::UnsupportedGrantType {
+            grant_type: grant.as_str().to_owned(),
+        },
+        ErrorCode::InvalidResource => Aadsts::ResourceNotFound {
+            resource,
+            tenant: caller.tenant_segment.to_owned(),
+        },
+        ErrorCode::InvalidGrant => match grant {
+            GrantType::Password => Aadsts::InvalidUsernameOrPassword,
+            GrantType::AuthorizationCode => Aadsts::CodeRedeemed,
+            _ => Aadsts::GrantMalformed,
+        },
+        ErrorCode::InteractionRequired => Aadsts::MfaRequired { resource },
+        ErrorCode::InvalidScope => Aadsts::InvalidScope {
+            scope: form.get("scope").unwrap_or(&resource).to_owned(),
+        },
+        ErrorCode::TemporarilyUnavailable => Aadsts::Throttled,
+        _ => Aadsts::ServerError,
     }
 }
 

@@ -5,9 +5,9 @@ use latchkey_protocol::{Aadsts, TokenResponseV1};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::Caller;
 use super::issue::{UserSignIn, delegated_scopes, requested_scopes, resolve_api};
 use super::request::Form;
+use super::{Caller, Forced};
 use crate::ProtocolError;
 use crate::secrets::verify_password;
 use crate::state::AppState;
@@ -16,6 +16,7 @@ pub async fn grant(
     state: &AppState,
     caller: &Caller<'_>,
     form: &Form,
+    forced: Forced,
 ) -> Result<TokenResponseV1, ProtocolError> {
     let username = form.require("username")?;
     let password = form.require("password")?.to_owned();
@@ -37,7 +38,7 @@ pub async fn grant(
         Some(user) if verified => user,
         _ => return Err(Aadsts::InvalidUsernameOrPassword.into()),
     };
-    if user.requires_second_factor() {
+    if user.requires_second_factor() || forced == Forced::SecondFactor {
         // A password alone is not enough: the user must sign in
         // interactively, where the second factor is asked for.
         return Err(Aadsts::MfaRequired {

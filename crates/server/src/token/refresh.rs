@@ -10,12 +10,12 @@
 use latchkey_protocol::{Aadsts, TokenResponseV1};
 use time::OffsetDateTime;
 
-use super::Caller;
 use super::issue::{
     Subject, access_token, delegated_scopes, new_refresh_token, requested_scopes, resolve_api,
     v1_response,
 };
 use super::request::Form;
+use super::{Caller, Forced};
 use crate::ProtocolError;
 use crate::secrets::Digest;
 use crate::state::AppState;
@@ -25,10 +25,20 @@ pub async fn grant(
     state: &AppState,
     caller: &Caller<'_>,
     form: &Form,
+    forced: Forced,
 ) -> Result<TokenResponseV1, ProtocolError> {
     let presented = Digest::of(form.require("refresh_token")?);
     let now = OffsetDateTime::now_utc();
     let record = current_record(state, caller, &presented, now.unix_timestamp()).await?;
+    if forced == Forced::Revocation {
+        // As if the family had been revoked (a password change, an admin):
+        // it really is, so the token's successors stop working too.
+        state
+            .store
+            .revoke_refresh_family(record.family_id, now.unix_timestamp())
+            .await?;
+        return Err(Aadsts::GrantRevoked.into());
+    }
 
     let resource = form.get("resource").unwrap_or(&record.resource);
     let api = resolve_api(state, caller, resource)?;

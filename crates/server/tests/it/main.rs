@@ -6,4 +6,5 @@ mod code;
 mod discovery;
 mod harness;
 mod refresh;
+mod scenarios;
 mod token;

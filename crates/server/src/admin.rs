@@ -1,0 +1,139 @@
+//! The admin API: error scenarios at run time. It exists only when the
+//! server was given an admin key, and answers only to that key
+//! (`Authorization: Bearer KEY`, compared in constant time).
+//!
+//! `GET /_admin/scenarios` lists, `POST` adds one (the directory file's
+//! keys plus `tenant`), `DELETE` clears (all, or `?tenant=`).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+use crate::directory::TenantRef;
+use crate::scenarios::ScenarioSpec;
+use crate::state::AppState;
+
+/// A scenario and its `tenant` (a GUID or a domain name). Read by hand:
+/// serde's `flatten` would let unknown keys through.
+fn new_scenario(body: &[u8]) -> Result<(String, ScenarioSpec), String> {
+    let mut object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let tenant = match object.remove("tenant") {
+        Some(serde_json::Value::String(tenant)) => tenant,
+        _ => return Err("'tenant' (a GUID or a domain name) is required".into()),
+    };
+    let spec =
+        serde_json::from_value(serde_json::Value::Object(object)).map_err(|e| e.to_string())?;
+    Ok((tenant, spec))
+}
+
+#[derive(Deserialize)]
+pub struct Clear {
+    tenant: Option<String>,
+}
+
+/// A refused admin request: its status and a JSON body saying why.
+pub struct Refusal {
+    status: StatusCode,
+    error: &'static str,
+    message: String,
+}
+
+fn refuse(status: StatusCode, error: &'static str, message: String) -> Refusal {
+    Refusal {
+        status,
+        error,
+        message,
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let body = Json(json!({ "error": self.error, "message": self.message }));
+        let mut response = (self.status, body).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"latchkey-admin\""),
+            );
+        }
+        response
+    }
+}
+
+/// `Err` with the 401 unless the request carries the admin key.
+fn authorized(state: &AppState, headers: &HeaderMap) -> Result<(), Refusal> {
+    let expected = state.config.admin_key.as_deref().unwrap_or_default();
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let ok: bool = presented.as_bytes().ct_eq(expected.as_bytes()).into();
+    if ok && !expected.is_empty() {
+        Ok(())
+    } else {
+        Err(refuse(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "the admin API needs 'Authorization: Bearer <admin key>'".into(),
+        ))
+    }
+}
+
+fn tenant_id(state: &AppState, segment: &str) -> Result<uuid::Uuid, Refusal> {
+    match state.directory.resolve_tenant(segment) {
+        Some(TenantRef::Tenant(t)) => Ok(t.id),
+        _ => Err(refuse(
+            StatusCode::BAD_REQUEST,
+            "invalid_scenario",
+            format!("tenant '{segment}' is not known"),
+        )),
+    }
+}
+
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, Refusal> {
+    authorized(&state, &headers)?;
+    Ok(Json(json!({ "scenarios": state.scenarios.list() })).into_response())
+}
+
+pub async fn add(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, Refusal> {
+    authorized(&state, &headers)?;
+    let (tenant, spec) = new_scenario(&body)
+        .map_err(|problem| refuse(StatusCode::BAD_REQUEST, "invalid_scenario", problem))?;
+    let tenant = tenant_id(&state, &tenant)?;
+    let id = state
+        .scenarios
+        .add(tenant, spec)
+        .map_err(|problem| refuse(StatusCode::BAD_REQUEST, "invalid_scenario", problem))?;
+    tracing::info!(scenario = id, %tenant, "scenario added through the admin API");
+    Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
+}
+
+pub async fn clear(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(clear): Query<Clear>,
+) -> Result<Response, Refusal> {
+    authorized(&state, &headers)?;
+    let tenant = clear
+        .tenant
+        .as_deref()
+        .map(|t| tenant_id(&state, t))
+        .transpose()?;
+    let removed = state.scenarios.clear(tenant);
+    Ok(Json(json!({ "removed": removed })).into_response())
+}
