@@ -50,6 +50,9 @@ pub async fn run(args: DemoApiArgs) -> anyhow::Result<()> {
     config.cache_capacity = args.token_cache;
     let validator =
         Arc::new(Validator::new(config).context("configuring the resource middleware")?);
+    for scenario in &args.scenario {
+        validator.inject(*scenario);
+    }
     if let Err(err) = validator.refresh_now().await {
         // Not fatal: the authority may come up later; keys are fetched on
         // the first token.

@@ -126,10 +126,17 @@ impl KeyCache {
         if let Some(key) = self.key(kid) {
             return Ok(Some(key));
         }
-        let recent = self
-            .current()
+        // With no key at all (the authority was down when we last asked), ask
+        // again sooner: every request would fail until we do.
+        let snapshot = self.current();
+        let interval = if snapshot.keys.is_empty() {
+            self.min_refetch_interval.min(Duration::from_secs(1))
+        } else {
+            self.min_refetch_interval
+        };
+        let recent = snapshot
             .fetched_at
-            .is_some_and(|at| at.elapsed() < self.min_refetch_interval);
+            .is_some_and(|at| at.elapsed() < interval);
         if recent {
             return Ok(None);
         }

@@ -22,6 +22,7 @@ const WEB: &str = "2d4d11a2-f814-46a7-890a-274a72a7309e";
 const SECRET: &str = "web-secret-0123456789-abcdefghijklmnop";
 const FILES: &str = "https://files.contoso.example/";
 const NATIVE: &str = "0b6d4a6e-6c1f-4b6e-9d42-3f1b0c3a9e11";
+const ADMIN_KEY: &str = "admin-key-0123456789abcdef";
 
 /// A directory whose second API is named by `api_url` (a loopback API's
 /// own base URL, so its `resource_id` passes the client's check).
@@ -139,7 +140,9 @@ async fn world() -> World {
         .unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = latchkey_server::router(ServerConfig::new(base.clone()), Arc::new(store))
+    let mut config = ServerConfig::new(base.clone());
+    config.admin_key = Some(ADMIN_KEY.into());
+    let router = latchkey_server::router(config, Arc::new(store))
         .await
         .unwrap();
     let mut tasks = vec![spawn(listener, router)];
@@ -709,4 +712,104 @@ async fn a_cached_token_is_refreshed_before_it_expires() {
     let b = kept.access_token(&world.authority, FILES).await.unwrap();
     assert_eq!(a, b, "a fresh token comes from the cache");
     assert_eq!(kept.token_requests(), 1);
+}
+
+#[tokio::test]
+async fn the_client_retries_through_injected_overload_and_invalid_token() {
+    let world = world().await;
+    // `latchkey scenario add`, as a developer would type it.
+    let args: Vec<String> = [
+        "scenario",
+        "add",
+        "--server",
+        &world.base,
+        "--admin-key",
+        ADMIN_KEY,
+        "--tenant",
+        "contoso.example",
+        "--endpoint",
+        "token",
+        "--error",
+        "temporarily_unavailable",
+        "--times",
+        "2",
+        "--retry-after",
+        "1",
+        "--client-id",
+        WEB,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let added = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(crate::serve::BIN)
+            .args(args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        added.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let c = client(&world, |_| {});
+    let started = Instant::now();
+    let token = c.client_credentials(&world.authority, FILES).await.unwrap();
+    assert!(!token.access_token.is_empty());
+    assert_eq!(c.token_requests(), 3, "two injected 503s, then the token");
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "Retry-After honoured: {:?}",
+        started.elapsed()
+    );
+
+    // The demo API, told to answer invalid_token once.
+    let api_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{api_port}");
+    let mut demo = std::process::Command::new(crate::serve::BIN)
+        .args([
+            "demo-api",
+            "--authority",
+            &world.authority,
+            "--resource-id",
+            FILES,
+            "--listen",
+            &listen,
+            "--scenario",
+            "invalid_token:1",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Read its first line off the runtime: the server it asks for keys runs here.
+    let stdout = demo.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    assert!(line.starts_with("Demo API listening"), "{line}");
+    let c = client(&world, |_| {});
+    let response = c
+        .call(&format!("http://{listen}/api/read"), Some(FILES))
+        .await
+        .unwrap();
+    assert_eq!(response.status, 200);
+    assert_eq!(
+        c.token_requests(),
+        2,
+        "the injected invalid_token cost one new token"
+    );
+    let _ = demo.kill();
+    let _ = demo.wait();
 }

@@ -93,3 +93,19 @@ async fn unknown_kids_cannot_cause_a_refetch_storm() {
         authority.jwks_fetches() - before
     );
 }
+
+#[tokio::test]
+async fn with_no_key_at_all_the_keys_are_asked_for_again_within_a_second() {
+    // The authority published nothing when the API first asked (it was
+    // being set up): tokens fail, but not for a whole refetch interval.
+    let key = TestKey::new("k1");
+    let authority = Authority::start(&[]).await;
+    let mut config = ResourceConfig::new(authority.authority_url(), RESOURCE);
+    config.min_refetch_interval = Duration::from_secs(60);
+    let api = Api::start_with(config).await;
+    let token = key.token(&authority, json!({}));
+    assert_eq!(api.bearer("/api/read", &token).await.status, 401);
+    authority.publish(&[&key]);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(api.bearer("/api/read", &token).await.status, 200);
+}
