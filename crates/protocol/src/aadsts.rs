@@ -471,6 +471,7 @@ mod tests {
             90014 400 invalid_request: The request body must contain the following parameter: 'grant_type'.
             90011 400 invalid_request: Request is ambiguous, multiple application identifiers found. Application identifiers: 'a, b'.
             9002313 400 invalid_request: Invalid request. The parameter 'resource' is present more than once.
+            9002313 400 invalid_request: Invalid request. Request is malformed or invalid.
             9002313 400 invalid_request: Invalid request. The request body must be of type 'application/x-www-form-urlencoded'.
             9002313 400 invalid_request: Invalid request. The request body is larger than 65536 bytes.
             900561 400 invalid_request: The endpoint only accepts POST requests. Received a GET request.

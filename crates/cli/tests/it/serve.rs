@@ -277,3 +277,25 @@ async fn logs_carry_the_request_ids_and_never_the_secret() {
     assert_eq!(entry["fields"]["correlation_id"], correlation);
     assert_eq!(entry["fields"]["trace_id"], trace_id);
 }
+
+#[test]
+fn a_short_admin_key_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-key",
+            "short",
+            "--data",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("--admin-key needs at least 16 characters")
+    );
+}
