@@ -299,3 +299,67 @@ fn a_short_admin_key_is_refused() {
             .contains("--admin-key needs at least 16 characters")
     );
 }
+
+#[tokio::test]
+async fn an_injected_error_is_marked_in_the_log() {
+    let data = tempfile::tempdir().unwrap();
+    let log_path = data.path().join("stderr.log");
+    let key = "admin-key-0123456789abcdef";
+    let mut child = Command::new(BIN)
+        .args([
+            "--log-format",
+            "json",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-key",
+            key,
+            "--data",
+        ])
+        .arg(data.path().join("db"))
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let base = first["Latchkey listening on ".len()..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let http = reqwest::Client::new();
+    let added = http
+        .post(format!("{base}/_admin/scenarios"))
+        .bearer_auth(key)
+        .json(&serde_json::json!({"tenant": "contoso.example", "endpoint": "token", "error": "server_error"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 201);
+    let response = http
+        .post(format!("{base}/contoso.example/oauth2/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=password&client_id=0b6d4a6e-6c1f-4b6e-9d42-3f1b0c3a9e11&username=x%40contoso.example&password=y&resource=https%3A%2F%2Ffiles.contoso.example%2F")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 500);
+    let trace_id = response.headers()["x-ms-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let logs = std::fs::read_to_string(&log_path).unwrap();
+    let line = logs
+        .lines()
+        .find(|l| l.contains(&trace_id) && l.contains("request refused"))
+        .unwrap_or_else(|| panic!("{logs}"));
+    let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(entry["fields"]["injected"], true);
+    assert_eq!(entry["fields"]["error"], "server_error");
+}
