@@ -218,35 +218,11 @@ fn a_taken_port_stops_serve() {
 
 #[tokio::test]
 async fn logs_carry_the_request_ids_and_never_the_secret() {
-    let data = tempfile::tempdir().unwrap();
-    let log_path = data.path().join("stderr.log");
-    let log = std::fs::File::create(&log_path).unwrap();
-    let mut child = Command::new(BIN)
-        .args([
-            "--log-format",
-            "json",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--data",
-        ])
-        .arg(data.path().join("db"))
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let base = first["Latchkey listening on ".len()..]
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
+    let server = JsonLogged::start(&[]);
     let correlation = "0f5c9a52-7b3e-4d8a-9c61-2e4b7a9d1f30";
     let wrong = "a-wrong-secret-that-must-never-be-logged";
     let response = reqwest::Client::new()
-        .post(format!("{base}/contoso.example/oauth2/token"))
+        .post(format!("{}/contoso.example/oauth2/token", server.base))
         .header("content-type", "application/x-www-form-urlencoded")
         .header("client-request-id", correlation)
         .body(format!(
@@ -260,22 +236,14 @@ async fn logs_carry_the_request_ids_and_never_the_secret() {
         .to_str()
         .unwrap()
         .to_owned();
-    // SIGTERM: a clean shutdown, exit code 0.
-    // SAFETY: kill(2) on our own child's pid.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(0));
-    let logs = std::fs::read_to_string(&log_path).unwrap();
+    let logs = server.stop();
     assert!(!logs.contains(wrong), "the secret is not logged");
-    let line = logs
-        .lines()
-        .find(|l| l.contains(&trace_id))
-        .unwrap_or_else(|| panic!("no log line names trace id {trace_id}: {logs}"));
-    let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+    let entry = JsonLogged::entry(&logs, &trace_id, "request refused");
     assert_eq!(entry["fields"]["error"], "invalid_client");
     assert_eq!(entry["fields"]["aadsts"], 7000215);
     assert_eq!(entry["fields"]["correlation_id"], correlation);
     assert_eq!(entry["fields"]["trace_id"], trace_id);
+    assert_eq!(entry["fields"]["injected"], false);
 }
 
 #[test]
@@ -302,37 +270,11 @@ fn a_short_admin_key_is_refused() {
 
 #[tokio::test]
 async fn an_injected_error_is_marked_in_the_log() {
-    let data = tempfile::tempdir().unwrap();
-    let log_path = data.path().join("stderr.log");
     let key = "admin-key-0123456789abcdef";
-    let mut child = Command::new(BIN)
-        .args([
-            "--log-format",
-            "json",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--admin-key",
-            key,
-            "--data",
-        ])
-        .arg(data.path().join("db"))
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let base = first["Latchkey listening on ".len()..]
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
+    let server = JsonLogged::start(&["--admin-key", key]);
     let http = reqwest::Client::new();
     let added = http
-        .post(format!("{base}/_admin/scenarios"))
+        .post(format!("{}/_admin/scenarios", server.base))
         .bearer_auth(key)
         .json(&serde_json::json!({"tenant": "contoso.example", "endpoint": "token", "error": "server_error"}))
         .send()
@@ -340,7 +282,7 @@ async fn an_injected_error_is_marked_in_the_log() {
         .unwrap();
     assert_eq!(added.status(), 201);
     let response = http
-        .post(format!("{base}/contoso.example/oauth2/token"))
+        .post(format!("{}/contoso.example/oauth2/token", server.base))
         .header("content-type", "application/x-www-form-urlencoded")
         .body("grant_type=password&client_id=0b6d4a6e-6c1f-4b6e-9d42-3f1b0c3a9e11&username=x%40contoso.example&password=y&resource=https%3A%2F%2Ffiles.contoso.example%2F")
         .send()
@@ -351,15 +293,64 @@ async fn an_injected_error_is_marked_in_the_log() {
         .to_str()
         .unwrap()
         .to_owned();
-    // SAFETY: kill(2) on our own child's pid.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    assert_eq!(child.wait().unwrap().code(), Some(0));
-    let logs = std::fs::read_to_string(&log_path).unwrap();
-    let line = logs
-        .lines()
-        .find(|l| l.contains(&trace_id) && l.contains("request refused"))
-        .unwrap_or_else(|| panic!("{logs}"));
-    let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+    let entry = JsonLogged::entry(&server.stop(), &trace_id, "request refused");
     assert_eq!(entry["fields"]["injected"], true);
     assert_eq!(entry["fields"]["error"], "server_error");
+}
+
+/// `latchkey --log-format json serve` with `extra` flags, its stderr in a
+/// file: stopped with SIGTERM by [`JsonLogged::stop`], which returns the log.
+struct JsonLogged {
+    child: Child,
+    base: String,
+    log_path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl JsonLogged {
+    fn start(extra: &[&str]) -> JsonLogged {
+        let dir = tempfile::tempdir().unwrap();
+        let log_path = dir.path().join("stderr.log");
+        let mut child = Command::new(BIN)
+            .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .arg("--data")
+            .arg(dir.path().join("db"))
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log_path).unwrap())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let base = first["Latchkey listening on ".len()..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned();
+        JsonLogged {
+            child,
+            base,
+            log_path,
+            _dir: dir,
+        }
+    }
+
+    /// SIGTERM, a clean exit (code 0), and the log.
+    fn stop(mut self) -> String {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        assert_eq!(self.child.wait().unwrap().code(), Some(0));
+        std::fs::read_to_string(&self.log_path).unwrap()
+    }
+
+    /// The JSON log entry naming `trace_id` with `message`.
+    fn entry(logs: &str, trace_id: &str, message: &str) -> serde_json::Value {
+        let line = logs
+            .lines()
+            .find(|l| l.contains(trace_id) && l.contains(message))
+            .unwrap_or_else(|| panic!("no '{message}' line names trace id {trace_id}: {logs}"));
+        serde_json::from_str(line).unwrap()
+    }
 }
