@@ -45,6 +45,16 @@ pub struct ServeArgs {
     /// Seeds the draws of scenarios with a probability, for reproducible runs.
     #[arg(long)]
     scenario_seed: Option<u64>,
+    /// Serve https with this certificate chain (PEM)…
+    #[arg(long, requires = "tls_key", conflicts_with = "tls_self_signed")]
+    tls_cert: Option<PathBuf>,
+    /// …and this private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve https with a local CA and certificate made once in DATA/tls;
+    /// clients trust DATA/tls/ca.pem.
+    #[arg(long)]
+    tls_self_signed: bool,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -74,10 +84,20 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let local = listener.local_addr()?;
     // Without --public-url, the address actually bound (port 0 picks one).
+    let tls = match (&args.tls_cert, &args.tls_key, args.tls_self_signed) {
+        (Some(cert), Some(key), _) => Some(crate::tls::TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+            ca: None,
+        }),
+        (_, _, true) => Some(crate::tls::self_signed(&args.data, local.ip())?),
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let public_url = args
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{local}"));
+        .unwrap_or_else(|| format!("{scheme}://{local}"));
     if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
         bail!("--public-url must start with http:// or https://");
     }
@@ -95,16 +115,22 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let public_url = config.public_url.clone();
     let router = latchkey_server::router(config, store).await?;
     say!(
-        "Latchkey listening on http://{local} (store: {store_label}, profile: {})",
+        "Latchkey listening on {scheme}://{local} (store: {store_label}, profile: {})",
         profile_name(args.profile)
     );
+    if let Some(ca) = tls.as_ref().and_then(|t| t.ca.as_ref()) {
+        say!("TLS: clients must trust the local CA at {}", ca.display());
+    }
     if let Some(demo) = demo {
         print_demo(&public_url, &demo);
     }
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")?;
+    match tls {
+        None => axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("serving")?,
+        Some(files) => serve_tls(listener, router, &files).await?,
+    }
     Ok(())
 }
 
@@ -179,6 +205,34 @@ fn print_demo(public_url: &str, demo: &DemoCredentials) {
         demo.resource
     );
     say!();
+}
+
+/// https with rustls, until a shutdown signal.
+async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    files: &crate::tls::TlsFiles,
+) -> anyhow::Result<()> {
+    let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&files.cert, &files.key)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot load the TLS certificate {} and key {}",
+                files.cert.display(),
+                files.key.display()
+            )
+        })?;
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    });
+    axum_server::from_tcp_rustls(listener.into_std()?, config)?
+        .handle(handle)
+        .serve(router.into_make_service())
+        .await
+        .context("serving")
 }
 
 pub async fn shutdown_signal() {

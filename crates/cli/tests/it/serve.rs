@@ -354,3 +354,172 @@ impl JsonLogged {
         serde_json::from_str(line).unwrap()
     }
 }
+
+#[tokio::test]
+async fn self_signed_tls_serves_https_with_a_ca_made_once() {
+    let data = tempfile::tempdir().unwrap();
+    let data_path = data.path().to_str().unwrap().to_owned();
+    let first_run = serve(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        &data_path,
+        "--tls-self-signed",
+    ]);
+    assert!(
+        first_run.lines[0].starts_with("Latchkey listening on https://127.0.0.1:"),
+        "{}",
+        first_run.lines[0]
+    );
+    let ca_path = data.path().join("tls/ca.pem");
+    assert_eq!(
+        first_run.lines[1],
+        format!(
+            "TLS: clients must trust the local CA at {}",
+            ca_path.display()
+        )
+    );
+    let ca = std::fs::read(&ca_path).unwrap();
+    let key_mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(data.path().join("tls/server-key.pem"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(
+        key_mode & 0o777,
+        0o600,
+        "the private key is the owner's alone"
+    );
+
+    let trusting = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+        .build()
+        .unwrap();
+    let token_url = |server: &Server| {
+        let curl = server
+            .lines
+            .iter()
+            .find(|l| l.trim_start().starts_with("curl "))
+            .unwrap();
+        curl.split_whitespace().nth(2).unwrap().to_owned()
+    };
+    let body = |server: &Server| {
+        format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}&resource=https%3A%2F%2Ffiles.contoso.example%2F",
+            value_after(&server.lines, "confidential client:"),
+            value_after(&server.lines, "client secret:")
+        )
+    };
+    let url = token_url(&first_run);
+    assert!(url.starts_with("https://"), "{url}");
+    let response = trusting
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body(&first_run))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let token: serde_json::Value = response.json().await.unwrap();
+    let claims = token["access_token"]
+        .as_str()
+        .unwrap()
+        .split('.')
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    assert!(
+        String::from_utf8_lossy(&base64_url_decode(&claims))
+            .contains("\"iss\":\"https://127.0.0.1:")
+    );
+    // A client that does not trust the CA is refused by TLS itself.
+    assert!(reqwest::Client::new().get(&url).send().await.is_err());
+    drop(first_run);
+
+    // A restart keeps the CA: clients need not be told again.
+    let second_run = serve(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        &data_path,
+        "--tls-self-signed",
+    ]);
+    assert_eq!(std::fs::read(&ca_path).unwrap(), ca);
+    let response = trusting
+        .post(token_url(&second_run))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body(&second_run))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    drop(second_run);
+
+    // The operator's own certificate and key (here: the ones made above).
+    let cert = data
+        .path()
+        .join("tls/server.pem")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let key = data
+        .path()
+        .join("tls/server-key.pem")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let own = serve(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        &data_path,
+        "--tls-cert",
+        &cert,
+        "--tls-key",
+        &key,
+    ]);
+    assert!(
+        own.lines[0].starts_with("Latchkey listening on https://"),
+        "{}",
+        own.lines[0]
+    );
+    assert!(!own.lines[1].starts_with("TLS:"), "no local CA to announce");
+    let response = trusting
+        .post(token_url(&own))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body(&own))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+/// base64url without padding, decoded.
+fn base64_url_decode(text: &str) -> Vec<u8> {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut bits = 0u32;
+    let mut count = 0;
+    let mut out = Vec::new();
+    for c in text.bytes() {
+        let Some(value) = alphabet.iter().position(|&a| a == c) else {
+            continue;
+        };
+        bits = (bits << 6) | value as u32;
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_certificate_without_its_key_is_a_usage_error() {
+    let output = Command::new(BIN)
+        .args(["serve", "--tls-cert", "/tmp/cert.pem"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--tls-key"));
+}
