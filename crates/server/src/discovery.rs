@@ -71,3 +71,26 @@ fn cacheable(mut response: Response) -> Response {
     );
     response
 }
+
+/// `GET /common/UserRealm/{user}`: Azure AD's home realm discovery, which
+/// ADAL asks before a password grant. Every tenant here is managed (the
+/// password is checked here); a domain no tenant has is `Unknown`.
+pub async fn user_realm(State(state): State<Arc<AppState>>, Path(user): Path<String>) -> Response {
+    let domain = user
+        .rsplit_once('@')
+        .map(|(_, d)| d.to_ascii_lowercase())
+        .unwrap_or_default();
+    let known = !domain.is_empty()
+        && matches!(
+            state.directory.resolve_tenant(&domain),
+            Some(TenantRef::Tenant(_))
+        );
+    let document = json!({
+        "ver": "1.0",
+        "account_type": if known { "Managed" } else { "Unknown" },
+        "domain_name": domain,
+        "cloud_instance_name": "latchkey",
+        "cloud_audience_urn": "urn:federation:MicrosoftOnline",
+    });
+    Json(document).into_response()
+}

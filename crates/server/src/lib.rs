@@ -61,6 +61,7 @@ fn routes(state: Arc<AppState>) -> Router {
             get(discovery::openid_configuration),
         )
         .route("/{tenant}/discovery/keys", get(discovery::jwks))
+        .route("/common/UserRealm/{user}", get(discovery::user_realm))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             context::request_context,

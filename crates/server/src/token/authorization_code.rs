@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::Caller;
-use super::issue::{UserSignIn, id_token, resolve_api};
+use super::issue::{UserSignIn, resolve_api};
 use super::request::Form;
 use crate::ProtocolError;
 use crate::secrets::Digest;
@@ -65,19 +65,10 @@ pub async fn grant(
         scp: record.scope.clone(),
         oidc_scope: &record.oidc_scope,
         family,
+        nonce: record.nonce.as_deref(),
+        auth_methods: &record.auth_methods,
     };
-    let mut response = sign_in.tokens(state, caller, now).await?;
-    if record.oidc_scope.split_whitespace().any(|s| s == "openid") {
-        response.id_token = Some(id_token(
-            state,
-            caller,
-            &user,
-            record.nonce.as_deref(),
-            &record.auth_methods,
-            now,
-        )?);
-    }
-    Ok(response)
+    sign_in.tokens(state, caller, now).await
 }
 
 /// Everything the token request must repeat from the authorization request.

@@ -271,6 +271,10 @@ pub struct UserSignIn<'a> {
     pub oidc_scope: &'a str,
     /// The refresh-token family this sign-in starts.
     pub family: Uuid,
+    /// The authorization request's `nonce`, for the ID token.
+    pub nonce: Option<&'a str>,
+    /// How the user signed in (`pwd`, `pwd mfa`): the ID token's `amr`.
+    pub auth_methods: &'a str,
 }
 
 impl UserSignIn<'_> {
@@ -302,13 +306,20 @@ impl UserSignIn<'_> {
         } else {
             None
         };
-        Ok(v1_response(
-            self.api,
-            issued,
-            now,
-            Some(self.scp),
-            refresh_token,
-        ))
+        let mut response = v1_response(self.api, issued, now, Some(self.scp), refresh_token);
+        // OpenID Connect: `openid` in the scope adds an ID token (ADAL reads
+        // the user from it).
+        if self.oidc_scope.split_whitespace().any(|s| s == "openid") {
+            response.id_token = Some(id_token(
+                state,
+                caller,
+                self.user,
+                self.nonce,
+                self.auth_methods,
+                now,
+            )?);
+        }
+        Ok(response)
     }
 }
 

@@ -55,6 +55,8 @@ pub async fn grant(
         scp,
         oidc_scope: &oidc_scope,
         family: Uuid::new_v4(),
+        nonce: None,
+        auth_methods: "pwd",
     };
     sign_in
         .tokens(state, caller, OffsetDateTime::now_utc())

@@ -89,3 +89,19 @@ async fn an_unknown_tenant_has_no_discovery() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn user_realm_discovery_answers_like_azure_ad_for_adal() {
+    let server = TestServer::start().await;
+    let (status, realm) = server
+        .get_json("/common/UserRealm/frank%40contoso.example?api-version=1.0")
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(realm["account_type"], "Managed");
+    assert_eq!(realm["domain_name"], "contoso.example");
+    assert_eq!(realm["ver"], "1.0");
+    let (_, unknown) = server
+        .get_json("/common/UserRealm/someone%40elsewhere.example?api-version=1.0")
+        .await;
+    assert_eq!(unknown["account_type"], "Unknown");
+}

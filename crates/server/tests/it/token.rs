@@ -526,6 +526,11 @@ async fn password_grant_issues_delegated_scopes_and_a_refresh_token() {
     assert_eq!(body["scope"], "Files.Read");
     assert_eq!(body["resource"], FILES);
     assert_eq!(body["refresh_token"].as_str().unwrap().len(), 43);
+    // `openid` in the scope adds an ID token (ADAL reads the user from it).
+    let id = claims(body["id_token"].as_str().unwrap());
+    assert_eq!(id["aud"], WEB);
+    assert_eq!(id["upn"], "frank@contoso.example");
+    assert_eq!(id["amr"], serde_json::json!(["pwd"]));
     let jwt = body["access_token"].as_str().unwrap();
     verify_with_jwks(&server, jwt).await;
     let user_claims = claims(jwt);
