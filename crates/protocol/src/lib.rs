@@ -20,5 +20,5 @@ pub use challenge::{
 };
 pub use error_code::{ClientAction, ErrorCode, Surface};
 pub use redirect::{ResponseMode, azure_form_encode, error_params, redirect_location};
-pub use token::{AccessTokenClaims, GrantType, TokenResponseV1};
+pub use token::{AccessTokenClaims, GrantType, TokenResponseV1, TokenResponseV2, Version};
 pub use token_error::{ErrorContext, Profile, TokenErrorResponse, describe, format_timestamp};

@@ -36,6 +36,45 @@ impl GrantType {
     }
 }
 
+/// Which Azure AD endpoint generation a request came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Version {
+    /// `/oauth2/token`: `resource`, numbers as strings, v1 claims.
+    #[default]
+    V1,
+    /// `/oauth2/v2.0/token`: scopes name the resource, numbers as numbers.
+    V2,
+}
+
+/// A v2.0 token response (no `resource`, numbers as numbers).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponseV2 {
+    pub token_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    pub expires_in: u64,
+    pub ext_expires_in: u64,
+    pub access_token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+impl From<TokenResponseV1> for TokenResponseV2 {
+    fn from(v1: TokenResponseV1) -> Self {
+        TokenResponseV2 {
+            token_type: v1.token_type,
+            scope: v1.scope,
+            expires_in: v1.expires_in.parse().unwrap_or(0),
+            ext_expires_in: v1.ext_expires_in.parse().unwrap_or(0),
+            access_token: v1.access_token,
+            refresh_token: v1.refresh_token,
+            id_token: v1.id_token,
+        }
+    }
+}
+
 /// A v1 token response. Like Azure AD v1, numbers are sent as strings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenResponseV1 {
@@ -63,9 +102,18 @@ pub struct AccessTokenClaims {
     pub iat: i64,
     pub nbf: i64,
     pub exp: i64,
-    pub appid: String,
-    /// "0" public client, "1" client secret.
-    pub appidacr: String,
+    /// v1: the client. v2 tokens carry `azp` instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appid: Option<String>,
+    /// v1: "0" public client, "1" client secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appidacr: Option<String>,
+    /// v2: the client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azp: Option<String>,
+    /// v2: "0" public client, "1" client secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azpacr: Option<String>,
     pub oid: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<String>>,

@@ -44,6 +44,35 @@ pub async fn openid_configuration(
     Ok(cacheable(Json(document).into_response()))
 }
 
+/// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
+pub async fn openid_configuration_v2(
+    State(state): State<Arc<AppState>>,
+    Path(tenant_segment): Path<String>,
+) -> Result<Response, ProtocolError> {
+    let base = &state.config.public_url;
+    let (segment, issuer) = match resolve(&state, &tenant_segment)? {
+        TenantRef::Tenant(t) => (t.id.to_string(), state.issuer_v2(t.id)),
+        TenantRef::Common => ("common".to_owned(), format!("{base}/{{tenantid}}/v2.0")),
+    };
+    let document = json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{base}/{segment}/oauth2/v2.0/authorize"),
+        "token_endpoint": format!("{base}/{segment}/oauth2/v2.0/token"),
+        "jwks_uri": format!("{base}/common/discovery/keys"),
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+        "grant_types_supported": ["refresh_token", "client_credentials", "password", "authorization_code"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "code_challenge_methods_supported": ["S256"],
+        "tenant_region_scope": "WW",
+        "cloud_instance_name": "latchkey",
+    });
+    Ok(cacheable(Json(document).into_response()))
+}
+
 /// `GET /{tenant}/discovery/keys` (and `/common/discovery/keys`).
 pub async fn jwks(
     State(state): State<Arc<AppState>>,

@@ -52,6 +52,11 @@ fn routes(state: Arc<AppState>) -> Router {
     }
     router
         .route("/{tenant}/oauth2/token", any(token::token_endpoint))
+        .route("/{tenant}/oauth2/v2.0/token", any(token::token_endpoint_v2))
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(discovery::openid_configuration_v2),
+        )
         .route(
             "/{tenant}/oauth2/authorize",
             any(authorize::authorize_endpoint),

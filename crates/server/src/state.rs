@@ -76,4 +76,9 @@ impl AppState {
     pub fn issuer(&self, tenant: uuid::Uuid) -> String {
         format!("{}/{}/", self.config.public_url, tenant)
     }
+
+    /// The v2.0 endpoints' issuer: `{public-url}/{tenant-id}/v2.0`.
+    pub fn issuer_v2(&self, tenant: uuid::Uuid) -> String {
+        format!("{}/{}/v2.0", self.config.public_url, tenant)
+    }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use latchkey_protocol::{Aadsts, AccessTokenClaims, GrantType, TokenResponseV1};
+use latchkey_protocol::{Aadsts, AccessTokenClaims, GrantType, TokenResponseV1, Version};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -18,7 +18,7 @@ use crate::state::AppState;
 use crate::store::RefreshTokenRecord;
 
 /// OpenID Connect scopes: about the sign-in, not about the resource.
-const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+pub const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 
 /// The API that `resource` names in the caller's tenant.
 pub fn resolve_api<'a>(
@@ -175,12 +175,17 @@ pub fn access_token(
     };
     let claims = AccessTokenClaims {
         aud: api.app_id_uri.clone(),
-        iss: state.issuer(caller.tenant.id),
+        iss: match caller.version {
+            Version::V1 => state.issuer(caller.tenant.id),
+            Version::V2 => state.issuer_v2(caller.tenant.id),
+        },
         iat,
         nbf: iat,
         exp,
-        appid: caller.app.client_id.to_string(),
-        appidacr: appidacr.to_owned(),
+        appid: (caller.version == Version::V1).then(|| caller.app.client_id.to_string()),
+        appidacr: (caller.version == Version::V1).then(|| appidacr.to_owned()),
+        azp: (caller.version == Version::V2).then(|| caller.app.client_id.to_string()),
+        azpacr: (caller.version == Version::V2).then(|| appidacr.to_owned()),
         oid,
         roles,
         scp,
@@ -189,7 +194,11 @@ pub fn access_token(
         unique_name: upn.clone(),
         upn,
         uti: random_token(16)?,
-        ver: "1.0".to_owned(),
+        ver: match caller.version {
+            Version::V1 => "1.0",
+            Version::V2 => "2.0",
+        }
+        .to_owned(),
     };
     let access_token = state.signing_key.sign_jwt(&claims)?;
     Ok(Issued {
@@ -212,7 +221,10 @@ pub fn id_token(
     let iat = now.unix_timestamp();
     let mut claims = serde_json::json!({
         "aud": caller.app.client_id.to_string(),
-        "iss": state.issuer(caller.tenant.id),
+        "iss": match caller.version {
+            Version::V1 => state.issuer(caller.tenant.id),
+            Version::V2 => state.issuer_v2(caller.tenant.id),
+        },
         "iat": iat,
         "nbf": iat,
         "exp": iat + state.config.access_token_lifetime.as_secs() as i64,
@@ -222,7 +234,10 @@ pub fn id_token(
         "tid": caller.tenant.id.to_string(),
         "upn": user.upn,
         "unique_name": user.upn,
-        "ver": "1.0",
+        "ver": match caller.version {
+            Version::V1 => "1.0",
+            Version::V2 => "2.0",
+        },
     });
     if let Some(name) = &user.display_name {
         claims["name"] = serde_json::Value::from(name.as_str());

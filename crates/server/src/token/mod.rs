@@ -19,7 +19,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
-use latchkey_protocol::{Aadsts, ErrorCode, GrantType, TokenResponseV1};
+use latchkey_protocol::{Aadsts, ErrorCode, GrantType, TokenResponseV1, TokenResponseV2, Version};
 
 use crate::ProtocolError;
 use crate::directory::{App, Tenant, TenantRef};
@@ -36,14 +36,40 @@ pub struct Caller<'a> {
     pub tenant_segment: &'a str,
     pub app: &'a App,
     pub method: AuthMethod,
+    /// The endpoint generation: decides issuer, claims and response shape.
+    pub version: Version,
 }
 
+/// `POST /{tenant}/oauth2/token` (v1).
 pub async fn token_endpoint(
     State(state): State<Arc<AppState>>,
     Path(tenant_segment): Path<String>,
     method: Method,
     headers: HeaderMap,
     body: Body,
+) -> Result<Response, ProtocolError> {
+    token(&state, tenant_segment, method, headers, body, Version::V1).await
+}
+
+/// `POST /{tenant}/oauth2/v2.0/token`: scopes name the resource
+/// (`api://…/Files.Read`, `https://api…/.default`); v2 response and claims.
+pub async fn token_endpoint_v2(
+    State(state): State<Arc<AppState>>,
+    Path(tenant_segment): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ProtocolError> {
+    token(&state, tenant_segment, method, headers, body, Version::V2).await
+}
+
+async fn token(
+    state: &AppState,
+    tenant_segment: String,
+    method: Method,
+    headers: HeaderMap,
+    body: Body,
+    version: Version,
 ) -> Result<Response, ProtocolError> {
     if method != Method::POST {
         return Err(Aadsts::MethodNotAllowed {
@@ -64,9 +90,9 @@ pub async fn token_endpoint(
     let form = Form::read(&headers, body, state.config.max_body_bytes)
         .await
         .map_err(|e| e.with_profile(profile))?;
-    let response = grant(&state, tenant, &tenant_segment, &headers, &form).await;
+    let response = grant(state, tenant, &tenant_segment, &headers, &form, version).await;
     match response {
-        Ok(body) => Ok(token_response(body)),
+        Ok(body) => Ok(token_response(body, version)),
         Err(error) => Err(error.with_profile(profile)),
     }
 }
@@ -77,12 +103,22 @@ async fn grant(
     tenant_segment: &str,
     headers: &HeaderMap,
     form: &Form,
+    version: Version,
 ) -> Result<TokenResponseV1, ProtocolError> {
     let grant_name = form.require("grant_type")?;
     let grant = GrantType::parse(grant_name).ok_or_else(|| Aadsts::UnsupportedGrantType {
         grant_type: grant_name.to_owned(),
     })?;
-    let caller = authenticate_client(state, tenant, tenant_segment, headers, form)?;
+    let mut caller = authenticate_client(state, tenant, tenant_segment, headers, form)?;
+    caller.version = version;
+    let translated;
+    let form = match version {
+        Version::V1 => form,
+        Version::V2 => {
+            translated = v2_form(state, &caller, form)?;
+            &translated
+        }
+    };
     if !caller.app.allows(grant) {
         return Err(Aadsts::GrantTypeNotAllowed {
             client_id: caller.app.client_id.to_string(),
@@ -231,11 +267,56 @@ fn authenticate_client<'a>(
         tenant_segment,
         app,
         method: presented.method,
+        version: Version::V1,
     })
 }
 
-fn token_response(body: TokenResponseV1) -> Response {
-    let mut response = Json(body).into_response();
+/// v2.0: the resource is named by the scopes (`{App ID URI}/{scope}`, or
+/// `{App ID URI}/.default` for everything the app is permitted), all of one
+/// resource. Rewritten into the v1 `resource` and bare `scope` the grants read.
+fn v2_form(state: &AppState, caller: &Caller<'_>, form: &Form) -> Result<Form, ProtocolError> {
+    let scope = form.require("scope")?;
+    let mut api: Option<&crate::directory::Api> = None;
+    let mut names = Vec::new();
+    for value in scope.split_whitespace() {
+        if issue::OIDC_SCOPES.contains(&value) {
+            names.push(value.to_owned());
+            continue;
+        }
+        let (prefix, name) = value.rsplit_once('/').ok_or_else(|| Aadsts::InvalidScope {
+            scope: value.to_owned(),
+        })?;
+        let found = state
+            .directory
+            .api(caller.tenant.id, prefix)
+            .ok_or_else(|| Aadsts::ResourceNotFound {
+                resource: prefix.to_owned(),
+                tenant: caller.tenant_segment.to_owned(),
+            })?;
+        if api.is_some_and(|seen| seen.app_id_uri != found.app_id_uri) {
+            return Err(Aadsts::InvalidScope {
+                scope: scope.to_owned(),
+            }
+            .into());
+        }
+        api = Some(found);
+        if name != ".default" {
+            names.push(name.to_owned());
+        }
+    }
+    let api = api.ok_or_else(|| Aadsts::InvalidScope {
+        scope: scope.to_owned(),
+    })?;
+    Ok(form
+        .with("resource", &api.app_id_uri)
+        .with("scope", &names.join(" ")))
+}
+
+fn token_response(body: TokenResponseV1, version: Version) -> Response {
+    let mut response = match version {
+        Version::V1 => Json(body).into_response(),
+        Version::V2 => Json(TokenResponseV2::from(body)).into_response(),
+    };
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));

@@ -70,6 +70,13 @@ impl Form {
             .filter(|v| !v.is_empty())
     }
 
+    /// A copy with `name` set to `value`.
+    pub fn with(&self, name: &str, value: &str) -> Form {
+        let mut params = self.params.clone();
+        params.insert(name.to_owned(), value.to_owned());
+        Form { params }
+    }
+
     pub fn require(&self, name: &'static str) -> Result<&str, ProtocolError> {
         self.get(name)
             .ok_or_else(|| Aadsts::MissingParameter { name }.into())

@@ -8,3 +8,4 @@ mod harness;
 mod refresh;
 mod scenarios;
 mod token;
+mod v2;
