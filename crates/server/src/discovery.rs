@@ -1,4 +1,4 @@
-//! OpenID Connect discovery (v1 shape) and the JWKS.
+//! OpenID Connect discovery (v1 and v2.0), the JWKS, and user realm discovery.
 
 use std::sync::Arc;
 
@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use latchkey_protocol::Aadsts;
+use latchkey_protocol::{Aadsts, Version};
 use serde_json::json;
 
 use crate::ProtocolError;
@@ -18,16 +18,57 @@ pub async fn openid_configuration(
     State(state): State<Arc<AppState>>,
     Path(tenant_segment): Path<String>,
 ) -> Result<Response, ProtocolError> {
+    configuration(&state, &tenant_segment, Version::V1)
+}
+
+/// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
+pub async fn openid_configuration_v2(
+    State(state): State<Arc<AppState>>,
+    Path(tenant_segment): Path<String>,
+) -> Result<Response, ProtocolError> {
+    configuration(&state, &tenant_segment, Version::V2)
+}
+
+/// The discovery document of one endpoint generation. `common` answers
+/// with Azure AD's `{tenantid}` template in the issuer.
+fn configuration(
+    state: &AppState,
+    tenant_segment: &str,
+    version: Version,
+) -> Result<Response, ProtocolError> {
     let base = &state.config.public_url;
-    // `common` answers with Azure AD's `{tenantid}` template in the issuer.
-    let (segment, issuer) = match resolve(&state, &tenant_segment)? {
-        TenantRef::Tenant(t) => (t.id.to_string(), state.issuer(t.id)),
-        TenantRef::Common => ("common".to_owned(), format!("{base}/{{tenantid}}/")),
+    let (segment, issuer) = match (resolve(state, tenant_segment)?, version) {
+        (TenantRef::Tenant(t), Version::V1) => (t.id.to_string(), state.issuer(t.id)),
+        (TenantRef::Tenant(t), Version::V2) => (t.id.to_string(), state.issuer_v2(t.id)),
+        (TenantRef::Common, Version::V1) => ("common".to_owned(), format!("{base}/{{tenantid}}/")),
+        (TenantRef::Common, Version::V2) => {
+            ("common".to_owned(), format!("{base}/{{tenantid}}/v2.0"))
+        }
     };
+    let (oauth2, client_claims) = match version {
+        Version::V1 => ("oauth2", ["appid", "appidacr"]),
+        Version::V2 => ("oauth2/v2.0", ["azp", "azpacr"]),
+    };
+    let mut claims = vec![
+        "sub",
+        "iss",
+        "aud",
+        "exp",
+        "iat",
+        "nbf",
+        "oid",
+        "tid",
+        "upn",
+        "unique_name",
+        "scp",
+        "roles",
+        "ver",
+    ];
+    claims.extend(client_claims);
     let document = json!({
         "issuer": issuer,
-        "authorization_endpoint": format!("{base}/{segment}/oauth2/authorize"),
-        "token_endpoint": format!("{base}/{segment}/oauth2/token"),
+        "authorization_endpoint": format!("{base}/{segment}/{oauth2}/authorize"),
+        "token_endpoint": format!("{base}/{segment}/{oauth2}/token"),
         "jwks_uri": format!("{base}/common/discovery/keys"),
         "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", "password"],
@@ -37,36 +78,7 @@ pub async fn openid_configuration(
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "code_challenge_methods_supported": ["S256"],
-        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nbf", "oid", "tid", "upn", "unique_name", "appid", "appidacr", "scp", "roles", "ver"],
-        "tenant_region_scope": "WW",
-        "cloud_instance_name": "latchkey",
-    });
-    Ok(cacheable(Json(document).into_response()))
-}
-
-/// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
-pub async fn openid_configuration_v2(
-    State(state): State<Arc<AppState>>,
-    Path(tenant_segment): Path<String>,
-) -> Result<Response, ProtocolError> {
-    let base = &state.config.public_url;
-    let (segment, issuer) = match resolve(&state, &tenant_segment)? {
-        TenantRef::Tenant(t) => (t.id.to_string(), state.issuer_v2(t.id)),
-        TenantRef::Common => ("common".to_owned(), format!("{base}/{{tenantid}}/v2.0")),
-    };
-    let document = json!({
-        "issuer": issuer,
-        "authorization_endpoint": format!("{base}/{segment}/oauth2/v2.0/authorize"),
-        "token_endpoint": format!("{base}/{segment}/oauth2/v2.0/token"),
-        "jwks_uri": format!("{base}/common/discovery/keys"),
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
-        "grant_types_supported": ["refresh_token", "client_credentials", "password", "authorization_code"],
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query", "fragment", "form_post"],
-        "scopes_supported": ["openid", "profile", "email", "offline_access"],
-        "subject_types_supported": ["pairwise"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": claims,
         "tenant_region_scope": "WW",
         "cloud_instance_name": "latchkey",
     });
