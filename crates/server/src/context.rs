@@ -62,7 +62,7 @@ pub async fn request_context(
     let path = request.uri().path().to_owned();
     // The authorize endpoint applies the limit itself, after it knows where
     // it may send the error (a redirect, not a JSON document).
-    let response = if path.ends_with("/oauth2/authorize") {
+    let response = if path.ends_with("/oauth2/authorize") || path.ends_with("/oauth2/v2.0/authorize") {
         next.run(request).await
     } else {
         match state.in_flight.clone().try_acquire_owned() {

@@ -62,6 +62,10 @@ fn routes(state: Arc<AppState>) -> Router {
             any(authorize::authorize_endpoint),
         )
         .route(
+            "/{tenant}/oauth2/v2.0/authorize",
+            any(authorize::authorize_endpoint_v2),
+        )
+        .route(
             "/{tenant}/.well-known/openid-configuration",
             get(discovery::openid_configuration),
         )

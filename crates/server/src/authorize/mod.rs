@@ -1,4 +1,6 @@
-//! `GET|POST /{tenant}/oauth2/authorize` (RFC 6749 §4.1, Azure AD v1).
+//! `GET|POST /{tenant}/oauth2/authorize` (RFC 6749 §4.1, Azure AD v1) and
+//! `/{tenant}/oauth2/v2.0/authorize`, where `scope` names the API instead
+//! of `resource` (`api://files/Files.Read openid`).
 //!
 //! Until the client and its redirect URI are known to be genuine, nothing is
 //! sent to the redirect URI: an error is shown on our own page (seed 001:
@@ -21,8 +23,8 @@ use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_protocol::{
-    Aadsts, ErrorCode, GrantType, Profile, ResponseMode, TokenErrorResponse, error_params,
-    redirect_location,
+    Aadsts, ErrorCode, GrantType, Profile, ResponseMode, TokenErrorResponse, Version,
+    error_params, redirect_location,
 };
 use time::OffsetDateTime;
 use totp_rs::{Algorithm, Secret, TOTP};
@@ -33,7 +35,7 @@ use crate::scenarios::{Endpoint, Injection, Probe};
 use crate::secrets::{random_token, verify_password};
 use crate::state::AppState;
 use crate::store::{AuthCodeRecord, SessionRecord, StoreError};
-use crate::token::requested_scopes;
+use crate::token::{requested_scopes, v2_scope};
 use params::Params;
 use session::{CSRF_COOKIE, SESSION_COOKIE, cookie, csrf_matches, session_digest, set_cookie};
 
@@ -46,6 +48,58 @@ pub async fn authorize_endpoint(
     RawQuery(query): RawQuery,
     body: Body,
 ) -> Response {
+    let request = Incoming {
+        tenant_segment,
+        method,
+        headers,
+        query,
+        version: Version::V1,
+    };
+    authorize(&state, &ctx, request, body).await
+}
+
+pub async fn authorize_endpoint_v2(
+    State(state): State<Arc<AppState>>,
+    Path(tenant_segment): Path<String>,
+    Extension(ctx): Extension<RequestContext>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Body,
+) -> Response {
+    let request = Incoming {
+        tenant_segment,
+        method,
+        headers,
+        query,
+        version: Version::V2,
+    };
+    authorize(&state, &ctx, request, body).await
+}
+
+/// An authorization request as it arrived, before anything is trusted.
+struct Incoming {
+    tenant_segment: String,
+    method: Method,
+    headers: HeaderMap,
+    query: Option<String>,
+    version: Version,
+}
+
+async fn authorize(
+    state: &Arc<AppState>,
+    ctx: &RequestContext,
+    incoming: Incoming,
+    body: Body,
+) -> Response {
+    let Incoming {
+        tenant_segment,
+        method,
+        headers,
+        query,
+        version,
+    } = incoming;
+    let (state, ctx) = (state.as_ref(), ctx);
     let params = match Params::read(
         &method,
         &headers,
@@ -72,7 +126,7 @@ pub async fn authorize_endpoint(
         TenantRef::Tenant(t) => t.profile,
         TenantRef::Common => None,
     };
-    let target = match Target::find(&state, tenant, &tenant_segment, &params) {
+    let target = match Target::find(state, tenant, &tenant_segment, &params, version) {
         Ok(target) => target,
         Err(condition) => return untrusted(&state, &ctx, tenant_profile, condition),
     };
@@ -80,14 +134,14 @@ pub async fn authorize_endpoint(
     let Ok(_permit) = state.in_flight.clone().try_acquire_owned() else {
         return target.error(&ctx, Aadsts::Throttled);
     };
-    if let Some(injection) = fire_scenario(&state, &target, &params) {
+    if let Some(injection) = fire_scenario(state, &target, &params) {
         injection.delay().await;
         tracing::info!(scenario = injection.id, error = %injection.code, injected = true, "scenario fired");
         return target.error(&ctx, injected_condition(&injection.code, &target, &params));
     }
     let flow = Flow {
-        state: &state,
-        ctx: &ctx,
+        state,
+        ctx,
         target: &target,
         params: &params,
         headers: &headers,
@@ -182,6 +236,7 @@ struct Target<'a> {
     state: Option<String>,
     profile: Profile,
     secure_cookies: bool,
+    version: Version,
 }
 
 impl<'a> Target<'a> {
@@ -190,6 +245,7 @@ impl<'a> Target<'a> {
         tenant: TenantRef<'a>,
         tenant_segment: &'a str,
         params: &Params,
+        version: Version,
     ) -> Result<Target<'a>, Aadsts> {
         // A repeated client_id, redirect_uri or state: which one is meant?
         let client_id = params
@@ -256,6 +312,7 @@ impl<'a> Target<'a> {
             state: client_state,
             profile: tenant.profile.unwrap_or(state.config.profile),
             secure_cookies: state.config.public_url.starts_with("https://"),
+            version,
         })
     }
 
@@ -431,18 +488,8 @@ impl<'a> Flow<'a> {
                 grant_type: GrantType::AuthorizationCode.as_str().to_owned(),
             });
         }
-        let resource = params
-            .get("resource")?
-            .ok_or(Aadsts::MissingParameter { name: "resource" })?;
-        let api = self
-            .state
-            .directory
-            .api(target.tenant.id, resource)
-            .ok_or_else(|| Aadsts::ResourceNotFound {
-                resource: resource.to_owned(),
-                tenant: target.tenant_segment.to_owned(),
-            })?;
-        let requested = requested_scopes(params.get("scope")?, api)?;
+        let (api, scope) = self.api_and_scope()?;
+        let requested = requested_scopes(scope.as_deref(), api)?;
         let permitted: Vec<String> = target
             .app
             .permission_for(api)
@@ -512,6 +559,31 @@ impl<'a> Flow<'a> {
             nonce: params.first("nonce").map(str::to_owned),
             login_hint: params.first("login_hint").map(str::to_owned),
         })
+    }
+
+    /// The API asked for and the scopes on it: `resource` and `scope` in
+    /// v1, both in `scope` in v2.0.
+    fn api_and_scope(&self) -> Result<(&'a Api, Option<String>), Aadsts> {
+        let (target, params) = (self.target, self.params);
+        if target.version == Version::V2 {
+            let scope = params
+                .get("scope")?
+                .ok_or(Aadsts::MissingParameter { name: "scope" })?;
+            let (api, names) = v2_scope(self.state, target.tenant, target.tenant_segment, scope)?;
+            return Ok((api, Some(names)));
+        }
+        let resource = params
+            .get("resource")?
+            .ok_or(Aadsts::MissingParameter { name: "resource" })?;
+        let api = self
+            .state
+            .directory
+            .api(target.tenant.id, resource)
+            .ok_or_else(|| Aadsts::ResourceNotFound {
+                resource: resource.to_owned(),
+                tenant: target.tenant_segment.to_owned(),
+            })?;
+        Ok((api, params.get("scope")?.map(str::to_owned)))
     }
 
     /// The GET path: who is signed in, what is still needed, or the code.
@@ -597,7 +669,11 @@ impl<'a> Flow<'a> {
 
     /// This tenant's authorize endpoint, where the pages post.
     fn action(&self) -> String {
-        format!("/{}/oauth2/authorize", self.target.tenant_segment)
+        let segment = self.target.tenant_segment;
+        match self.target.version {
+            Version::V1 => format!("/{segment}/oauth2/authorize"),
+            Version::V2 => format!("/{segment}/oauth2/v2.0/authorize"),
+        }
     }
 
     /// A form page with the request's parameters and a CSRF token (set as

@@ -22,12 +22,13 @@ use axum::response::{IntoResponse, Response};
 use latchkey_protocol::{Aadsts, ErrorCode, GrantType, TokenResponseV1, TokenResponseV2, Version};
 
 use crate::ProtocolError;
-use crate::directory::{App, Tenant, TenantRef};
+use crate::directory::{Api, App, Tenant, TenantRef};
 use crate::scenarios::{Endpoint, Probe};
 use crate::state::AppState;
 use request::{AuthMethod, Form, presented_client};
 
 pub(crate) use issue::requested_scopes;
+
 
 /// The tenant and the authenticated client a grant works for.
 pub struct Caller<'a> {
@@ -275,12 +276,36 @@ fn authenticate_client<'a>(
 /// `{App ID URI}/.default` for everything the app is permitted), all of one
 /// resource. Rewritten into the v1 `resource` and bare `scope` the grants read.
 fn v2_form(state: &AppState, caller: &Caller<'_>, form: &Form) -> Result<Form, ProtocolError> {
-    let scope = form.require("scope")?;
-    let mut api: Option<&crate::directory::Api> = None;
+    // A code and a refresh token already name their resource: spec-strict
+    // clients (RFC 6749 §4.1.3) send no scope when redeeming them.
+    let optional = matches!(
+        form.get("grant_type"),
+        Some("authorization_code" | "refresh_token")
+    );
+    let scope = match form.get("scope") {
+        None if optional => return Ok(form.clone()),
+        _ => form.require("scope")?,
+    };
+    let (api, names) = v2_scope(state, caller.tenant, caller.tenant_segment, scope)?;
+    Ok(form
+        .with("resource", &api.app_id_uri)
+        .with("scope", &names))
+}
+
+/// A v2.0 `scope` (`api://files/Files.Read openid`, `https://api/.default`)
+/// as the v1 pair it stands for: the one API it names, and the scope names
+/// (`.default` dropped: no names means all that were granted).
+pub fn v2_scope<'s>(
+    state: &'s AppState,
+    tenant: &Tenant,
+    tenant_segment: &str,
+    scope: &str,
+) -> Result<(&'s Api, String), Aadsts> {
+    let mut api: Option<&Api> = None;
     let mut names = Vec::new();
     for value in scope.split_whitespace() {
         if issue::OIDC_SCOPES.contains(&value) {
-            names.push(value.to_owned());
+            names.push(value);
             continue;
         }
         let (prefix, name) = value.rsplit_once('/').ok_or_else(|| Aadsts::InvalidScope {
@@ -288,28 +313,25 @@ fn v2_form(state: &AppState, caller: &Caller<'_>, form: &Form) -> Result<Form, P
         })?;
         let found = state
             .directory
-            .api(caller.tenant.id, prefix)
+            .api(tenant.id, prefix)
             .ok_or_else(|| Aadsts::ResourceNotFound {
                 resource: prefix.to_owned(),
-                tenant: caller.tenant_segment.to_owned(),
+                tenant: tenant_segment.to_owned(),
             })?;
         if api.is_some_and(|seen| seen.app_id_uri != found.app_id_uri) {
             return Err(Aadsts::InvalidScope {
                 scope: scope.to_owned(),
-            }
-            .into());
+            });
         }
         api = Some(found);
         if name != ".default" {
-            names.push(name.to_owned());
+            names.push(name);
         }
     }
     let api = api.ok_or_else(|| Aadsts::InvalidScope {
         scope: scope.to_owned(),
     })?;
-    Ok(form
-        .with("resource", &api.app_id_uri)
-        .with("scope", &names.join(" ")))
+    Ok((api, names.join(" ")))
 }
 
 fn token_response(body: TokenResponseV1, version: Version) -> Response {

@@ -12,7 +12,7 @@ use latchkey_protocol::Aadsts;
 use crate::ProtocolError;
 
 /// The parameters of a token request.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Form {
     params: HashMap<String, String>,
 }

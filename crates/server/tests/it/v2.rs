@@ -145,3 +145,135 @@ async fn v2_discovery_names_the_v2_endpoints() {
         format!("{}/{{tenantid}}/v2.0", server.base)
     );
 }
+
+const WEB_CALLBACK: &str = "http://localhost:5000/callback";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+fn authorize_v2_url(server: &TestServer, params: &[(&str, &str)]) -> String {
+    format!(
+        "{}/{TENANT}/oauth2/v2.0/authorize?{}",
+        server.base,
+        form(params)
+    )
+}
+
+#[tokio::test]
+async fn v2_authorization_code_flow_with_scopes_and_a_spec_strict_redemption() {
+    let server = TestServer::start().await;
+    let b = server.browser();
+    let url = authorize_v2_url(
+        &server,
+        &[
+            ("client_id", WEB),
+            ("redirect_uri", WEB_CALLBACK),
+            ("response_type", "code"),
+            (
+                "scope",
+                "https://files.contoso.example/Files.Read openid offline_access",
+            ),
+            ("state", "v2-state"),
+            ("nonce", "v2-nonce"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    let page = server.open(&b, &url).await;
+    assert!(
+        unescape(page.page()).contains(&format!("action=\"/{TENANT}/oauth2/v2.0/authorize\"")),
+        "the pages post back to the v2.0 endpoint"
+    );
+    let outcome = server
+        .sign_in(&b, &url, "frank@contoso.example", "frank-password")
+        .await;
+    let delivered = outcome.delivered();
+    assert_eq!(delivered["state"], "v2-state");
+    // RFC 6749 §4.1.3: no scope when redeeming a code.
+    let response = server
+        .token_v2(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", WEB),
+            ("client_secret", WEB_SECRET),
+            ("code", &delivered["code"]),
+            ("redirect_uri", WEB_CALLBACK),
+            ("code_verifier", VERIFIER),
+        ])
+        .await;
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(body["expires_in"].is_number());
+    assert!(body.get("resource").is_none());
+    assert_eq!(body["scope"], "Files.Read");
+    let access = claims(body["access_token"].as_str().unwrap());
+    assert_eq!(access["ver"], "2.0");
+    assert_eq!(access["scp"], "Files.Read");
+    assert_eq!(access["azp"], WEB);
+    let id = claims(body["id_token"].as_str().unwrap());
+    assert_eq!(id["iss"], format!("{}/{TENANT}/v2.0", server.base));
+    assert_eq!(id["nonce"], "v2-nonce");
+    assert_eq!(id["aud"], WEB);
+
+    let refreshed = server
+        .token_v2(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", WEB),
+            ("client_secret", WEB_SECRET),
+            ("refresh_token", body["refresh_token"].as_str().unwrap()),
+        ])
+        .await;
+    assert_eq!(refreshed.status(), 200, "a refresh needs no scope either");
+    let refreshed: serde_json::Value = refreshed.json().await.unwrap();
+    assert_eq!(
+        claims(refreshed["access_token"].as_str().unwrap())["aud"],
+        FILES
+    );
+}
+
+#[tokio::test]
+async fn v2_authorize_errors_go_back_to_the_client() {
+    let server = TestServer::start().await;
+    let b = server.browser();
+    let base = [
+        ("client_id", WEB),
+        ("redirect_uri", WEB_CALLBACK),
+        ("response_type", "code"),
+        ("state", "s"),
+    ];
+    let cases: [(Option<&str>, &str, &str); 4] = [
+        (
+            None,
+            "invalid_request",
+            "AADSTS90014: The request body must contain the following parameter: 'scope'.",
+        ),
+        (
+            Some("https://graph.example/User.Read"),
+            "invalid_resource",
+            "AADSTS500011: The resource principal named https://graph.example was not found",
+        ),
+        (
+            Some("openid profile"),
+            "invalid_scope",
+            "AADSTS70011: The provided value for the input parameter 'scope' is not valid. The scope openid profile is not valid.",
+        ),
+        (
+            Some("https://files.contoso.example/Files.Delete"),
+            "invalid_scope",
+            "AADSTS70011: The provided value for the input parameter 'scope' is not valid. The scope Files.Delete is not valid.",
+        ),
+    ];
+    for (scope, error, description) in cases {
+        let mut params = base.to_vec();
+        if let Some(scope) = scope {
+            params.push(("scope", scope));
+        }
+        let outcome = server.open(&b, &authorize_v2_url(&server, &params)).await;
+        let delivered = outcome.delivered();
+        assert_eq!(delivered["error"], error, "{scope:?}");
+        assert!(
+            delivered["error_description"].starts_with(description),
+            "{scope:?}: {}",
+            delivered["error_description"]
+        );
+        assert_eq!(delivered["state"], "s");
+    }
+}
