@@ -1,6 +1,6 @@
 //! `latchkey serve`.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -97,7 +97,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let public_url = args
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("{scheme}://{local}"));
+        .unwrap_or_else(|| base_url(scheme, local));
     if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
         bail!("--public-url must start with http:// or https://");
     }
@@ -115,7 +115,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let public_url = config.public_url.clone();
     let router = latchkey_server::router(config, store).await?;
     say!(
-        "Latchkey listening on {scheme}://{local} (store: {store_label}, profile: {})",
+        "Latchkey listening on {} (store: {store_label}, profile: {})",
+        base_url(scheme, local),
         profile_name(args.profile)
     );
     if let Some(ca) = tls.as_ref().and_then(|t| t.ca.as_ref()) {
@@ -166,6 +167,19 @@ async fn open_store(args: &ServeArgs) -> anyhow::Result<(Arc<dyn Store>, String)
             bail!("the PostgreSQL store is not built yet; use sqlite://PATH (the default)")
         }
         Some(other) => bail!("--database '{other}' is not a sqlite:// URL"),
+    }
+}
+
+/// The URL of `local`, without the scheme's default port: clients such as
+/// MSAL build some URLs from the host alone, so `https://127.0.0.1:443`
+/// must be spelled `https://127.0.0.1` to be the same authority.
+fn base_url(scheme: &str, local: SocketAddr) -> String {
+    match (scheme, local.port()) {
+        ("https", 443) | ("http", 80) => match local.ip() {
+            IpAddr::V4(ip) => format!("{scheme}://{ip}"),
+            IpAddr::V6(ip) => format!("{scheme}://[{ip}]"),
+        },
+        _ => format!("{scheme}://{local}"),
     }
 }
 
@@ -253,5 +267,23 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_port_is_left_out_of_the_base_url() {
+        let at = |s: &str| s.parse::<SocketAddr>().unwrap();
+        assert_eq!(base_url("https", at("127.0.0.1:443")), "https://127.0.0.1");
+        assert_eq!(base_url("https", at("[::1]:443")), "https://[::1]");
+        assert_eq!(base_url("http", at("127.0.0.1:80")), "http://127.0.0.1");
+        assert_eq!(
+            base_url("http", at("127.0.0.1:443")),
+            "http://127.0.0.1:443"
+        );
+        assert_eq!(base_url("https", at("[::1]:8443")), "https://[::1]:8443");
     }
 }

@@ -22,6 +22,9 @@ pub struct RsaKey {
 #[derive(Debug, Default)]
 struct Snapshot {
     issuer: Option<String>,
+    /// The v2.0 endpoints' issuer, when the authority has them: an API
+    /// accepts the tokens of both, as an Azure AD API does.
+    issuer_v2: Option<String>,
     authorization_endpoint: Option<Arc<str>>,
     keys: HashMap<String, Arc<RsaKey>>,
     fetched_at: Option<Instant>,
@@ -103,6 +106,10 @@ impl KeyCache {
         self.current().issuer.clone()
     }
 
+    pub fn issuer_v2(&self) -> Option<String> {
+        self.current().issuer_v2.clone()
+    }
+
     pub fn authorization_endpoint(&self) -> Option<Arc<str>> {
         self.current().authorization_endpoint.clone()
     }
@@ -154,8 +161,9 @@ impl KeyCache {
         let result = self.fetch().await;
         let mut next = Snapshot::default();
         match &result {
-            Ok((discovery, keys)) => {
+            Ok((discovery, issuer_v2, keys)) => {
                 next.issuer = Some(discovery.issuer.clone());
+                next.issuer_v2 = issuer_v2.clone();
                 next.authorization_endpoint =
                     discovery.authorization_endpoint.as_deref().map(Arc::from);
                 next.keys = keys.clone();
@@ -165,6 +173,7 @@ impl KeyCache {
                 // authority is not hammered.
                 let old = self.current();
                 next.issuer = old.issuer.clone();
+                next.issuer_v2 = old.issuer_v2.clone();
                 next.authorization_endpoint = old.authorization_endpoint.clone();
                 next.keys = old.keys.clone();
             }
@@ -178,9 +187,20 @@ impl KeyCache {
         result.map(|_| ())
     }
 
-    async fn fetch(&self) -> Result<(Discovery, HashMap<String, Arc<RsaKey>>), FetchError> {
+    async fn fetch(
+        &self,
+    ) -> Result<(Discovery, Option<String>, HashMap<String, Arc<RsaKey>>), FetchError> {
         let discovery_url = format!("{}/.well-known/openid-configuration", self.authority);
         let discovery: Discovery = self.get_json(&discovery_url).await?;
+        // Optional: an authority without v2.0 endpoints issues v1 tokens only.
+        let v2_url = format!("{}/v2.0/.well-known/openid-configuration", self.authority);
+        let issuer_v2 = match self.get_json::<Discovery>(&v2_url).await {
+            Ok(v2) => Some(v2.issuer),
+            Err(err) => {
+                tracing::debug!(authority = %self.authority, error = %err, "no v2.0 discovery");
+                None
+            }
+        };
         let jwks: Jwks = self.get_json(&discovery.jwks_uri).await?;
         let mut keys = HashMap::new();
         for jwk in jwks.keys {
@@ -199,7 +219,7 @@ impl KeyCache {
             keys.insert(kid, Arc::new(RsaKey { n, e }));
         }
         tracing::debug!(authority = %self.authority, keys = keys.len(), "signing keys fetched");
-        Ok((discovery, keys))
+        Ok((discovery, issuer_v2, keys))
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, FetchError> {

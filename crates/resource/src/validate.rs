@@ -244,10 +244,16 @@ impl Validator {
             .and_then(Value::as_str)
             .unwrap_or_default();
         // `common` discovery names a template; the token's tenant fills it.
-        let expected = expected.replace("{tenantid}", tid);
-        match claims.get("iss").and_then(Value::as_str) {
-            Some(iss) if iss == expected => Ok(()),
-            _ => Err(BearerError::WrongIssuer.into()),
+        let matches = |template: &str, iss: &str| template.replace("{tenantid}", tid) == iss;
+        let iss = claims
+            .get("iss")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let v2 = self.keys.issuer_v2();
+        if matches(&expected, iss) || v2.is_some_and(|v2| matches(&v2, iss)) {
+            Ok(())
+        } else {
+            Err(BearerError::WrongIssuer.into())
         }
     }
 

@@ -62,20 +62,21 @@ pub async fn request_context(
     let path = request.uri().path().to_owned();
     // The authorize endpoint applies the limit itself, after it knows where
     // it may send the error (a redirect, not a JSON document).
-    let response = if path.ends_with("/oauth2/authorize") || path.ends_with("/oauth2/v2.0/authorize") {
-        next.run(request).await
-    } else {
-        match state.in_flight.clone().try_acquire_owned() {
-            Ok(permit) => {
-                let response = next.run(request).await;
-                drop(permit);
-                response
+    let response =
+        if path.ends_with("/oauth2/authorize") || path.ends_with("/oauth2/v2.0/authorize") {
+            next.run(request).await
+        } else {
+            match state.in_flight.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    let response = next.run(request).await;
+                    drop(permit);
+                    response
+                }
+                Err(_) => ProtocolError::new(Aadsts::Throttled)
+                    .with_retry_after(1)
+                    .into_response(),
             }
-            Err(_) => ProtocolError::new(Aadsts::Throttled)
-                .with_retry_after(1)
-                .into_response(),
-        }
-    };
+        };
     finish(response, &ctx, &state, &method, &path)
 }
 

@@ -46,8 +46,8 @@ fn configuration(
         }
     };
     let (oauth2, client_claims) = match version {
-        Version::V1 => ("oauth2", ["appid", "appidacr"]),
-        Version::V2 => ("oauth2/v2.0", ["azp", "azpacr"]),
+        Version::V1 => ("oauth2", &["appid", "appidacr"][..]),
+        Version::V2 => ("oauth2/v2.0", &["azp", "azpacr", "preferred_username"][..]),
     };
     let mut claims = vec![
         "sub",
@@ -64,7 +64,7 @@ fn configuration(
         "roles",
         "ver",
     ];
-    claims.extend(client_claims);
+    claims.extend_from_slice(client_claims);
     let document = json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{base}/{segment}/{oauth2}/authorize"),
@@ -114,7 +114,7 @@ fn cacheable(mut response: Response) -> Response {
 }
 
 /// `GET /common/UserRealm/{user}`: Azure AD's home realm discovery, which
-/// ADAL asks before a password grant. Every tenant here is managed (the
+/// ADAL and MSAL ask before a password grant. Every tenant here is managed (the
 /// password is checked here); a domain no tenant has is `Unknown`.
 pub async fn user_realm(State(state): State<Arc<AppState>>, Path(user): Path<String>) -> Response {
     let domain = user

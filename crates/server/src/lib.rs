@@ -70,7 +70,9 @@ fn routes(state: Arc<AppState>) -> Router {
             get(discovery::openid_configuration),
         )
         .route("/{tenant}/discovery/keys", get(discovery::jwks))
+        // ADAL asks `UserRealm`, MSAL `userrealm`.
         .route("/common/UserRealm/{user}", get(discovery::user_realm))
+        .route("/common/userrealm/{user}", get(discovery::user_realm))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             context::request_context,

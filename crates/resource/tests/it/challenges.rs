@@ -68,6 +68,35 @@ async fn a_valid_token_passes_and_the_scheme_is_case_insensitive() {
 }
 
 #[tokio::test]
+async fn a_v2_token_passes_with_the_v2_issuer_and_no_other() {
+    let key = TestKey::new("k1");
+    let authority = Authority::start(&[&key]).await;
+    let api = Api::start(&authority.authority_url()).await;
+    let v2 = |iss: String| {
+        key.token(
+            &authority,
+            json!({"iss": iss, "ver": "2.0", "appid": null, "appidacr": null,
+                   "azp": "2d4d11a2-f814-46a7-890a-274a72a7309e", "azpacr": "1"}),
+        )
+    };
+    let accepted = api
+        .bearer("/api/read", &v2(format!("{}/{TID}/v2.0", authority.base)))
+        .await;
+    assert_eq!(accepted.status, 200, "{accepted:?}");
+    let elsewhere = api
+        .bearer("/api/read", &v2(format!("https://evil.example/{TID}/v2.0")))
+        .await;
+    assert_eq!(elsewhere.status, 401);
+    assert!(
+        elsewhere
+            .www_authenticate
+            .as_deref()
+            .is_some_and(|c| c.contains("The access token was issued by an untrusted issuer.")),
+        "{elsewhere:?}"
+    );
+}
+
+#[tokio::test]
 async fn malformed_requests_are_invalid_request() {
     let key = TestKey::new("k1");
     let authority = Authority::start(&[&key]).await;

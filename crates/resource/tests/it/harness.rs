@@ -118,11 +118,20 @@ impl Authority {
             "jwks_uri": format!("{base}/common/discovery/keys"),
             "authorization_endpoint": format!("{base}/{TID}/oauth2/authorize"),
         });
+        let discovery_v2 = json!({
+            "issuer": format!("{base}/{TID}/v2.0"),
+            "jwks_uri": format!("{base}/common/discovery/keys"),
+            "authorization_endpoint": format!("{base}/{TID}/oauth2/v2.0/authorize"),
+        });
         let (k, h, e) = (published.clone(), jwks_hits.clone(), evil_hits.clone());
         let app = Router::new()
             .route(
                 "/{tenant}/.well-known/openid-configuration",
                 get(move || async move { axum::Json(discovery) }),
+            )
+            .route(
+                "/{tenant}/v2.0/.well-known/openid-configuration",
+                get(move || async move { axum::Json(discovery_v2) }),
             )
             .route(
                 "/common/discovery/keys",

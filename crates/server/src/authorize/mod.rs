@@ -23,8 +23,8 @@ use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_protocol::{
-    Aadsts, ErrorCode, GrantType, Profile, ResponseMode, TokenErrorResponse, Version,
-    error_params, redirect_location,
+    Aadsts, ErrorCode, GrantType, Profile, ResponseMode, TokenErrorResponse, Version, error_params,
+    redirect_location,
 };
 use time::OffsetDateTime;
 use totp_rs::{Algorithm, Secret, TOTP};

@@ -232,13 +232,22 @@ pub fn id_token(
         "oid": user.object_id.to_string(),
         "sub": pairwise_subject(user.object_id, caller.app.client_id),
         "tid": caller.tenant.id.to_string(),
-        "upn": user.upn,
-        "unique_name": user.upn,
         "ver": match caller.version {
             Version::V1 => "1.0",
             Version::V2 => "2.0",
         },
     });
+    // v1 ID tokens name the user by `upn`; v2.0 ones by
+    // `preferred_username`, which MSAL files its accounts under.
+    match caller.version {
+        Version::V1 => {
+            claims["upn"] = serde_json::Value::from(user.upn.as_str());
+            claims["unique_name"] = serde_json::Value::from(user.upn.as_str());
+        }
+        Version::V2 => {
+            claims["preferred_username"] = serde_json::Value::from(user.upn.as_str());
+        }
+    }
     if let Some(name) = &user.display_name {
         claims["name"] = serde_json::Value::from(name.as_str());
     }

@@ -29,7 +29,6 @@ use request::{AuthMethod, Form, presented_client};
 
 pub(crate) use issue::requested_scopes;
 
-
 /// The tenant and the authenticated client a grant works for.
 pub struct Caller<'a> {
     pub tenant: &'a Tenant,
@@ -287,9 +286,7 @@ fn v2_form(state: &AppState, caller: &Caller<'_>, form: &Form) -> Result<Form, P
         _ => form.require("scope")?,
     };
     let (api, names) = v2_scope(state, caller.tenant, caller.tenant_segment, scope)?;
-    Ok(form
-        .with("resource", &api.app_id_uri)
-        .with("scope", &names))
+    Ok(form.with("resource", &api.app_id_uri).with("scope", &names))
 }
 
 /// A v2.0 `scope` (`api://files/Files.Read openid`, `https://api/.default`)
@@ -311,13 +308,14 @@ pub fn v2_scope<'s>(
         let (prefix, name) = value.rsplit_once('/').ok_or_else(|| Aadsts::InvalidScope {
             scope: value.to_owned(),
         })?;
-        let found = state
-            .directory
-            .api(tenant.id, prefix)
-            .ok_or_else(|| Aadsts::ResourceNotFound {
-                resource: prefix.to_owned(),
-                tenant: tenant_segment.to_owned(),
-            })?;
+        let found =
+            state
+                .directory
+                .api(tenant.id, prefix)
+                .ok_or_else(|| Aadsts::ResourceNotFound {
+                    resource: prefix.to_owned(),
+                    tenant: tenant_segment.to_owned(),
+                })?;
         if api.is_some_and(|seen| seen.app_id_uri != found.app_id_uri) {
             return Err(Aadsts::InvalidScope {
                 scope: scope.to_owned(),

@@ -1,0 +1,109 @@
+"""What the client-library tests share: a directory, a real `latchkey serve
+--tls-self-signed` started on it, and a TAP-like runner printing
+`# pass N` / `# fail N`.
+"""
+
+import logging
+import os
+import subprocess
+import tempfile
+import traceback
+
+TENANT = "7fe81447-da57-4385-becb-6de57f21477e"
+RESOURCE = "https://files.contoso.example/"
+WEB = "2d4d11a2-f814-46a7-890a-274a72a7309e"
+SECRET = "web-secret-0123456789-abcdefghijklmnop"
+CLI = "0b6d4a6e-6c1f-4b6e-9d42-3f1b0c3a9e11"
+SEED_FIELDS = ("error", "error_description", "error_codes", "timestamp", "trace_id", "correlation_id")
+
+DIRECTORY = f"""
+[[tenants]]
+id = "{TENANT}"
+domains = ["contoso.example"]
+  [[tenants.apis]]
+  name = "Files"
+  app_id_uri = "{RESOURCE}"
+  scopes = ["Files.Read"]
+  roles = ["Files.ReadAll"]
+  [[tenants.apps]]
+  client_id = "{WEB}"
+  name = "Web"
+  secret = "{SECRET}"
+  grant_types = ["client_credentials", "password", "refresh_token"]
+    [[tenants.apps.permissions]]
+    api = "{RESOURCE}"
+    scopes = ["Files.Read"]
+    roles = ["Files.ReadAll"]
+  [[tenants.apps]]
+  client_id = "{CLI}"
+  name = "CLI"
+  grant_types = ["password", "refresh_token"]
+    [[tenants.apps.permissions]]
+    api = "{RESOURCE}"
+    scopes = ["Files.Read"]
+  [[tenants.users]]
+  upn = "frank@contoso.example"
+  password = "frank-password"
+    [[tenants.users.consents]]
+    client_id = "{CLI}"
+    scopes = ["Files.Read"]
+    [[tenants.users.consents]]
+    client_id = "{WEB}"
+    scopes = ["Files.Read"]
+"""
+
+
+class Logs(logging.Handler):
+    """Collects a library's log lines, to see what it saw."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
+def start_server(workdir, listen="127.0.0.1:0"):
+    """Starts `latchkey serve --tls-self-signed`; returns (process, base URL)."""
+    directory = os.path.join(workdir, "directory.toml")
+    with open(directory, "w") as f:
+        f.write(DIRECTORY)
+    binary = os.environ.get("LATCHKEY_BIN", "target/debug/latchkey")
+    server = subprocess.Popen(
+        [binary, "serve", "--directory", directory, "--listen", listen, "--data", os.path.join(workdir, "data"), "--tls-self-signed"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    first = server.stdout.readline()
+    if not first:
+        raise RuntimeError(f"latchkey serve --listen {listen} did not start: {server.stderr.read().strip()}")
+    base = first.split()[3]
+    assert base.startswith("https://127.0.0.1"), first
+    ca = server.stdout.readline().rsplit(" ", 1)[1].strip()
+    # requests reads these, and they override verify= (this machine sets them).
+    os.environ["REQUESTS_CA_BUNDLE"] = ca
+    os.environ["CURL_CA_BUNDLE"] = ca
+    return server, base
+
+
+def run(library, tests, listen="127.0.0.1:0"):
+    """Runs each test(base) against one server; returns the exit status."""
+    passed = failed = 0
+    with tempfile.TemporaryDirectory() as workdir:
+        server, base = start_server(workdir, listen)
+        try:
+            for test in tests:
+                try:
+                    test(base)
+                    passed += 1
+                    print(f"ok - {library} {test.__name__}")
+                except Exception:
+                    failed += 1
+                    print(f"not ok - {library} {test.__name__}")
+                    traceback.print_exc()
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    print(f"# pass {passed}")
+    print(f"# fail {failed}")
+    return 1 if failed else 0
