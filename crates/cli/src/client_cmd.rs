@@ -36,6 +36,10 @@ pub struct ClientArgs {
     /// Tries for a temporary failure, the first included.
     #[arg(long, default_value_t = 4)]
     max_attempts: u32,
+    /// Also trust the CA certificates (PEM) in this file, e.g.
+    /// `DATA/tls/ca.pem` of `serve --tls-self-signed`.
+    #[arg(long)]
+    ca_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -75,6 +79,11 @@ impl ClientArgs {
         let mut config = ClientConfig::new(&self.client_id);
         config.authority = self.authority.clone();
         config.trusted_hosts = self.trusted_hosts.clone();
+        if let Some(path) = &self.ca_file {
+            let pem = std::fs::read(path)
+                .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?;
+            config.extra_roots_pem = Some(pem);
+        }
         config.retry = RetryPolicy {
             max_attempts: self.max_attempts.max(1),
             ..RetryPolicy::default()

@@ -2,6 +2,7 @@
 //! for trying tokens from a running `latchkey serve`.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -42,12 +43,20 @@ pub struct DemoApiArgs {
     /// `server_error`; repeatable, used in order.
     #[arg(long)]
     scenario: Vec<ResourceScenario>,
+    /// Also trust the CA certificates (PEM) in this file when fetching the
+    /// authority's keys, e.g. `DATA/tls/ca.pem` of `serve --tls-self-signed`.
+    #[arg(long)]
+    ca_file: Option<PathBuf>,
 }
 
 pub async fn run(args: DemoApiArgs) -> anyhow::Result<()> {
     let mut config = ResourceConfig::new(&args.authority, &args.resource_id);
     config.strict = args.strict;
     config.cache_capacity = args.token_cache;
+    if let Some(path) = &args.ca_file {
+        config.extra_roots_pem =
+            Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?);
+    }
     let validator =
         Arc::new(Validator::new(config).context("configuring the resource middleware")?);
     for scenario in &args.scenario {

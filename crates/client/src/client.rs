@@ -50,6 +50,9 @@ pub struct ClientConfig {
     pub timeout: Duration,
     /// A cached token this close to expiry is replaced first.
     pub refresh_before_expiry: Duration,
+    /// CA certificates (PEM) trusted besides the built-in roots, e.g. the
+    /// local CA of `latchkey serve --tls-self-signed`.
+    pub extra_roots_pem: Option<Vec<u8>>,
 }
 
 impl ClientConfig {
@@ -62,6 +65,7 @@ impl ClientConfig {
             retry: RetryPolicy::default(),
             timeout: Duration::from_secs(30),
             refresh_before_expiry: Duration::from_secs(300),
+            extra_roots_pem: None,
         }
     }
 }
@@ -90,9 +94,19 @@ fn unix_now() -> i64 {
 
 fn transport(url: &str, err: reqwest::Error) -> Error {
     // The error text can embed the URL; it never embeds a body or a secret.
+    // reqwest's own text is only "error sending request": the causes
+    // (refused, TLS certificate, timeout) are what a user can act on.
+    let err = err.without_url();
+    let mut detail = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        detail.push_str(": ");
+        detail.push_str(&cause.to_string());
+        source = cause.source();
+    }
     Error::Transport {
         url: url.to_owned(),
-        detail: err.to_string(),
+        detail,
     }
 }
 
@@ -106,11 +120,19 @@ pub struct Client {
 
 impl Client {
     pub fn new(config: ClientConfig) -> Result<Client, Error> {
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .timeout(config.timeout)
             // A redirect from a token endpoint or an API is never followed:
             // it could carry a token elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(pem) = &config.extra_roots_pem {
+            let roots = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| Error::Usage(format!("the CA file cannot be read: {e}")))?;
+            for root in roots {
+                http = http.add_root_certificate(root);
+            }
+        }
+        let http = http
             .build()
             .map_err(|e| Error::Usage(format!("cannot build the HTTP client: {e}")))?;
         Ok(Client {

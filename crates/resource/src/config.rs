@@ -28,6 +28,9 @@ pub struct ResourceConfig {
     pub max_token_bytes: usize,
     /// Timeout of discovery and JWKS requests.
     pub fetch_timeout: Duration,
+    /// CA certificates (PEM) trusted besides the built-in roots, e.g. the
+    /// local CA of `latchkey serve --tls-self-signed`.
+    pub extra_roots_pem: Option<Vec<u8>>,
 }
 
 impl ResourceConfig {
@@ -43,6 +46,7 @@ impl ResourceConfig {
             cache_capacity: 10_000,
             max_token_bytes: 8 * 1024,
             fetch_timeout: Duration::from_secs(5),
+            extra_roots_pem: None,
         }
     }
 }
@@ -54,6 +58,8 @@ pub enum InitError {
     Authority(String),
     #[error("the resource id is empty")]
     ResourceId,
+    #[error("the extra CA certificates cannot be read: {0}")]
+    Certificates(reqwest::Error),
     #[error("cannot build the HTTP client: {0}")]
     Http(#[from] reqwest::Error),
 }

@@ -73,10 +73,17 @@ impl Validator {
             return Err(InitError::ResourceId);
         }
         // Never follow redirects: keys come from where discovery says.
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .timeout(config.fetch_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(pem) = &config.extra_roots_pem {
+            for root in
+                reqwest::Certificate::from_pem_bundle(pem).map_err(InitError::Certificates)?
+            {
+                http = http.add_root_certificate(root);
+            }
+        }
+        let http = http.build()?;
         Ok(Validator {
             keys: KeyCache::new(config.authority.clone(), http, config.min_refetch_interval),
             cache: TokenCache::new(config.cache_capacity),

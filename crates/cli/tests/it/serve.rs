@@ -434,6 +434,42 @@ async fn self_signed_tls_serves_https_with_a_ca_made_once() {
     );
     // A client that does not trust the CA is refused by TLS itself.
     assert!(reqwest::Client::new().get(&url).send().await.is_err());
+    // `latchkey token` trusts it when told to with --ca-file.
+    let authority = url.trim_end_matches("/oauth2/token").to_owned();
+    let cli_token = |ca_file: Option<&std::path::Path>| {
+        let mut command = Command::new(BIN);
+        command.args([
+            "token",
+            "--authority",
+            &authority,
+            "--resource",
+            "https://files.contoso.example/",
+            "--client-id",
+            &value_after(&first_run.lines, "confidential client:"),
+            "--client-secret",
+            &value_after(&first_run.lines, "client secret:"),
+            "--max-attempts",
+            "1",
+        ]);
+        if let Some(path) = ca_file {
+            command.arg("--ca-file").arg(path);
+        }
+        command.output().unwrap()
+    };
+    let trusted = cli_token(Some(&ca_path));
+    assert_eq!(
+        trusted.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&trusted.stderr)
+    );
+    let untrusted = cli_token(None);
+    assert_ne!(untrusted.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&untrusted.stderr).contains("certificate"),
+        "{}",
+        String::from_utf8_lossy(&untrusted.stderr)
+    );
     drop(first_run);
 
     // A restart keeps the CA: clients need not be told again.
