@@ -87,7 +87,7 @@ struct Incoming {
 }
 
 async fn authorize(
-    state: &Arc<AppState>,
+    state: &AppState,
     ctx: &RequestContext,
     incoming: Incoming,
     body: Body,
@@ -99,7 +99,6 @@ async fn authorize(
         query,
         version,
     } = incoming;
-    let (state, ctx) = (state.as_ref(), ctx);
     let params = match Params::read(
         &method,
         &headers,
@@ -110,12 +109,12 @@ async fn authorize(
     .await
     {
         Ok(params) => params,
-        Err(condition) => return untrusted(&state, &ctx, None, condition),
+        Err(condition) => return untrusted(state, ctx, None, condition),
     };
     let Some(tenant) = state.directory.resolve_tenant(&tenant_segment) else {
         return untrusted(
-            &state,
-            &ctx,
+            state,
+            ctx,
             None,
             Aadsts::TenantNotFound {
                 tenant: tenant_segment,
@@ -128,16 +127,16 @@ async fn authorize(
     };
     let target = match Target::find(state, tenant, &tenant_segment, &params, version) {
         Ok(target) => target,
-        Err(condition) => return untrusted(&state, &ctx, tenant_profile, condition),
+        Err(condition) => return untrusted(state, ctx, tenant_profile, condition),
     };
     // Overload is answered to the client like any other error.
     let Ok(_permit) = state.in_flight.clone().try_acquire_owned() else {
-        return target.error(&ctx, Aadsts::Throttled);
+        return target.error(ctx, Aadsts::Throttled);
     };
     if let Some(injection) = fire_scenario(state, &target, &params) {
         injection.delay().await;
         tracing::info!(scenario = injection.id, error = %injection.code, injected = true, "scenario fired");
-        return target.error(&ctx, injected_condition(&injection.code, &target, &params));
+        return target.error(ctx, injected_condition(&injection.code, &target, &params));
     }
     let flow = Flow {
         state,
@@ -149,10 +148,10 @@ async fn authorize(
     };
     match flow.run().await {
         Ok(response) => response,
-        Err(Failure::Client(condition)) => target.error(&ctx, condition),
+        Err(Failure::Client(condition)) => target.error(ctx, condition),
         Err(Failure::Internal(detail)) => {
             tracing::error!(trace_id = %ctx.ids.trace_id, correlation_id = %ctx.ids.correlation_id, detail, "authorization failed");
-            target.error(&ctx, Aadsts::ServerError)
+            target.error(ctx, Aadsts::ServerError)
         }
     }
 }
