@@ -3,6 +3,7 @@
 
 mod authorize;
 mod code;
+mod oauth2_rs;
 mod discovery;
 mod harness;
 mod refresh;
