@@ -1,0 +1,28 @@
+-- The authorization-code redemption path: each request redeems a code of
+-- the pool in CODES (single use, so none is sent twice). Thread i takes
+-- every THREADS-th code; a thread that runs out stops, and wrk's rate is
+-- then the codes redeemed over the time taken.
+local threads = 0
+function setup(thread)
+  thread:set("id", threads)
+  threads = threads + 1
+end
+function init(args)
+  local n, i = tonumber(os.getenv("THREADS")), 0
+  codes = {}
+  for line in io.lines(os.getenv("CODES")) do
+    if i % n == id then codes[#codes + 1] = line end
+    i = i + 1
+  end
+  next_code = 0
+  prefix = os.getenv("BODY") .. "&code="
+end
+local headers = { ["Content-Type"] = "application/x-www-form-urlencoded" }
+function request()
+  next_code = next_code + 1
+  if next_code > #codes then
+    wrk.thread:stop()
+    next_code = #codes -- what is in flight now is answered 400 (already redeemed)
+  end
+  return wrk.format("POST", nil, headers, prefix .. codes[next_code])
+end

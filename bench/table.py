@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""bench/table.py ROWS FACTS: the one table bench/run prints.
+
+ROWS: "section scenario server req/s p50 p99 non2xx rss_kb pss_kb" per wrk
+run; FACTS: key=value lines (signing limit, scale start-up, …).
+"""
+import sys
+
+rows = []
+with open(sys.argv[1]) as f:
+    for line in f:
+        section, scenario, server, rps, p50, p99, non2xx, rss, pss, requests, ticks = line.split()
+        rows.append(dict(section=section, scenario=scenario, server=server, rps=float(rps),
+                         p50=p50, p99=p99, non2xx=int(non2xx), rss=int(rss) / 1024, pss=int(pss) / 1024,
+                         requests=int(requests), ticks=int(ticks)))
+facts = {}
+with open(sys.argv[2]) as f:
+    for line in f:
+        k, _, v = line.rstrip("\n").partition("=")
+        facts[k] = v
+clk_tck = int(facts.get("clk_tck") or 100)
+for r in rows:
+    # The server's own CPU time (user + system, all its processes) per request.
+    r["cpu_us"] = r["ticks"] * 1e6 / clk_tck / max(r["requests"], 1)
+sign = float(facts.get("sign") or "nan")
+
+
+def ms(wrk_time):
+    for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0), ("m", 60000.0)):
+        if wrk_time.endswith(unit):
+            return float(wrk_time[: -len(unit)]) * factor
+    return float("nan")
+
+
+def find(section, scenario, server):
+    return next((r for r in rows if (r["section"], r["scenario"], r["server"]) == (section, scenario, server)), None)
+
+
+def rps(section, scenario, server):
+    r = find(section, scenario, server)
+    return r["rps"] if r else float("nan")
+
+
+def ratio(r):
+    s, sc, sv = r["section"], r["scenario"], r["server"]
+    if s == "token" and sv == "latchkey":
+        return f"{r['rps'] / sign:.2f} of signing limit" if sc in ("client_credentials", "authorization_code") else ""
+    if s == "token":
+        return f"Latchkey ÷ this {rps('token', sc, 'latchkey') / r['rps']:.2f}"
+    if s == "scale":
+        empty = find("token", sc, "latchkey")
+        return f"÷ empty directory {r['rps'] / empty['rps']:.2f}; CPU per request ÷ empty {r['cpu_us'] / empty['cpu_us']:.2f}"
+    if sv == "latchkey" and sc == "malformed_token":
+        return f"÷ no-auth baseline {r['rps'] / rps('api', 'no_auth', 'axum'):.2f}"
+    if s == "api" and sv not in ("latchkey", "axum"):
+        return f"Latchkey ÷ this {rps('api', sc, 'latchkey') / r['rps']:.2f}"
+    return ""
+
+
+titles = {"token": "The token endpoint", "api": "A protected API (GET /api/read)",
+          "scale": f"Scale: {facts.get('scale', '')} (Latchkey)"}
+head = f"{'scenario':<20} {'server':<16} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'RSS MB':>7} {'PSS MB':>7} {'CPU µs':>7}  ratio"
+for section in ("token", "api", "scale"):
+    print(f"\n{titles[section]}\n{head}")
+    for r in rows:
+        if r["section"] == section:
+            print(f"{r['scenario']:<20} {r['server']:<16} {r['rps']:>9,.0f} {ms(r['p50']):>8.2f} {ms(r['p99']):>8.2f} "
+                  f"{r['non2xx']:>8} {r['rss']:>7.1f} {r['pss']:>7.1f} {r['cpu_us']:>7.0f}  {ratio(r)}")
+
+
+def target(label, value, want, fmt="{:.2f}", at_most=False):
+    ok = value <= want if at_most else value >= want
+    sign_ = "<=" if at_most else ">="
+    print(f"  {label}: {fmt.format(value)} (target {sign_} {fmt.format(want)}) {'met' if ok else 'MISSED'}")
+
+
+lk_mem = max(r["rss"] for r in rows if r["server"] == "latchkey" and r["section"] == "token")
+print(f"\nopenssl speed -multi 2 rsa2048: {sign:,.0f} signs/s")
+print("Targets:")
+cc = rps("token", "client_credentials", "latchkey")
+target("client_credentials ÷ node-oidc-provider", cc / rps("token", "client_credentials", "oidc-provider"), 3)
+target("client_credentials ÷ openssl two-process RSA-2048 sign rate", cc / sign, 0.75)
+target("invalid_client ÷ node-oidc-provider", rps("token", "invalid_client", "latchkey") / rps("token", "invalid_client", "oidc-provider"), 8)
+target("invalid_client req/s", rps("token", "invalid_client", "latchkey"), 40000, "{:,.0f}")
+target("Latchkey peak RSS under load, MB", lk_mem, 30, "{:.1f}", at_most=True)
+big_mem = [r["rss"] for r in rows if r["section"] == "scale"]
+if big_mem:
+    target("Latchkey peak RSS under load, large directory, MB", max(big_mem), 30, "{:.1f}", at_most=True)
+target("client_credentials, large directory ÷ empty", rps("scale", "client_credentials", "latchkey-scale") / cc, 0.9)
+big, empty = find("scale", "client_credentials", "latchkey-scale"), find("token", "client_credentials", "latchkey")
+if big and empty:
+    target("client_credentials, large directory CPU per token ÷ empty", big["cpu_us"] / empty["cpu_us"], 1.1, at_most=True)
+target("demo-api ÷ jwt-authorizer, same token", rps("api", "same_token", "latchkey") / rps("api", "same_token", "jwt-authorizer"), 1.5)
+target("demo-api malformed-token rejections ÷ no-auth baseline",
+       rps("api", "malformed_token", "latchkey") / rps("api", "no_auth", "axum"), 0.8)
+print(f"Latchkey VmHWM since start: {int(facts.get('hwm_kb', 0)) / 1024:.1f} MB (includes the Argon2id blocks of hashing the demo passwords)")
+print(f"Large directory: start-up {facts.get('scale_start_s')} s (with the directory file applied to the store), idle RSS {int(facts.get('scale_idle_kb', 0)) / 1024:.1f} MB, "
+      f"store {facts.get('scale_db_mb')} MB on disk")
+print(f"Authorization codes redeemed from pools of {facts.get('codes.latchkey')} (demo) and {facts.get('codes.latchkey-scale')} (large directory)")
+print("CPU µs: the server's CPU time (user + system, all its processes) per request; wrk takes the rest of the machine.")
+print(f"RSS sums VmRSS over a server's processes; PSS shares their common pages out. {facts.get('conditions', '')}")
