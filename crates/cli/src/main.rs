@@ -18,6 +18,7 @@ mod client_cmd;
 mod demo_api;
 mod scenario_cmd;
 mod serve;
+mod store_args;
 mod tls;
 
 use clap::{Parser, Subcommand};

@@ -2,12 +2,13 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Args;
 use latchkey_server::directory::{DemoCredentials, demo_directory, load_directory_file};
-use latchkey_server::store::{SqliteStore, Store};
+
+use crate::store_args::StoreArgs;
+
 use latchkey_server::{Profile, ServerConfig};
 
 #[derive(Args, Debug)]
@@ -18,12 +19,8 @@ pub struct ServeArgs {
     /// The address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// Where the SQLite database lives.
-    #[arg(long, default_value = "./latchkey-data")]
-    data: PathBuf,
-    /// The store: `sqlite://PATH` (default: DATA/latchkey.db).
-    #[arg(long)]
-    database: Option<String>,
+    #[command(flatten)]
+    store: StoreArgs,
     /// How error descriptions are written: `azure` (the seeds) or `strict` (RFC 6749 §5.2).
     #[arg(long, default_value = "azure")]
     profile: Profile,
@@ -58,7 +55,7 @@ pub struct ServeArgs {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let (store, store_label) = open_store(&args).await?;
+    let (store, store_label) = args.store.open().await?;
     let mut scenarios = Vec::new();
     let demo = match &args.directory {
         Some(path) => {
@@ -90,7 +87,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             key: key.clone(),
             ca: None,
         }),
-        (_, _, true) => Some(crate::tls::self_signed(&args.data, local.ip())?),
+        (_, _, true) => Some(crate::tls::self_signed(&args.store.data, local.ip())?),
         _ => None,
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
@@ -139,34 +136,6 @@ fn profile_name(profile: Profile) -> &'static str {
     match profile {
         Profile::Azure => "azure",
         Profile::Strict => "strict",
-    }
-}
-
-async fn open_store(args: &ServeArgs) -> anyhow::Result<(Arc<dyn Store>, String)> {
-    match args.database.as_deref() {
-        None => {
-            std::fs::create_dir_all(&args.data).with_context(|| {
-                format!("cannot create the data directory {}", args.data.display())
-            })?;
-            let path = args.data.join("latchkey.db");
-            let store = SqliteStore::open(&path)
-                .await
-                .with_context(|| format!("cannot open the SQLite store {}", path.display()))?;
-            Ok((Arc::new(store), format!("sqlite {}", path.display())))
-        }
-        Some(url) if url.starts_with("sqlite:") => {
-            let store = SqliteStore::open_url(url)
-                .await
-                .with_context(|| format!("cannot open {url}"))?;
-            Ok((
-                Arc::new(store),
-                format!("sqlite {}", url.trim_start_matches("sqlite://")),
-            ))
-        }
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            bail!("the PostgreSQL store is not built yet; use sqlite://PATH (the default)")
-        }
-        Some(other) => bail!("--database '{other}' is not a sqlite:// URL"),
     }
 }
 

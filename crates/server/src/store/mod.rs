@@ -2,6 +2,8 @@
 //! per module; every single-use or rotation rule is one atomic statement
 //! (or one transaction) in the database, never a check in process memory.
 
+mod postgres;
+mod sql;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -10,6 +12,7 @@ use uuid::Uuid;
 use crate::directory::{Consent, DirectoryData, User};
 use crate::secrets::Digest;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]

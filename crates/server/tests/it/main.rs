@@ -3,10 +3,11 @@
 
 mod authorize;
 mod code;
-mod oauth2_rs;
 mod discovery;
 mod harness;
+mod oauth2_rs;
 mod refresh;
 mod scenarios;
+mod store;
 mod token;
 mod v2;

@@ -1,0 +1,540 @@
+//! The SQL both engines share: one implementation of `Store`, expanded for
+//! SQLite and for PostgreSQL by `sql_store!`, so the two cannot drift
+//! apart. Statements use `$N` parameters, which both engines read, and
+//! only SQL both speak (`ON CONFLICT … DO UPDATE`, `UPDATE … RETURNING`).
+
+use latchkey_protocol::Profile;
+use uuid::Uuid;
+
+use super::StoreError;
+use crate::secrets::Digest;
+
+pub(super) fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "[]".into())
+}
+
+pub(super) fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("JSON column: {e}")))
+}
+
+pub(super) fn uuid(text: &str) -> Result<Uuid, StoreError> {
+    Uuid::try_parse(text).map_err(|_| StoreError::Corrupt(format!("'{text}' is not a GUID")))
+}
+
+pub(super) fn digest(bytes: &[u8]) -> Result<Digest, StoreError> {
+    Digest::from_slice(bytes).ok_or_else(|| StoreError::Corrupt("a digest is not 32 bytes".into()))
+}
+
+pub(super) fn profile_name(profile: Option<Profile>) -> Option<&'static str> {
+    profile.map(|p| match p {
+        Profile::Azure => "azure",
+        Profile::Strict => "strict",
+    })
+}
+
+/// `impl Store for $store` over the pool field `pool` of database `$db`
+/// with rows `$row`.
+macro_rules! sql_store {
+    ($store:ident, $db:ty, $row:ty) => {
+        mod sql_impl {
+            use async_trait::async_trait;
+            use latchkey_protocol::GrantType;
+            use sqlx::Row;
+            use uuid::Uuid;
+
+            use super::$store;
+            use crate::directory::{Api, App, Consent, DirectoryData, Permission, Tenant, User};
+            use crate::secrets::Digest;
+            use crate::store::sql::{digest, from_json, profile_name, to_json, uuid};
+            use crate::store::{
+                AuthCodeRecord, RefreshTokenRecord, Rotation, SessionRecord, Store, StoreError,
+                StoredKey,
+            };
+
+fn user_from_row(row: &$row) -> Result<User, StoreError> {
+    Ok(User {
+        tenant_id: uuid(row.try_get("tenant_id")?)?,
+        object_id: uuid(row.try_get("object_id")?)?,
+        upn: row.try_get("upn")?,
+        display_name: row.try_get("display_name")?,
+        password_hash: row.try_get("password_hash")?,
+        totp_secret: row.try_get("totp_secret")?,
+        roles: from_json(row.try_get("roles")?)?,
+    })
+}
+
+fn refresh_from_row(row: &$row) -> Result<RefreshTokenRecord, StoreError> {
+    Ok(RefreshTokenRecord {
+        digest: digest(row.try_get("token_sha256")?)?,
+        family_id: uuid(row.try_get("family_id")?)?,
+        tenant_id: uuid(row.try_get("tenant_id")?)?,
+        client_id: uuid(row.try_get("client_id")?)?,
+        user_oid: uuid(row.try_get("user_oid")?)?,
+        resource: row.try_get("resource")?,
+        scope: row.try_get("scope")?,
+        issued_at: row.try_get("issued_at")?,
+        expires_at: row.try_get("expires_at")?,
+        used_at: row.try_get("used_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+fn code_from_row(row: &$row) -> Result<AuthCodeRecord, StoreError> {
+    let family: Option<String> = row.try_get("family_id")?;
+    Ok(AuthCodeRecord {
+        digest: digest(row.try_get("code_sha256")?)?,
+        tenant_id: uuid(row.try_get("tenant_id")?)?,
+        client_id: uuid(row.try_get("client_id")?)?,
+        redirect_uri: row.try_get("redirect_uri")?,
+        user_oid: uuid(row.try_get("user_oid")?)?,
+        resource: row.try_get("resource")?,
+        scope: row.try_get("scope")?,
+        oidc_scope: row.try_get("oidc_scope")?,
+        nonce: row.try_get("nonce")?,
+        code_challenge: row.try_get("code_challenge")?,
+        auth_methods: row.try_get("auth_methods")?,
+        issued_at: row.try_get("issued_at")?,
+        expires_at: row.try_get("expires_at")?,
+        redeemed_at: row.try_get("redeemed_at")?,
+        family_id: family.as_deref().map(uuid).transpose()?,
+    })
+}
+
+#[async_trait]
+impl Store for $store {
+    async fn apply_directory(&self, data: &DirectoryData) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for tenant in &data.tenants {
+            sqlx::query("INSERT INTO tenants (id, name, profile) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET name = excluded.name, profile = excluded.profile")
+                .bind(tenant.id.to_string())
+                .bind(&tenant.name)
+                .bind(profile_name(tenant.profile))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM tenant_domains WHERE tenant_id = $1")
+                .bind(tenant.id.to_string())
+                .execute(&mut *tx)
+                .await?;
+            for domain in &tenant.domains {
+                sqlx::query("INSERT INTO tenant_domains (domain, tenant_id) VALUES ($1, $2) ON CONFLICT (domain) DO UPDATE SET tenant_id = excluded.tenant_id")
+                    .bind(domain)
+                    .bind(tenant.id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        for api in &data.apis {
+            sqlx::query("INSERT INTO apis (tenant_id, app_id_uri, name, scopes, roles) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, app_id_uri) DO UPDATE SET name = excluded.name, scopes = excluded.scopes, roles = excluded.roles")
+                .bind(api.tenant_id.to_string())
+                .bind(&api.app_id_uri)
+                .bind(&api.name)
+                .bind(to_json(&api.scopes))
+                .bind(to_json(&api.roles))
+                .execute(&mut *tx)
+                .await?;
+        }
+        for app in &data.apps {
+            let grants: Vec<&str> = app.grant_types.iter().map(|g| g.as_str()).collect();
+            sqlx::query("INSERT INTO apps (client_id, tenant_id, name, object_id, secret_sha256, redirect_uris, grant_types, permissions) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (client_id) DO UPDATE SET tenant_id = excluded.tenant_id, name = excluded.name, object_id = excluded.object_id, secret_sha256 = excluded.secret_sha256, redirect_uris = excluded.redirect_uris, grant_types = excluded.grant_types, permissions = excluded.permissions")
+                .bind(app.client_id.to_string())
+                .bind(app.tenant_id.to_string())
+                .bind(&app.name)
+                .bind(app.object_id.to_string())
+                .bind(app.secret.map(|d| d.0.to_vec()))
+                .bind(to_json(&app.redirect_uris))
+                .bind(to_json(&grants))
+                .bind(to_json(&app.permissions))
+                .execute(&mut *tx)
+                .await?;
+        }
+        for user in &data.users {
+            sqlx::query("INSERT INTO users (tenant_id, object_id, upn, display_name, password_hash, totp_secret, roles) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, object_id) DO UPDATE SET upn = excluded.upn, display_name = excluded.display_name, password_hash = excluded.password_hash, totp_secret = excluded.totp_secret, roles = excluded.roles")
+                .bind(user.tenant_id.to_string())
+                .bind(user.object_id.to_string())
+                .bind(&user.upn)
+                .bind(&user.display_name)
+                .bind(&user.password_hash)
+                .bind(&user.totp_secret)
+                .bind(to_json(&user.roles))
+                .execute(&mut *tx)
+                .await?;
+        }
+        for consent in &data.consents {
+            sqlx::query("INSERT INTO consents (tenant_id, user_oid, client_id, api, scopes) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, user_oid, client_id, api) DO UPDATE SET scopes = excluded.scopes")
+                .bind(consent.tenant_id.to_string())
+                .bind(consent.user_oid.to_string())
+                .bind(consent.client_id.to_string())
+                .bind(consent.api.clone().unwrap_or_default())
+                .bind(to_json(&consent.scopes))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn load_directory(&self) -> Result<DirectoryData, StoreError> {
+        let mut data = DirectoryData::default();
+        let domains = sqlx::query("SELECT domain, tenant_id FROM tenant_domains ORDER BY domain")
+            .fetch_all(&self.pool)
+            .await?;
+        for row in sqlx::query("SELECT id, name, profile FROM tenants ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let id: String = row.try_get("id")?;
+            let profile: Option<String> = row.try_get("profile")?;
+            data.tenants.push(Tenant {
+                id: uuid(&id)?,
+                name: row.try_get("name")?,
+                domains: domains
+                    .iter()
+                    .filter(|d| d.get::<String, _>("tenant_id") == id)
+                    .map(|d| d.get::<String, _>("domain"))
+                    .collect(),
+                profile: profile
+                    .map(|p| p.parse())
+                    .transpose()
+                    .map_err(StoreError::Corrupt)?,
+            });
+        }
+        for row in sqlx::query("SELECT tenant_id, app_id_uri, name, scopes, roles FROM apis")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            data.apis.push(Api {
+                tenant_id: uuid(row.try_get("tenant_id")?)?,
+                app_id_uri: row.try_get("app_id_uri")?,
+                name: row.try_get("name")?,
+                scopes: from_json(row.try_get("scopes")?)?,
+                roles: from_json(row.try_get("roles")?)?,
+            });
+        }
+        for row in sqlx::query("SELECT * FROM apps")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let grants: Vec<String> = from_json(row.try_get("grant_types")?)?;
+            let secret: Option<Vec<u8>> = row.try_get("secret_sha256")?;
+            data.apps.push(App {
+                tenant_id: uuid(row.try_get("tenant_id")?)?,
+                client_id: uuid(row.try_get("client_id")?)?,
+                name: row.try_get("name")?,
+                object_id: uuid(row.try_get("object_id")?)?,
+                secret: secret.as_deref().map(digest).transpose()?,
+                redirect_uris: from_json(row.try_get("redirect_uris")?)?,
+                grant_types: grants
+                    .iter()
+                    .map(|g| {
+                        GrantType::parse(g)
+                            .ok_or_else(|| StoreError::Corrupt(format!("grant type '{g}'")))
+                    })
+                    .collect::<Result<_, _>>()?,
+                permissions: from_json::<Vec<Permission>>(row.try_get("permissions")?)?,
+            });
+        }
+        Ok(data)
+    }
+
+    async fn find_user_by_upn(&self, tenant: Uuid, upn: &str) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query("SELECT * FROM users WHERE tenant_id = $1 AND upn = $2")
+            .bind(tenant.to_string())
+            .bind(upn.to_ascii_lowercase())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn find_user(&self, tenant: Uuid, object_id: Uuid) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query("SELECT * FROM users WHERE tenant_id = $1 AND object_id = $2")
+            .bind(tenant.to_string())
+            .bind(object_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn consents(
+        &self,
+        tenant: Uuid,
+        user: Uuid,
+        client: Uuid,
+    ) -> Result<Vec<Consent>, StoreError> {
+        let rows = sqlx::query("SELECT api, scopes FROM consents WHERE tenant_id = $1 AND user_oid = $2 AND client_id = $3")
+            .bind(tenant.to_string())
+            .bind(user.to_string())
+            .bind(client.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let api: String = row.try_get("api")?;
+                Ok(Consent {
+                    tenant_id: tenant,
+                    user_oid: user,
+                    client_id: client,
+                    api: (!api.is_empty()).then_some(api),
+                    scopes: from_json(row.try_get("scopes")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT kid, pkcs8, certificate, created_at FROM signing_keys ORDER BY created_at, kid",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StoredKey {
+                    kid: row.try_get("kid")?,
+                    pkcs8: row.try_get("pkcs8")?,
+                    certificate: row.try_get("certificate")?,
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_signing_key(&self, key: &StoredKey) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO signing_keys (kid, pkcs8, certificate, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (kid) DO NOTHING")
+            .bind(&key.kid)
+            .bind(&key.pkcs8)
+            .bind(&key.certificate)
+            .bind(key.created_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_refresh_token(&self, token: &RefreshTokenRecord) -> Result<(), StoreError> {
+        insert_refresh(&self.pool, token).await
+    }
+
+    async fn find_refresh_token(
+        &self,
+        digest: &Digest,
+    ) -> Result<Option<RefreshTokenRecord>, StoreError> {
+        let row = sqlx::query("SELECT * FROM refresh_tokens WHERE token_sha256 = $1")
+            .bind(digest.0.to_vec())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(refresh_from_row).transpose()
+    }
+
+    async fn insert_code(&self, code: &AuthCodeRecord) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO auth_codes (code_sha256, tenant_id, client_id, redirect_uri, user_oid, resource, scope, oidc_scope, nonce, code_challenge, auth_methods, issued_at, expires_at, redeemed_at, family_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL, NULL)")
+            .bind(code.digest.0.to_vec())
+            .bind(code.tenant_id.to_string())
+            .bind(code.client_id.to_string())
+            .bind(&code.redirect_uri)
+            .bind(code.user_oid.to_string())
+            .bind(&code.resource)
+            .bind(&code.scope)
+            .bind(&code.oidc_scope)
+            .bind(&code.nonce)
+            .bind(&code.code_challenge)
+            .bind(&code.auth_methods)
+            .bind(code.issued_at)
+            .bind(code.expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn find_code(&self, digest: &Digest) -> Result<Option<AuthCodeRecord>, StoreError> {
+        let row = sqlx::query("SELECT * FROM auth_codes WHERE code_sha256 = $1")
+            .bind(digest.0.to_vec())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(code_from_row).transpose()
+    }
+
+    async fn redeem_code(
+        &self,
+        digest: &Digest,
+        family: Uuid,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE auth_codes SET redeemed_at = $1, family_id = $2 WHERE code_sha256 = $3 AND redeemed_at IS NULL AND expires_at > $1")
+            .bind(now)
+            .bind(family.to_string())
+            .bind(digest.0.to_vec())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO sessions (session_sha256, tenant_id, user_oid, mfa_at, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(session.digest.0.to_vec())
+            .bind(session.tenant_id.to_string())
+            .bind(session.user_oid.to_string())
+            .bind(session.mfa_at)
+            .bind(session.created_at)
+            .bind(session.expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn find_session(
+        &self,
+        digest: &Digest,
+        now: i64,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let row =
+            sqlx::query("SELECT * FROM sessions WHERE session_sha256 = $1 AND expires_at > $2")
+                .bind(digest.0.to_vec())
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.as_ref()
+            .map(|row| {
+                Ok(SessionRecord {
+                    digest: *digest,
+                    tenant_id: uuid(row.try_get("tenant_id")?)?,
+                    user_oid: uuid(row.try_get("user_oid")?)?,
+                    mfa_at: row.try_get("mfa_at")?,
+                    created_at: row.try_get("created_at")?,
+                    expires_at: row.try_get("expires_at")?,
+                })
+            })
+            .transpose()
+    }
+
+    async fn set_session_mfa(&self, digest: &Digest, now: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET mfa_at = $1 WHERE session_sha256 = $2")
+            .bind(now)
+            .bind(digest.0.to_vec())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_session(&self, digest: &Digest) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE session_sha256 = $1")
+            .bind(digest.0.to_vec())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn grant_consent(&self, consent: &Consent) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let api = consent.api.clone().unwrap_or_default();
+        let existing: Option<String> = sqlx::query_scalar("SELECT scopes FROM consents WHERE tenant_id = $1 AND user_oid = $2 AND client_id = $3 AND api = $4")
+            .bind(consent.tenant_id.to_string())
+            .bind(consent.user_oid.to_string())
+            .bind(consent.client_id.to_string())
+            .bind(&api)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let mut scopes: Vec<String> = existing
+            .as_deref()
+            .map(from_json)
+            .transpose()?
+            .unwrap_or_default();
+        for scope in &consent.scopes {
+            if !scopes.contains(scope) {
+                scopes.push(scope.clone());
+            }
+        }
+        sqlx::query("INSERT INTO consents (tenant_id, user_oid, client_id, api, scopes) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, user_oid, client_id, api) DO UPDATE SET scopes = excluded.scopes")
+            .bind(consent.tenant_id.to_string())
+            .bind(consent.user_oid.to_string())
+            .bind(consent.client_id.to_string())
+            .bind(&api)
+            .bind(to_json(&scopes))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn revoke_refresh_family(&self, family: Uuid, now: i64) -> Result<(), StoreError> {
+        revoke_family(&self.pool, family, now).await
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        old: &Digest,
+        successor: &RefreshTokenRecord,
+        now: i64,
+    ) -> Result<Rotation, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // The one statement that decides who wins: only a current token is
+        // marked used, and only once.
+        let consumed = sqlx::query("UPDATE refresh_tokens SET used_at = $1 WHERE token_sha256 = $2 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $1 RETURNING family_id")
+            .bind(now)
+            .bind(old.0.to_vec())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if consumed.is_some() {
+            insert_refresh(&mut *tx, successor).await?;
+            tx.commit().await?;
+            return Ok(Rotation::Rotated);
+        }
+        let Some(row) = sqlx::query("SELECT * FROM refresh_tokens WHERE token_sha256 = $1")
+            .bind(old.0.to_vec())
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(Rotation::NotFound);
+        };
+        let record = refresh_from_row(&row)?;
+        let outcome = if record.revoked_at.is_some() {
+            Rotation::Revoked
+        } else if record.used_at.is_some() {
+            revoke_family(&mut *tx, record.family_id, now).await?;
+            Rotation::Reused
+        } else {
+            Rotation::Expired
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+}
+
+async fn insert_refresh<'e, E>(executor: E, token: &RefreshTokenRecord) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'e, Database = $db>,
+{
+    sqlx::query("INSERT INTO refresh_tokens (token_sha256, family_id, tenant_id, client_id, user_oid, resource, scope, issued_at, expires_at, used_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+        .bind(token.digest.0.to_vec())
+        .bind(token.family_id.to_string())
+        .bind(token.tenant_id.to_string())
+        .bind(token.client_id.to_string())
+        .bind(token.user_oid.to_string())
+        .bind(&token.resource)
+        .bind(&token.scope)
+        .bind(token.issued_at)
+        .bind(token.expires_at)
+        .bind(token.used_at)
+        .bind(token.revoked_at)
+        .execute(executor)
+        .await?;
+    Ok(())
+}
+
+async fn revoke_family<'e, E>(executor: E, family: Uuid, now: i64) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'e, Database = $db>,
+{
+    sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(family.to_string())
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+        }
+    };
+}
+
+pub(super) use sql_store;

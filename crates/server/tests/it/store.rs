@@ -1,0 +1,368 @@
+//! The store suite: one set of tests, run against both engines — a
+//! temporary SQLite file, and PostgreSQL at `LATCHKEY_TEST_POSTGRES_URL`
+//! (a schema of its own per test, dropped after). `./test` sets the URL;
+//! without it the PostgreSQL half says so and does nothing.
+
+use std::future::Future;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use latchkey_server::directory::{Consent, demo_directory};
+use latchkey_server::secrets::Digest;
+use latchkey_server::store::{
+    AuthCodeRecord, PostgresStore, RefreshTokenRecord, Rotation, SessionRecord, SqliteStore,
+    Store, StoredKey,
+};
+use sqlx::postgres::PgConnectOptions;
+use uuid::Uuid;
+
+pub async fn on_sqlite<F, Fut>(test: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("store.db")).await.unwrap();
+    test(Arc::new(store)).await;
+}
+
+/// A PostgreSQL store in a fresh schema, or `None` without the URL.
+pub async fn postgres_schema() -> Option<(PostgresStore, PgSchema)> {
+    let Ok(url) = std::env::var("LATCHKEY_TEST_POSTGRES_URL") else {
+        eprintln!("LATCHKEY_TEST_POSTGRES_URL is not set: the PostgreSQL half is skipped");
+        return None;
+    };
+    let schema = format!("t_{}", Uuid::new_v4().simple());
+    let admin = sqlx::PgPool::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at LATCHKEY_TEST_POSTGRES_URL: {e}"));
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let options = PgConnectOptions::from_str(&url)
+        .unwrap()
+        .options([("search_path", schema.as_str())]);
+    let store = PostgresStore::connect(options).await.unwrap();
+    Some((store, PgSchema { admin, schema }))
+}
+
+/// Drops its schema when the test is over.
+pub struct PgSchema {
+    admin: sqlx::PgPool,
+    pub schema: String,
+}
+
+impl PgSchema {
+    pub async fn drop_schema(self) {
+        let _ = sqlx::query(&format!("DROP SCHEMA {} CASCADE", self.schema))
+            .execute(&self.admin)
+            .await;
+    }
+}
+
+pub async fn on_postgres<F, Fut>(test: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let Some((store, schema)) = postgres_schema().await else {
+        return;
+    };
+    test(Arc::new(store)).await;
+    schema.drop_schema().await;
+}
+
+/// One test, two backends: `NAME::sqlite` and `NAME::postgres`.
+macro_rules! both_engines {
+    ($($name:ident),* $(,)?) => {
+        $(mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::on_sqlite(super::tests::$name).await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                super::on_postgres(super::tests::$name).await
+            }
+        })*
+    };
+}
+
+both_engines!(
+    directory_round_trip,
+    a_code_redeems_once,
+    concurrent_redemptions_have_one_winner,
+    refresh_rotation_and_reuse,
+    concurrent_rotations_have_one_winner,
+    sessions_and_consents,
+    signing_keys_keep_their_order,
+);
+
+const NOW: i64 = 1_800_000_000;
+
+fn code(tenant: Uuid, client: Uuid, user: Uuid, secret: &str) -> AuthCodeRecord {
+    AuthCodeRecord {
+        digest: Digest::of(secret),
+        tenant_id: tenant,
+        client_id: client,
+        redirect_uri: "http://localhost/cb".into(),
+        user_oid: user,
+        resource: "https://files.contoso.example/".into(),
+        scope: "Files.Read".into(),
+        oidc_scope: "openid".into(),
+        nonce: Some("n".into()),
+        code_challenge: None,
+        auth_methods: "pwd".into(),
+        issued_at: NOW,
+        expires_at: NOW + 600,
+        redeemed_at: None,
+        family_id: None,
+    }
+}
+
+fn refresh(secret: &str, family: Uuid) -> RefreshTokenRecord {
+    RefreshTokenRecord {
+        digest: Digest::of(secret),
+        family_id: family,
+        tenant_id: Uuid::new_v4(),
+        client_id: Uuid::new_v4(),
+        user_oid: Uuid::new_v4(),
+        resource: "https://files.contoso.example/".into(),
+        scope: "openid".into(),
+        issued_at: NOW,
+        expires_at: NOW + 3600,
+        used_at: None,
+        revoked_at: None,
+    }
+}
+
+mod tests {
+    use super::*;
+
+    pub async fn directory_round_trip(store: Arc<dyn Store>) {
+        let (data, _) = demo_directory().unwrap();
+        store.apply_directory(&data).await.unwrap();
+        // Applying twice changes nothing (replicas all apply it at start).
+        store.apply_directory(&data).await.unwrap();
+        let loaded = store.load_directory().await.unwrap();
+        assert_eq!(loaded.tenants.len(), data.tenants.len());
+        assert_eq!(loaded.tenants[0].domains, data.tenants[0].domains);
+        assert_eq!(loaded.apis.len(), data.apis.len());
+        assert_eq!(loaded.apps.len(), data.apps.len());
+        let frank = &data.users[0];
+        let found = store
+            .find_user_by_upn(frank.tenant_id, &frank.upn.to_uppercase())
+            .await
+            .unwrap()
+            .expect("UPNs match whatever their case");
+        assert_eq!(found, *frank);
+        assert_eq!(
+            store
+                .find_user(frank.tenant_id, frank.object_id)
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(frank)
+        );
+        assert!(
+            store
+                .find_user(frank.tenant_id, Uuid::new_v4())
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    pub async fn a_code_redeems_once(store: Arc<dyn Store>) {
+        let (t, c, u) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let record = code(t, c, u, "code-1");
+        store.insert_code(&record).await.unwrap();
+        assert_eq!(
+            store.find_code(&record.digest).await.unwrap(),
+            Some(record.clone())
+        );
+        let family = Uuid::new_v4();
+        assert!(store.redeem_code(&record.digest, family, NOW).await.unwrap());
+        assert!(!store.redeem_code(&record.digest, Uuid::new_v4(), NOW).await.unwrap());
+        let redeemed = store.find_code(&record.digest).await.unwrap().unwrap();
+        assert_eq!(redeemed.redeemed_at, Some(NOW));
+        assert_eq!(redeemed.family_id, Some(family));
+        // An expired code cannot be redeemed.
+        let late = code(t, c, u, "code-2");
+        store.insert_code(&late).await.unwrap();
+        assert!(!store.redeem_code(&late.digest, family, NOW + 600).await.unwrap());
+        assert!(
+            !store
+                .redeem_code(&Digest::of("never-issued"), family, NOW)
+                .await
+                .unwrap()
+        );
+    }
+
+    pub async fn concurrent_redemptions_have_one_winner(store: Arc<dyn Store>) {
+        for trial in 0..50 {
+            let record = code(
+                Uuid::new_v4(),
+                Uuid::new_v4(),
+                Uuid::new_v4(),
+                &format!("race-{trial}"),
+            );
+            store.insert_code(&record).await.unwrap();
+            let attempts = (0..2).map(|_| {
+                let store = store.clone();
+                let digest = record.digest;
+                tokio::spawn(async move { store.redeem_code(&digest, Uuid::new_v4(), NOW).await })
+            });
+            let mut wins = 0;
+            for attempt in attempts {
+                wins += attempt.await.unwrap().unwrap() as usize;
+            }
+            assert_eq!(wins, 1, "trial {trial}");
+        }
+    }
+
+    pub async fn refresh_rotation_and_reuse(store: Arc<dyn Store>) {
+        let family = Uuid::new_v4();
+        let first = refresh("rt-1", family);
+        store.insert_refresh_token(&first).await.unwrap();
+        let second = refresh("rt-2", family);
+        assert_eq!(
+            store
+                .rotate_refresh_token(&first.digest, &second, NOW)
+                .await
+                .unwrap(),
+            Rotation::Rotated
+        );
+        assert!(store.find_refresh_token(&second.digest).await.unwrap().is_some());
+        // The rotated-out token again: reuse, and the family goes.
+        assert_eq!(
+            store
+                .rotate_refresh_token(&first.digest, &refresh("rt-3", family), NOW)
+                .await
+                .unwrap(),
+            Rotation::Reused
+        );
+        assert_eq!(
+            store
+                .rotate_refresh_token(&second.digest, &refresh("rt-4", family), NOW)
+                .await
+                .unwrap(),
+            Rotation::Revoked
+        );
+        assert_eq!(
+            store
+                .rotate_refresh_token(&Digest::of("unknown"), &refresh("rt-5", family), NOW)
+                .await
+                .unwrap(),
+            Rotation::NotFound
+        );
+        let old = refresh("rt-old", Uuid::new_v4());
+        store.insert_refresh_token(&old).await.unwrap();
+        assert_eq!(
+            store
+                .rotate_refresh_token(&old.digest, &refresh("rt-6", old.family_id), NOW + 3600)
+                .await
+                .unwrap(),
+            Rotation::Expired
+        );
+    }
+
+    pub async fn concurrent_rotations_have_one_winner(store: Arc<dyn Store>) {
+        for trial in 0..50 {
+            let family = Uuid::new_v4();
+            let token = refresh(&format!("rt-race-{trial}"), family);
+            store.insert_refresh_token(&token).await.unwrap();
+            let attempts = (0..2).map(|i| {
+                let store = store.clone();
+                let successor = refresh(&format!("rt-race-{trial}-{i}"), family);
+                tokio::spawn(async move {
+                    store
+                        .rotate_refresh_token(&token.digest, &successor, NOW)
+                        .await
+                })
+            });
+            let mut outcomes = Vec::new();
+            for attempt in attempts {
+                outcomes.push(attempt.await.unwrap().unwrap());
+            }
+            outcomes.sort_by_key(|o| format!("{o:?}"));
+            assert_eq!(
+                outcomes,
+                [Rotation::Reused, Rotation::Rotated],
+                "trial {trial}: strict rotation"
+            );
+        }
+    }
+
+    pub async fn sessions_and_consents(store: Arc<dyn Store>) {
+        let session = SessionRecord {
+            digest: Digest::of("session"),
+            tenant_id: Uuid::new_v4(),
+            user_oid: Uuid::new_v4(),
+            mfa_at: None,
+            created_at: NOW,
+            expires_at: NOW + 100,
+        };
+        store.insert_session(&session).await.unwrap();
+        assert_eq!(
+            store.find_session(&session.digest, NOW).await.unwrap(),
+            Some(session.clone())
+        );
+        assert_eq!(
+            store.find_session(&session.digest, NOW + 100).await.unwrap(),
+            None
+        );
+        store.set_session_mfa(&session.digest, NOW + 1).await.unwrap();
+        assert_eq!(
+            store
+                .find_session(&session.digest, NOW)
+                .await
+                .unwrap()
+                .unwrap()
+                .mfa_at,
+            Some(NOW + 1)
+        );
+        store.delete_session(&session.digest).await.unwrap();
+        assert_eq!(store.find_session(&session.digest, NOW).await.unwrap(), None);
+
+        let (t, u, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let consent = |scopes: &[&str]| Consent {
+            tenant_id: t,
+            user_oid: u,
+            client_id: c,
+            api: Some("https://files.contoso.example/".into()),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        };
+        store.grant_consent(&consent(&["Files.Read"])).await.unwrap();
+        store
+            .grant_consent(&consent(&["Files.Write", "Files.Read"]))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.consents(t, u, c).await.unwrap(),
+            [consent(&["Files.Read", "Files.Write"])]
+        );
+    }
+
+    pub async fn signing_keys_keep_their_order(store: Arc<dyn Store>) {
+        let key = |kid: &str, at: i64| StoredKey {
+            kid: kid.into(),
+            pkcs8: vec![1, 2, 3],
+            certificate: vec![4, 5],
+            created_at: at,
+        };
+        store.insert_signing_key(&key("b", NOW)).await.unwrap();
+        store.insert_signing_key(&key("a", NOW + 1)).await.unwrap();
+        // Two replicas making a key at once: the first one stays.
+        store.insert_signing_key(&key("b", NOW + 5)).await.unwrap();
+        let kids: Vec<(String, i64)> = store
+            .signing_keys()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|k| (k.kid, k.created_at))
+            .collect();
+        assert_eq!(kids, [("b".to_owned(), NOW), ("a".to_owned(), NOW + 1)]);
+    }
+}
