@@ -567,7 +567,7 @@ async fn the_command_line_exits_with_the_action() {
 }
 
 /// The value of `name="…" value="…"` pairs of hidden inputs, unescaped.
-fn hidden_fields(html: &str) -> Vec<(String, String)> {
+pub fn hidden_fields(html: &str) -> Vec<(String, String)> {
     let unescape = |s: &str| {
         s.replace("&#x2f;", "/")
             .replace("&quot;", "\"")

@@ -2,4 +2,5 @@
 
 mod client;
 mod demo_api;
+mod replicas;
 mod serve;

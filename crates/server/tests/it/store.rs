@@ -10,8 +10,8 @@ use std::sync::Arc;
 use latchkey_server::directory::{Consent, demo_directory};
 use latchkey_server::secrets::Digest;
 use latchkey_server::store::{
-    AuthCodeRecord, PostgresStore, RefreshTokenRecord, Rotation, SessionRecord, SqliteStore,
-    Store, StoredKey,
+    AuthCodeRecord, PostgresStore, RefreshTokenRecord, Rotation, SessionRecord, SqliteStore, Store,
+    StoredKey,
 };
 use sqlx::postgres::PgConnectOptions;
 use uuid::Uuid;
@@ -22,7 +22,9 @@ where
     Fut: Future<Output = ()>,
 {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("store.db")).await.unwrap();
+    let store = SqliteStore::open(&dir.path().join("store.db"))
+        .await
+        .unwrap();
     test(Arc::new(store)).await;
 }
 
@@ -183,15 +185,30 @@ mod tests {
             Some(record.clone())
         );
         let family = Uuid::new_v4();
-        assert!(store.redeem_code(&record.digest, family, NOW).await.unwrap());
-        assert!(!store.redeem_code(&record.digest, Uuid::new_v4(), NOW).await.unwrap());
+        assert!(
+            store
+                .redeem_code(&record.digest, family, NOW)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .redeem_code(&record.digest, Uuid::new_v4(), NOW)
+                .await
+                .unwrap()
+        );
         let redeemed = store.find_code(&record.digest).await.unwrap().unwrap();
         assert_eq!(redeemed.redeemed_at, Some(NOW));
         assert_eq!(redeemed.family_id, Some(family));
         // An expired code cannot be redeemed.
         let late = code(t, c, u, "code-2");
         store.insert_code(&late).await.unwrap();
-        assert!(!store.redeem_code(&late.digest, family, NOW + 600).await.unwrap());
+        assert!(
+            !store
+                .redeem_code(&late.digest, family, NOW + 600)
+                .await
+                .unwrap()
+        );
         assert!(
             !store
                 .redeem_code(&Digest::of("never-issued"), family, NOW)
@@ -234,7 +251,13 @@ mod tests {
                 .unwrap(),
             Rotation::Rotated
         );
-        assert!(store.find_refresh_token(&second.digest).await.unwrap().is_some());
+        assert!(
+            store
+                .find_refresh_token(&second.digest)
+                .await
+                .unwrap()
+                .is_some()
+        );
         // The rotated-out token again: reuse, and the family goes.
         assert_eq!(
             store
@@ -310,10 +333,16 @@ mod tests {
             Some(session.clone())
         );
         assert_eq!(
-            store.find_session(&session.digest, NOW + 100).await.unwrap(),
+            store
+                .find_session(&session.digest, NOW + 100)
+                .await
+                .unwrap(),
             None
         );
-        store.set_session_mfa(&session.digest, NOW + 1).await.unwrap();
+        store
+            .set_session_mfa(&session.digest, NOW + 1)
+            .await
+            .unwrap();
         assert_eq!(
             store
                 .find_session(&session.digest, NOW)
@@ -324,7 +353,10 @@ mod tests {
             Some(NOW + 1)
         );
         store.delete_session(&session.digest).await.unwrap();
-        assert_eq!(store.find_session(&session.digest, NOW).await.unwrap(), None);
+        assert_eq!(
+            store.find_session(&session.digest, NOW).await.unwrap(),
+            None
+        );
 
         let (t, u, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
         let consent = |scopes: &[&str]| Consent {
@@ -334,7 +366,10 @@ mod tests {
             api: Some("https://files.contoso.example/".into()),
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
         };
-        store.grant_consent(&consent(&["Files.Read"])).await.unwrap();
+        store
+            .grant_consent(&consent(&["Files.Read"]))
+            .await
+            .unwrap();
         store
             .grant_consent(&consent(&["Files.Write", "Files.Read"]))
             .await

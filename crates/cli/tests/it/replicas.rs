@@ -1,0 +1,374 @@
+//! Two `latchkey serve` processes on one database, as replicas behind a
+//! load balancer, on both engines: 1,000 trials of two concurrent
+//! redemptions of one code (one at each replica) and 1,000 of two
+//! concurrent refreshes of one refresh token. Exactly one wins each trial;
+//! the other is `invalid_grant`; never a 5xx. Then a replica killed with
+//! SIGKILL under sustained issuance loses nothing it answered.
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::client::hidden_fields;
+use crate::serve::BIN;
+
+const TENANT: &str = "7fe81447-da57-4385-becb-6de57f21477e";
+const WEB: &str = "2d4d11a2-f814-46a7-890a-274a72a7309e";
+const SECRET: &str = "web-secret-0123456789-abcdefghijklmnop";
+const CALLBACK: &str = "http://localhost:5000/callback";
+const TRIALS: usize = 1000;
+
+const DIRECTORY: &str = r#"
+[[tenants]]
+id = "7fe81447-da57-4385-becb-6de57f21477e"
+domains = ["contoso.example"]
+  [[tenants.apis]]
+  name = "Files"
+  app_id_uri = "https://files.contoso.example/"
+  scopes = ["Files.Read"]
+  [[tenants.apps]]
+  client_id = "2d4d11a2-f814-46a7-890a-274a72a7309e"
+  name = "Web"
+  secret = "web-secret-0123456789-abcdefghijklmnop"
+  redirect_uris = ["http://localhost:5000/callback"]
+  grant_types = ["authorization_code", "refresh_token"]
+    [[tenants.apps.permissions]]
+    api = "https://files.contoso.example/"
+    scopes = ["Files.Read"]
+  [[tenants.users]]
+  upn = "frank@contoso.example"
+  password = "frank-password"
+    [[tenants.users.consents]]
+    client_id = "2d4d11a2-f814-46a7-890a-274a72a7309e"
+    scopes = ["Files.Read"]
+"#;
+
+/// Where the replicas keep their state: a SQLite file, or a fresh
+/// PostgreSQL schema (dropped when done).
+enum Database {
+    Sqlite(tempfile::TempDir),
+    Postgres { url: String, schema: String },
+}
+
+impl Database {
+    fn sqlite() -> Database {
+        Database::Sqlite(tempfile::tempdir().unwrap())
+    }
+
+    async fn postgres() -> Option<Database> {
+        let Ok(url) = std::env::var("LATCHKEY_TEST_POSTGRES_URL") else {
+            eprintln!("LATCHKEY_TEST_POSTGRES_URL is not set: the PostgreSQL half is skipped");
+            return None;
+        };
+        let schema = format!("r_{}", uuid::Uuid::new_v4().simple());
+        let admin = sqlx::PgPool::connect(&url).await.unwrap();
+        sqlx::query(&format!("CREATE SCHEMA {schema}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+        Some(Database::Postgres { url, schema })
+    }
+
+    fn url(&self) -> String {
+        match self {
+            Database::Sqlite(dir) => format!("sqlite://{}", dir.path().join("db").display()),
+            Database::Postgres { url, schema } => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}options=-c%20search_path%3D{schema}")
+            }
+        }
+    }
+
+    async fn drop_schema(self) {
+        if let Database::Postgres { url, schema } = self {
+            let admin = sqlx::PgPool::connect(&url).await.unwrap();
+            let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+                .execute(&admin)
+                .await;
+        }
+    }
+}
+
+struct Replica {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn replica(database: &str, directory: &std::path::Path) -> Replica {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
+        .arg("--directory")
+        .arg(directory)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let base = first
+        .split_whitespace()
+        .nth(3)
+        .unwrap_or_else(|| panic!("serve did not start: {first:?}"))
+        .to_owned();
+    Replica { child, base }
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+fn authorize_url(base: &str) -> String {
+    format!(
+        "{base}/{TENANT}/oauth2/authorize?client_id={WEB}&response_type=code&resource=https%3A%2F%2Ffiles.contoso.example%2F&redirect_uri=http%3A%2F%2Flocalhost%3A5000%2Fcallback"
+    )
+}
+
+/// Signs Frank in at `base`; the browser's session then lives in the
+/// shared store, good at every replica.
+async fn sign_in(browser: &reqwest::Client, base: &str) {
+    let page = browser
+        .get(authorize_url(base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut fields = hidden_fields(&page);
+    fields.push(("username".into(), "frank@contoso.example".into()));
+    fields.push(("password".into(), "frank-password".into()));
+    let posted = browser
+        .post(format!("{base}/{TENANT}/oauth2/authorize"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 303);
+}
+
+/// A fresh code from `base` for the signed-in browser.
+async fn mint_code(browser: &reqwest::Client, base: &str) -> String {
+    let response = browser.get(authorize_url(base)).send().await.unwrap();
+    assert_eq!(response.status(), 302);
+    let location = response.headers()["location"].to_str().unwrap();
+    let query = location.split_once('?').unwrap().1;
+    let params: HashMap<String, String> = form_urlencoded(query);
+    params["code"].clone()
+}
+
+fn form_urlencoded(query: &str) -> HashMap<String, String> {
+    reqwest::Url::parse(&format!("http://x/?{query}"))
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
+async fn token(
+    http: &reqwest::Client,
+    base: &str,
+    grant: &[(&str, &str)],
+) -> (u16, serde_json::Value) {
+    let mut form = vec![("client_id", WEB), ("client_secret", SECRET)];
+    form.extend_from_slice(grant);
+    let response = http
+        .post(format!("{base}/{TENANT}/oauth2/token"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or_default())
+}
+
+async fn redeem(http: &reqwest::Client, base: &str, code: &str) -> (u16, serde_json::Value) {
+    token(
+        http,
+        base,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", CALLBACK),
+        ],
+    )
+    .await
+}
+
+async fn refresh(http: &reqwest::Client, base: &str, rt: &str) -> (u16, serde_json::Value) {
+    token(
+        http,
+        base,
+        &[("grant_type", "refresh_token"), ("refresh_token", rt)],
+    )
+    .await
+}
+
+/// One winner and one `invalid_grant`, in either order.
+fn one_winner(trial: usize, what: &str, outcomes: [(u16, serde_json::Value); 2]) {
+    let mut statuses = [outcomes[0].0, outcomes[1].0];
+    statuses.sort();
+    assert_eq!(statuses, [200, 400], "{what} trial {trial}: {outcomes:?}");
+    let loser = outcomes.iter().find(|(s, _)| *s == 400).unwrap();
+    assert_eq!(loser.1["error"], "invalid_grant", "{what} trial {trial}");
+}
+
+async fn races(database: &Database) {
+    let dir = tempfile::tempdir().unwrap();
+    let directory = dir.path().join("directory.toml");
+    std::fs::write(&directory, DIRECTORY).unwrap();
+    let url = database.url();
+    let a = replica(&url, &directory);
+    let b = replica(&url, &directory);
+    let browser = http();
+    sign_in(&browser, &a.base).await;
+    let api = http();
+    for trial in 0..TRIALS {
+        // Minted at either replica: the session is the store's.
+        let code = mint_code(&browser, if trial % 2 == 0 { &a.base } else { &b.base }).await;
+        let (x, y) = tokio::join!(redeem(&api, &a.base, &code), redeem(&api, &b.base, &code));
+        one_winner(trial, "code", [x, y]);
+    }
+    for trial in 0..TRIALS {
+        let code = mint_code(&browser, &b.base).await;
+        let (status, tokens) = redeem(&api, &a.base, &code).await;
+        assert_eq!(status, 200, "{tokens}");
+        let rt = tokens["refresh_token"].as_str().unwrap();
+        let (x, y) = tokio::join!(refresh(&api, &a.base, rt), refresh(&api, &b.base, rt));
+        one_winner(trial, "refresh", [x, y]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_race_on_sqlite() {
+    let database = Database::sqlite();
+    races(&database).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_race_on_postgres() {
+    let Some(database) = Database::postgres().await else {
+        return;
+    };
+    races(&database).await;
+    database.drop_schema().await;
+}
+
+/// SIGKILL under sustained issuance, then a restart: every refresh token a
+/// client was answered with still works, and every code redeemed stays
+/// redeemed.
+async fn crash_safety(database: &Database) {
+    let dir = tempfile::tempdir().unwrap();
+    let directory = dir.path().join("directory.toml");
+    std::fs::write(&directory, DIRECTORY).unwrap();
+    let url = database.url();
+    let mut server = replica(&url, &directory);
+    let browser = http();
+    sign_in(&browser, &server.base).await;
+    let api = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let base = server.base.clone();
+    // Issue for a while from several concurrent clients, then kill.
+    let issued = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, String)>::new()));
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let (browser, api, base, issued) =
+                (browser.clone(), api.clone(), base.clone(), issued.clone());
+            tokio::spawn(async move {
+                loop {
+                    let Ok(response) = browser.get(authorize_url(&base)).send().await else {
+                        return;
+                    };
+                    let Some(location) = response.headers().get("location") else {
+                        return;
+                    };
+                    let code = form_urlencoded(
+                        location.to_str().unwrap().split_once('?').unwrap().1,
+                    )["code"]
+                        .clone();
+                    let form = [
+                        ("client_id", WEB),
+                        ("client_secret", SECRET),
+                        ("grant_type", "authorization_code"),
+                        ("code", &code),
+                        ("redirect_uri", CALLBACK),
+                    ];
+                    let Ok(response) = api
+                        .post(format!("{base}/{TENANT}/oauth2/token"))
+                        .form(&form)
+                        .send()
+                        .await
+                    else {
+                        return;
+                    };
+                    // Only a complete answer counts as received.
+                    let Ok(tokens) = response.json::<serde_json::Value>().await else {
+                        return;
+                    };
+                    if let Some(rt) = tokens["refresh_token"].as_str() {
+                        issued.lock().unwrap().push((code, rt.to_owned()));
+                    }
+                }
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    while issued.lock().unwrap().len() < 200 && started.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // SIGKILL: no shutdown, no flush.
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    for worker in workers {
+        let _ = worker.await;
+    }
+    let issued = issued.lock().unwrap().clone();
+    assert!(
+        issued.len() >= 50,
+        "too little issued before the kill: {}",
+        issued.len()
+    );
+
+    let restarted = replica(&url, &directory);
+    let check = http();
+    for (code, rt) in &issued {
+        let (status, body) = refresh(&check, &restarted.base, rt).await;
+        assert_eq!(
+            status, 200,
+            "a refresh token answered before the crash: {body}"
+        );
+        let (status, body) = redeem(&check, &restarted.base, code).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"], "invalid_grant");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_loses_nothing_on_sqlite() {
+    crash_safety(&Database::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_loses_nothing_on_postgres() {
+    let Some(database) = Database::postgres().await else {
+        return;
+    };
+    crash_safety(&database).await;
+    database.drop_schema().await;
+}
