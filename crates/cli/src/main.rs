@@ -15,6 +15,7 @@ macro_rules! say {
 }
 
 mod client_cmd;
+mod db_cmd;
 mod demo_api;
 mod scenario_cmd;
 mod serve;
@@ -51,6 +52,8 @@ enum Command {
     Call(client_cmd::CallArgs),
     /// Error scenarios on a running server (its admin API).
     Scenario(scenario_cmd::ScenarioArgs),
+    /// The store: `db migrate`.
+    Db(db_cmd::DbArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -75,6 +78,7 @@ fn main() -> std::process::ExitCode {
         Command::Login(args) => return runtime.block_on(client_cmd::login(args)),
         Command::Call(args) => return runtime.block_on(client_cmd::call(args)),
         Command::Scenario(args) => return runtime.block_on(scenario_cmd::run(args)),
+        Command::Db(args) => runtime.block_on(db_cmd::run(args)),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -91,7 +95,7 @@ fn main() -> std::process::ExitCode {
 /// under a flood the request threads wait for the writer.
 fn init_logging(format: &str) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_env("LATCHKEY_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
         .finish(std::io::BufWriter::new(std::io::stderr()));

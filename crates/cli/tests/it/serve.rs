@@ -559,3 +559,33 @@ fn a_certificate_without_its_key_is_a_usage_error() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--tls-key"));
 }
+
+#[test]
+fn db_migrate_prepares_a_store_and_refuses_an_unknown_one() {
+    let data = tempfile::tempdir().unwrap();
+    let migrated = Command::new(BIN)
+        .args(["db", "migrate", "--data"])
+        .arg(data.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        migrated.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&migrated.stdout).ends_with("the schema is current\n"),
+        "{}",
+        String::from_utf8_lossy(&migrated.stdout)
+    );
+    assert!(data.path().join("latchkey.db").exists());
+    let refused = Command::new(BIN)
+        .args(["db", "migrate", "--database", "mysql://root:hunter2@db/latchkey"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("neither sqlite://PATH nor postgres://"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "no password in messages: {stderr}");
+}
