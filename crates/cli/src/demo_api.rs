@@ -43,6 +43,10 @@ pub struct DemoApiArgs {
     /// `server_error`; repeatable, used in order.
     #[arg(long)]
     scenario: Vec<ResourceScenario>,
+    /// Seconds between refetches of the authority's keys (a rotated key is
+    /// announced before it signs; refetch more often than that).
+    #[arg(long, default_value_t = 3600)]
+    key_refresh_interval: u64,
     /// Also trust the CA certificates (PEM) in this file when fetching the
     /// authority's keys, e.g. `DATA/tls/ca.pem` of `serve --tls-self-signed`.
     #[arg(long)]
@@ -53,6 +57,7 @@ pub async fn run(args: DemoApiArgs) -> anyhow::Result<()> {
     let mut config = ResourceConfig::new(&args.authority, &args.resource_id);
     config.strict = args.strict;
     config.cache_capacity = args.token_cache;
+    config.refresh_interval = std::time::Duration::from_secs(args.key_refresh_interval.max(1));
     if let Some(path) = &args.ca_file {
         config.extra_roots_pem =
             Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?);

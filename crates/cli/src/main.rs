@@ -17,6 +17,7 @@ macro_rules! say {
 mod client_cmd;
 mod db_cmd;
 mod demo_api;
+mod keys_cmd;
 mod scenario_cmd;
 mod serve;
 mod store_args;
@@ -54,6 +55,8 @@ enum Command {
     Scenario(scenario_cmd::ScenarioArgs),
     /// The store: `db migrate`.
     Db(db_cmd::DbArgs),
+    /// Signing keys: `keys rotate`, `keys list`.
+    Keys(keys_cmd::KeysArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -79,6 +82,7 @@ fn main() -> std::process::ExitCode {
         Command::Call(args) => return runtime.block_on(client_cmd::call(args)),
         Command::Scenario(args) => return runtime.block_on(scenario_cmd::run(args)),
         Command::Db(args) => runtime.block_on(db_cmd::run(args)),
+        Command::Keys(args) => runtime.block_on(keys_cmd::run(args)),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

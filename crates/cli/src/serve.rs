@@ -33,6 +33,10 @@ pub struct ServeArgs {
     /// Access token lifetime, in seconds.
     #[arg(long, default_value_t = 3600)]
     access_token_lifetime: u64,
+    /// Seconds between reads of the signing keys from the store (a key
+    /// `keys rotate` added is published within this time).
+    #[arg(long, default_value_t = 60)]
+    key_reload_interval: u64,
     /// Refresh token lifetime, in seconds.
     #[arg(long, default_value_t = 14 * 24 * 3600)]
     refresh_token_lifetime: u64,
@@ -103,6 +107,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     config.max_in_flight = args.max_in_flight;
     config.access_token_lifetime = std::time::Duration::from_secs(args.access_token_lifetime);
     config.refresh_token_lifetime = std::time::Duration::from_secs(args.refresh_token_lifetime);
+    config.key_reload_interval = std::time::Duration::from_secs(args.key_reload_interval.max(1));
     if args.admin_key.as_deref().is_some_and(|k| k.len() < 16) {
         bail!("--admin-key needs at least 16 characters");
     }

@@ -27,6 +27,10 @@ pub struct ServerConfig {
     pub scenarios: Vec<(uuid::Uuid, crate::scenarios::ScenarioSpec)>,
     /// Seeds the draws of scenarios with a `probability`, for reproducible runs.
     pub scenario_seed: Option<u64>,
+    /// How often the signing keys are read again from the store: a key
+    /// another process added (`latchkey keys rotate`) is published within
+    /// this time. Rotate with an activation delay longer than this.
+    pub key_reload_interval: Duration,
 }
 
 impl ServerConfig {
@@ -44,6 +48,7 @@ impl ServerConfig {
             admin_key: None,
             scenarios: Vec::new(),
             scenario_seed: None,
+            key_reload_interval: Duration::from_secs(60),
         }
     }
 }

@@ -91,8 +91,16 @@ pub async fn jwks(
     Path(tenant_segment): Path<String>,
 ) -> Result<Response, ProtocolError> {
     resolve(&state, &tenant_segment)?;
-    let keys: Vec<_> = state.published_keys.iter().map(|k| k.jwk()).collect();
-    Ok(cacheable(Json(json!({ "keys": keys })).into_response()))
+    let published = state.published_keys();
+    let keys: Vec<_> = published.iter().map(|k| k.jwk()).collect();
+    // An hour, not a day: a key announced by rotation must reach caches
+    // that obey this well before it signs (`keys rotate` waits two hours).
+    let mut response = Json(json!({ "keys": keys })).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("max-age=3600, private"),
+    );
+    Ok(response)
 }
 
 fn resolve<'a>(state: &'a AppState, segment: &str) -> Result<TenantRef<'a>, ProtocolError> {

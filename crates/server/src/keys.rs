@@ -9,6 +9,8 @@ use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKeyComponents};
 use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use std::sync::Arc;
+
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -81,6 +83,7 @@ impl SigningKey {
             pkcs8,
             certificate,
             created_at: now.unix_timestamp(),
+            activates_at: now.unix_timestamp(),
         })
     }
 
@@ -186,5 +189,160 @@ mod tests {
         assert_eq!(header["alg"], "RS256");
         assert_eq!(header["kid"], key.kid());
         assert_eq!(header["x5t"], key.jwk().x5t);
+    }
+}
+
+/// Every key in the store, and which of them signs and which are published
+/// at a given time. Rotation is data, not process state: a key signs from
+/// its `activates_at`, so replicas that have loaded it switch together; it
+/// is published from the moment it is loaded, so resource servers hold it
+/// before the first token it signs; a key stays published until `grace`
+/// after its successor started signing (every token it signed has expired
+/// by then), then it is retired: kept in the store, no longer published.
+pub struct KeyRing {
+    /// Ordered by `activates_at`, then `created_at`, then kid.
+    entries: Vec<RingEntry>,
+}
+
+struct RingEntry {
+    meta: KeyTimes,
+    key: Arc<SigningKey>,
+}
+
+/// When a key was made and when it signs from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyTimes {
+    pub kid: String,
+    pub created_at: i64,
+    pub activates_at: i64,
+}
+
+impl KeyRing {
+    /// Loads `stored`, reusing the already-parsed keys of `previous`.
+    pub fn load(stored: &[StoredKey], previous: Option<&KeyRing>) -> Result<KeyRing, KeyError> {
+        let mut entries = Vec::with_capacity(stored.len());
+        for key in stored {
+            let known = previous.and_then(|ring| {
+                ring.entries
+                    .iter()
+                    .find(|e| e.meta.kid == key.kid)
+                    .map(|e| e.key.clone())
+            });
+            let key_arc = match known {
+                Some(loaded) => loaded,
+                None => Arc::new(SigningKey::load(key)?),
+            };
+            entries.push(RingEntry {
+                meta: KeyTimes {
+                    kid: key.kid.clone(),
+                    created_at: key.created_at,
+                    activates_at: key.activates_at,
+                },
+                key: key_arc,
+            });
+        }
+        if entries.is_empty() {
+            return Err(KeyError::Generate);
+        }
+        entries.sort_by(|a, b| order(&a.meta, &b.meta));
+        Ok(KeyRing { entries })
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn contains(&self, kid: &str) -> bool {
+        self.entries.iter().any(|e| e.meta.kid == kid)
+    }
+
+    /// The key that signs at `now`.
+    pub fn signing(&self, now: i64) -> Arc<SigningKey> {
+        let times: Vec<&KeyTimes> = self.entries.iter().map(|e| &e.meta).collect();
+        self.entries[signing_index(&times, now)].key.clone()
+    }
+
+    /// The keys published at `now`, in the order they sign.
+    pub fn published(&self, now: i64, grace: i64) -> Vec<Arc<SigningKey>> {
+        let times: Vec<&KeyTimes> = self.entries.iter().map(|e| &e.meta).collect();
+        published_indices(&times, now, grace)
+            .into_iter()
+            .map(|i| self.entries[i].key.clone())
+            .collect()
+    }
+}
+
+fn order(a: &KeyTimes, b: &KeyTimes) -> std::cmp::Ordering {
+    (a.activates_at, a.created_at, &a.kid).cmp(&(b.activates_at, b.created_at, &b.kid))
+}
+
+/// The last key (in order) that is active at `now`; the first one when
+/// none is yet (it cannot be: the first key signs from its creation).
+pub fn signing_index(keys: &[&KeyTimes], now: i64) -> usize {
+    keys.iter()
+        .rposition(|k| k.activates_at <= now)
+        .unwrap_or(0)
+}
+
+/// Pending keys, the signing key, and each key superseded less than
+/// `grace` ago.
+pub fn published_indices(keys: &[&KeyTimes], now: i64, grace: i64) -> Vec<usize> {
+    let signing = signing_index(keys, now);
+    (0..keys.len())
+        .filter(|&i| {
+            i >= signing
+                || keys
+                    .get(i + 1)
+                    .is_some_and(|next| now < next.activates_at.saturating_add(grace))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod ring_tests {
+    use super::*;
+
+    fn times(kid: &str, activates_at: i64) -> KeyTimes {
+        KeyTimes {
+            kid: kid.into(),
+            created_at: activates_at - 100,
+            activates_at,
+        }
+    }
+
+    #[test]
+    fn a_rotation_from_announcement_to_retirement() {
+        let (k1, k2) = (times("k1", 0), times("k2", 1000));
+        let keys = [&k1, &k2];
+        let grace = 3600 + 60;
+        // Announced: k2 is published, k1 still signs.
+        assert_eq!(signing_index(&keys, 500), 0);
+        assert_eq!(published_indices(&keys, 500, grace), [0, 1]);
+        // Active: k2 signs; k1 stays published for its tokens.
+        assert_eq!(signing_index(&keys, 1000), 1);
+        assert_eq!(published_indices(&keys, 1000, grace), [0, 1]);
+        assert_eq!(published_indices(&keys, 1000 + grace - 1, grace), [0, 1]);
+        // Retired: every token k1 signed has expired.
+        assert_eq!(published_indices(&keys, 1000 + grace, grace), [1]);
+    }
+
+    #[test]
+    fn back_to_back_rotations_retire_each_key_after_its_own_successor() {
+        let (k1, k2, k3) = (times("k1", 0), times("k2", 100), times("k3", 200));
+        let keys = [&k1, &k2, &k3];
+        assert_eq!(signing_index(&keys, 250), 2);
+        assert_eq!(published_indices(&keys, 250, 120), [1, 2]);
+        assert_eq!(published_indices(&keys, 150, 120), [0, 1, 2]);
+        assert_eq!(published_indices(&keys, 330, 120), [2]);
+    }
+
+    #[test]
+    fn a_pending_key_never_signs_early() {
+        let (k1, k2) = (times("k1", 0), times("k2", 1_000_000));
+        assert_eq!(signing_index(&[&k1, &k2], 999_999), 0);
     }
 }

@@ -39,6 +39,7 @@ pub async fn router(
     store: Arc<dyn store::Store>,
 ) -> Result<Router, StartError> {
     let state = Arc::new(AppState::load(config, store).await?);
+    state.spawn_key_reload();
     Ok(routes(state))
 }
 

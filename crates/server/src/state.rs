@@ -1,13 +1,13 @@
 //! What every handler shares.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 
 use crate::config::ServerConfig;
 use crate::directory::Directory;
-use crate::keys::{KeyError, SigningKey};
+use crate::keys::{KeyError, KeyRing, SigningKey};
 use crate::scenarios::Scenarios;
 use crate::store::{Store, StoreError};
 
@@ -25,10 +25,9 @@ pub struct AppState {
     pub config: ServerConfig,
     pub store: Arc<dyn Store>,
     pub directory: Directory,
-    /// The key new tokens are signed with.
-    pub signing_key: SigningKey,
-    /// Every published key, the signing one included.
-    pub published_keys: Vec<SigningKey>,
+    /// Every signing key in the store, read again every
+    /// `key_reload_interval` (see `KeyRing` for which signs when).
+    keys: RwLock<Arc<KeyRing>>,
     pub in_flight: Arc<Semaphore>,
     pub scenarios: Scenarios,
 }
@@ -47,12 +46,7 @@ impl AppState {
             // Another replica may have raced us: the store's keys decide.
             stored = store.signing_keys().await?;
         }
-        let published_keys = stored
-            .iter()
-            .map(SigningKey::load)
-            .collect::<Result<Vec<_>, _>>()?;
-        let newest = stored.last().ok_or(KeyError::Generate)?;
-        let signing_key = SigningKey::load(newest)?;
+        let keys = RwLock::new(Arc::new(KeyRing::load(&stored, None)?));
         let scenarios = Scenarios::new(config.scenario_seed);
         for (tenant, spec) in &config.scenarios {
             scenarios
@@ -68,9 +62,71 @@ impl AppState {
             config,
             store,
             directory,
-            signing_key,
-            published_keys,
+            keys,
         })
+    }
+
+    fn ring(&self) -> Arc<KeyRing> {
+        match self.keys.read() {
+            Ok(ring) => ring.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The key that signs now.
+    pub fn signing_key(&self) -> Arc<SigningKey> {
+        self.ring()
+            .signing(OffsetDateTime::now_utc().unix_timestamp())
+    }
+
+    /// The keys the JWKS names now.
+    pub fn published_keys(&self) -> Vec<Arc<SigningKey>> {
+        self.ring().published(
+            OffsetDateTime::now_utc().unix_timestamp(),
+            self.retirement_grace(),
+        )
+    }
+
+    /// How long a superseded key stays published: until every token it
+    /// signed has expired, counting a replica that signed with it until its
+    /// next reload, and a resource server's clock leeway.
+    fn retirement_grace(&self) -> i64 {
+        let config = &self.config;
+        (config.access_token_lifetime + config.key_reload_interval).as_secs() as i64 + 60
+    }
+
+    /// Reads the signing keys from the store again (keys another process
+    /// added). On failure the keys held stay in use.
+    pub async fn reload_keys(&self) -> Result<(), StartError> {
+        let stored = self.store.signing_keys().await?;
+        let current = self.ring();
+        if stored.len() == current.len() && stored.iter().all(|k| current.contains(&k.kid)) {
+            return Ok(());
+        }
+        let ring = Arc::new(KeyRing::load(&stored, Some(&current))?);
+        tracing::info!(keys = ring.len(), "signing keys reloaded");
+        match self.keys.write() {
+            Ok(mut guard) => *guard = ring,
+            Err(poisoned) => *poisoned.into_inner() = ring,
+        }
+        Ok(())
+    }
+
+    /// Reloads the keys every `key_reload_interval` until the state is dropped.
+    pub fn spawn_key_reload(self: &Arc<Self>) {
+        let weak = Arc::downgrade(self);
+        let interval = self.config.key_reload_interval;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(interval).await;
+                let Some(state) = weak.upgrade() else {
+                    return;
+                };
+                if let Err(err) = state.reload_keys().await {
+                    tracing::error!(error = %err, "reloading the signing keys failed");
+                }
+            }
+        });
     }
 
     pub fn issuer(&self, tenant: uuid::Uuid) -> String {

@@ -8,12 +8,16 @@ use latchkey_protocol::BearerChallenge;
 
 use crate::serve::{BIN, Server, serve, value_after};
 
-struct DemoApi {
-    base: String,
+pub struct DemoApi {
+    pub base: String,
     server: Server,
 }
 
 fn demo_api(authority: &str, resource: &str) -> DemoApi {
+    demo_api_with(authority, resource, &[])
+}
+
+pub fn demo_api_with(authority: &str, resource: &str, extra: &[&str]) -> DemoApi {
     let mut child = Command::new(BIN)
         .args([
             "demo-api",
@@ -24,6 +28,7 @@ fn demo_api(authority: &str, resource: &str) -> DemoApi {
             "--listen",
             "127.0.0.1:0",
         ])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -2,5 +2,6 @@
 
 mod client;
 mod demo_api;
+mod keys;
 mod replicas;
 mod serve;

@@ -581,11 +581,22 @@ fn db_migrate_prepares_a_store_and_refuses_an_unknown_one() {
     );
     assert!(data.path().join("latchkey.db").exists());
     let refused = Command::new(BIN)
-        .args(["db", "migrate", "--database", "mysql://root:hunter2@db/latchkey"])
+        .args([
+            "db",
+            "migrate",
+            "--database",
+            "mysql://root:hunter2@db/latchkey",
+        ])
         .output()
         .unwrap();
     assert_eq!(refused.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(stderr.contains("neither sqlite://PATH nor postgres://"), "{stderr}");
-    assert!(!stderr.contains("hunter2"), "no password in messages: {stderr}");
+    assert!(
+        stderr.contains("neither sqlite://PATH nor postgres://"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("hunter2"),
+        "no password in messages: {stderr}"
+    );
 }

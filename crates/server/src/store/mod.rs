@@ -34,6 +34,8 @@ pub struct StoredKey {
     /// The self-signed certificate (DER) whose thumbprint is `x5t`.
     pub certificate: Vec<u8>,
     pub created_at: i64,
+    /// When it starts signing; published from the moment it is stored.
+    pub activates_at: i64,
 }
 
 /// A refresh token, known by its digest.
@@ -125,7 +127,7 @@ pub trait Store: Send + Sync + 'static {
         client: Uuid,
     ) -> Result<Vec<Consent>, StoreError>;
 
-    /// All signing keys, oldest first.
+    /// All signing keys, oldest first (retired ones too: they stay, unpublished).
     async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
 
     async fn insert_signing_key(&self, key: &StoredKey) -> Result<(), StoreError>;

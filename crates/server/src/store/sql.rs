@@ -282,7 +282,7 @@ impl Store for $store {
 
     async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
         let rows = sqlx::query(
-            "SELECT kid, pkcs8, certificate, created_at FROM signing_keys ORDER BY created_at, kid",
+            "SELECT kid, pkcs8, certificate, created_at, activates_at FROM signing_keys ORDER BY created_at, kid",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -293,17 +293,19 @@ impl Store for $store {
                     pkcs8: row.try_get("pkcs8")?,
                     certificate: row.try_get("certificate")?,
                     created_at: row.try_get("created_at")?,
+                    activates_at: row.try_get("activates_at")?,
                 })
             })
             .collect()
     }
 
     async fn insert_signing_key(&self, key: &StoredKey) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO signing_keys (kid, pkcs8, certificate, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (kid) DO NOTHING")
+        sqlx::query("INSERT INTO signing_keys (kid, pkcs8, certificate, created_at, activates_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (kid) DO NOTHING")
             .bind(&key.kid)
             .bind(&key.pkcs8)
             .bind(&key.certificate)
             .bind(key.created_at)
+            .bind(key.activates_at)
             .execute(&self.pool)
             .await?;
         Ok(())

@@ -200,7 +200,7 @@ pub fn access_token(
         }
         .to_owned(),
     };
-    let access_token = state.signing_key.sign_jwt(&claims)?;
+    let access_token = state.signing_key().sign_jwt(&claims)?;
     Ok(Issued {
         access_token,
         not_before: iat,
@@ -254,7 +254,7 @@ pub fn id_token(
     if let Some(nonce) = nonce {
         claims["nonce"] = serde_json::Value::from(nonce);
     }
-    Ok(state.signing_key.sign_jwt(&claims)?)
+    Ok(state.signing_key().sign_jwt(&claims)?)
 }
 
 /// `sub` differs per application, as in Azure AD, so two apps cannot

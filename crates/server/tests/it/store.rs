@@ -386,18 +386,25 @@ mod tests {
             pkcs8: vec![1, 2, 3],
             certificate: vec![4, 5],
             created_at: at,
+            activates_at: at + 10,
         };
         store.insert_signing_key(&key("b", NOW)).await.unwrap();
         store.insert_signing_key(&key("a", NOW + 1)).await.unwrap();
         // Two replicas making a key at once: the first one stays.
         store.insert_signing_key(&key("b", NOW + 5)).await.unwrap();
-        let kids: Vec<(String, i64)> = store
+        let kids: Vec<(String, i64, i64)> = store
             .signing_keys()
             .await
             .unwrap()
             .into_iter()
-            .map(|k| (k.kid, k.created_at))
+            .map(|k| (k.kid, k.created_at, k.activates_at))
             .collect();
-        assert_eq!(kids, [("b".to_owned(), NOW), ("a".to_owned(), NOW + 1)]);
+        assert_eq!(
+            kids,
+            [
+                ("b".to_owned(), NOW, NOW + 10),
+                ("a".to_owned(), NOW + 1, NOW + 11)
+            ]
+        );
     }
 }
