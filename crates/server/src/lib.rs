@@ -31,21 +31,21 @@ pub use config::ServerConfig;
 pub use context::RequestContext;
 pub use error::ProtocolError;
 pub use latchkey_protocol::Profile;
-pub use state::{AppState, StartError};
+pub use state::{AppState, Shared, StartError};
 
 /// Loads the directory and keys from `store` and builds the server's routes.
 pub async fn router(
     config: ServerConfig,
     store: Arc<dyn store::Store>,
 ) -> Result<Router, StartError> {
-    let state = Arc::new(AppState::load(config, store).await?);
-    state.spawn_key_reload();
-    Ok(routes(state))
+    let shared = Shared::new(AppState::load(config, store).await?);
+    shared.spawn_reload();
+    Ok(routes(shared))
 }
 
-fn routes(state: Arc<AppState>) -> Router {
+fn routes(state: Shared) -> Router {
     let mut router = Router::new();
-    if state.config.admin_key.is_some() {
+    if state.current().config.admin_key.is_some() {
         router = router.route(
             "/_admin/scenarios",
             get(admin::list).post(admin::add).delete(admin::clear),

@@ -21,15 +21,90 @@ pub enum StartError {
     Scenario { tenant: uuid::Uuid, problem: String },
 }
 
+/// What a request sees: one consistent view of the directory, with the
+/// keys, limits and scenarios every view shares.
 pub struct AppState {
     pub config: ServerConfig,
     pub store: Arc<dyn Store>,
+    /// The tenants, APIs and apps in the store when this view was made.
     pub directory: Directory,
     /// Every signing key in the store, read again every
     /// `key_reload_interval` (see `KeyRing` for which signs when).
-    keys: RwLock<Arc<KeyRing>>,
+    keys: Arc<RwLock<Arc<KeyRing>>>,
     pub in_flight: Arc<Semaphore>,
-    pub scenarios: Scenarios,
+    pub scenarios: Arc<Scenarios>,
+}
+
+/// The router's state: the current view, replaced whole when the directory
+/// in the store changes (another replica started with a new directory
+/// file), so replicas agree again within `key_reload_interval`. Handlers
+/// take `State<Arc<AppState>>` and get the view current when they started.
+#[derive(Clone)]
+pub struct Shared {
+    current: Arc<RwLock<Arc<AppState>>>,
+}
+
+impl axum::extract::FromRef<Shared> for Arc<AppState> {
+    fn from_ref(shared: &Shared) -> Arc<AppState> {
+        shared.current()
+    }
+}
+
+impl Shared {
+    pub fn new(state: AppState) -> Shared {
+        Shared {
+            current: Arc::new(RwLock::new(Arc::new(state))),
+        }
+    }
+
+    pub fn current(&self) -> Arc<AppState> {
+        match self.current.read() {
+            Ok(state) => state.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Reads the keys and the directory from the store again; a view with
+    /// the new directory replaces the current one if it changed.
+    pub async fn reload(&self) -> Result<(), StartError> {
+        let state = self.current();
+        state.reload_keys().await?;
+        let directory = Directory::new(state.store.load_directory().await?);
+        if directory == state.directory {
+            return Ok(());
+        }
+        tracing::info!("the directory in the store changed: serving the new one");
+        let next = Arc::new(AppState {
+            config: state.config.clone(),
+            store: state.store.clone(),
+            directory,
+            keys: state.keys.clone(),
+            in_flight: state.in_flight.clone(),
+            scenarios: state.scenarios.clone(),
+        });
+        match self.current.write() {
+            Ok(mut guard) => *guard = next,
+            Err(poisoned) => *poisoned.into_inner() = next,
+        }
+        Ok(())
+    }
+
+    /// Reloads every `key_reload_interval` until the router is dropped.
+    pub fn spawn_reload(&self) {
+        let weak = Arc::downgrade(&self.current);
+        let interval = self.current().config.key_reload_interval;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(interval).await;
+                let Some(current) = weak.upgrade() else {
+                    return;
+                };
+                if let Err(err) = (Shared { current }).reload().await {
+                    tracing::error!(error = %err, "reloading keys and directory from the store failed");
+                }
+            }
+        });
+    }
 }
 
 impl AppState {
@@ -46,8 +121,8 @@ impl AppState {
             // Another replica may have raced us: the store's keys decide.
             stored = store.signing_keys().await?;
         }
-        let keys = RwLock::new(Arc::new(KeyRing::load(&stored, None)?));
-        let scenarios = Scenarios::new(config.scenario_seed);
+        let keys = Arc::new(RwLock::new(Arc::new(KeyRing::load(&stored, None)?)));
+        let scenarios = Arc::new(Scenarios::new(config.scenario_seed));
         for (tenant, spec) in &config.scenarios {
             scenarios
                 .add(*tenant, spec.clone())
@@ -97,7 +172,7 @@ impl AppState {
 
     /// Reads the signing keys from the store again (keys another process
     /// added). On failure the keys held stay in use.
-    pub async fn reload_keys(&self) -> Result<(), StartError> {
+    async fn reload_keys(&self) -> Result<(), StartError> {
         let stored = self.store.signing_keys().await?;
         let current = self.ring();
         if stored.len() == current.len() && stored.iter().all(|k| current.contains(&k.kid)) {
@@ -110,23 +185,6 @@ impl AppState {
             Err(poisoned) => *poisoned.into_inner() = ring,
         }
         Ok(())
-    }
-
-    /// Reloads the keys every `key_reload_interval` until the state is dropped.
-    pub fn spawn_key_reload(self: &Arc<Self>) {
-        let weak = Arc::downgrade(self);
-        let interval = self.config.key_reload_interval;
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(interval).await;
-                let Some(state) = weak.upgrade() else {
-                    return;
-                };
-                if let Err(err) = state.reload_keys().await {
-                    tracing::error!(error = %err, "reloading the signing keys failed");
-                }
-            }
-        });
     }
 
     pub fn issuer(&self, tenant: uuid::Uuid) -> String {

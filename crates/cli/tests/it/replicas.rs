@@ -102,11 +102,16 @@ impl Drop for Replica {
 }
 
 fn replica(database: &str, directory: &std::path::Path) -> Replica {
+    replica_with(database, directory, &[])
+}
+
+fn replica_with(database: &str, directory: &std::path::Path, extra: &[&str]) -> Replica {
     use std::io::{BufRead, BufReader};
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
         .arg("--directory")
         .arg(directory)
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -370,5 +375,77 @@ async fn sigkill_loses_nothing_on_postgres() {
         return;
     };
     crash_safety(&database).await;
+    database.drop_schema().await;
+}
+
+/// A replica restarted with a new directory file (a rotated client secret,
+/// a new app) writes it to the store; the replicas still running serve it
+/// within their reload interval.
+async fn directory_changes_reach_every_replica(database: &Database) {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.toml");
+    std::fs::write(&old, DIRECTORY).unwrap();
+    const NEW_SECRET: &str = "rotated-secret-0123456789-abcdefghijk";
+    let new = dir.path().join("new.toml");
+    std::fs::write(
+        &new,
+        DIRECTORY.replace(SECRET, NEW_SECRET).replace(
+            "grant_types = [\"authorization_code\", \"refresh_token\"]",
+            "grant_types = [\"authorization_code\", \"refresh_token\", \"client_credentials\"]",
+        ),
+    )
+    .unwrap();
+    let url = database.url();
+    let running = replica_with(&url, &old, &["--key-reload-interval", "1"]);
+    let http = reqwest::Client::new();
+    let client_credentials = |secret: &'static str| {
+        let (http, base) = (http.clone(), running.base.clone());
+        async move {
+            http.post(format!("{base}/{TENANT}/oauth2/token"))
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", WEB),
+                    ("client_secret", secret),
+                    ("resource", "https://files.contoso.example/"),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        client_credentials(SECRET).await["error"],
+        "unauthorized_client"
+    );
+    let _restarted = replica(&url, &new);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let answer = client_credentials(NEW_SECRET).await;
+        if answer["access_token"].is_string() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the running replica never saw the new directory: {answer}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(client_credentials(SECRET).await["error"], "invalid_client");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn directory_changes_reach_every_replica_on_sqlite() {
+    directory_changes_reach_every_replica(&Database::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn directory_changes_reach_every_replica_on_postgres() {
+    let Some(database) = Database::postgres().await else {
+        return;
+    };
+    directory_changes_reach_every_replica(&database).await;
     database.drop_schema().await;
 }

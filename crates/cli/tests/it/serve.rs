@@ -162,7 +162,7 @@ fn a_bad_directory_file_stops_serve_with_a_clear_message() {
 }
 
 #[test]
-fn a_missing_directory_file_and_a_postgres_url_are_refused() {
+fn a_missing_directory_file_and_an_unknown_database_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let output = Command::new(BIN)
         .args([
@@ -196,7 +196,7 @@ fn a_missing_directory_file_and_a_postgres_url_are_refused() {
     assert_eq!(output.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&output.stderr)
-            .contains("--database 'mysql://x' is not a sqlite:// URL")
+            .contains("--database 'mysql://x' is neither sqlite://PATH nor postgres://")
     );
 }
 

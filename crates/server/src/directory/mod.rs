@@ -173,7 +173,7 @@ pub enum TenantRef<'a> {
 }
 
 /// The in-memory view of tenants, APIs and applications.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct Directory {
     tenants: HashMap<Uuid, Tenant>,
     by_domain: HashMap<String, Uuid>,

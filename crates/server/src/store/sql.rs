@@ -198,7 +198,7 @@ impl Store for $store {
                     .map_err(StoreError::Corrupt)?,
             });
         }
-        for row in sqlx::query("SELECT tenant_id, app_id_uri, name, scopes, roles FROM apis")
+        for row in sqlx::query("SELECT tenant_id, app_id_uri, name, scopes, roles FROM apis ORDER BY tenant_id, app_id_uri")
             .fetch_all(&self.pool)
             .await?
         {
