@@ -144,13 +144,16 @@ pub trait Store: Send + Sync + 'static {
     async fn find_code(&self, digest: &Digest) -> Result<Option<AuthCodeRecord>, StoreError>;
 
     /// Marks the code redeemed, naming the refresh-token family it starts,
-    /// in one statement: of two concurrent redemptions exactly one gets
-    /// `true`. Only an unredeemed, unexpired code can be redeemed.
+    /// and stores that family's first refresh token, in one transaction: of
+    /// two concurrent redemptions exactly one gets `true`, and a replay that
+    /// finds the code redeemed finds its refresh token too (to revoke it).
+    /// Only an unredeemed, unexpired code can be redeemed.
     async fn redeem_code(
         &self,
         digest: &Digest,
         family: Uuid,
         now: i64,
+        refresh: Option<&RefreshTokenRecord>,
     ) -> Result<bool, StoreError>;
 
     async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError>;

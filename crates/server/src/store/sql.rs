@@ -359,14 +359,23 @@ impl Store for $store {
         digest: &Digest,
         family: Uuid,
         now: i64,
+        refresh: Option<&RefreshTokenRecord>,
     ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query("UPDATE auth_codes SET redeemed_at = $1, family_id = $2 WHERE code_sha256 = $3 AND redeemed_at IS NULL AND expires_at > $1")
             .bind(now)
             .bind(family.to_string())
             .bind(digest.0.to_vec())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        if let Some(token) = refresh {
+            insert_refresh(&mut *tx, token).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError> {

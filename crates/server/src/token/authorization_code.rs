@@ -2,9 +2,9 @@
 //!
 //! Every check that does not consume the code comes first, so a client
 //! that gets a parameter wrong (or a thief without the verifier) cannot burn
-//! the legitimate client's code; then one atomic statement redeems it. A
-//! code presented again revokes the refresh tokens its first redemption
-//! started.
+//! the legitimate client's code; then one transaction redeems it and stores
+//! the first refresh token of its family. A code presented again revokes
+//! the refresh tokens its first redemption started.
 
 use aws_lc_rs::digest;
 use base64::Engine;
@@ -44,21 +44,13 @@ pub async fn grant(
     )
     .await?;
 
-    let family = Uuid::new_v4();
-    if !state
-        .store
-        .redeem_code(&code, family, now.unix_timestamp())
-        .await?
-    {
-        // Lost a race with another redemption: the same as a replay.
-        return Err(replayed(state, &code, now.unix_timestamp()).await);
-    }
     let user = state
         .store
         .find_user(record.tenant_id, record.user_oid)
         .await?
         .ok_or(Aadsts::GrantRevoked)?;
     let api = resolve_api(state, caller, &record.resource)?;
+    let family = Uuid::new_v4();
     let sign_in = UserSignIn {
         user: &user,
         api,
@@ -68,7 +60,19 @@ pub async fn grant(
         nonce: record.nonce.as_deref(),
         auth_methods: &record.auth_methods,
     };
-    sign_in.tokens(state, caller, now).await
+    // Signed before the redemption is decided (a lost race wastes one
+    // signature), so that redeeming the code and storing the family's first
+    // refresh token are one transaction.
+    let (response, refresh) = sign_in.prepare(state, caller, now)?;
+    if !state
+        .store
+        .redeem_code(&code, family, now.unix_timestamp(), refresh.as_ref())
+        .await?
+    {
+        // Lost a race with another redemption: the same as a replay.
+        return Err(replayed(state, &code, now.unix_timestamp()).await);
+    }
+    Ok(response)
 }
 
 /// Everything the token request must repeat from the authorization request.

@@ -304,18 +304,33 @@ pub struct UserSignIn<'a> {
 impl UserSignIn<'_> {
     /// The access token and, when the app may refresh, the family's first
     /// refresh token (stored before it is handed out).
+    /// Signs the tokens and stores the refresh token.
     pub async fn tokens(
         self,
         state: &AppState,
         caller: &Caller<'_>,
         now: OffsetDateTime,
     ) -> Result<TokenResponseV1, ProtocolError> {
+        let (response, refresh) = self.prepare(state, caller, now)?;
+        if let Some(record) = &refresh {
+            state.store.insert_refresh_token(record).await?;
+        }
+        Ok(response)
+    }
+
+    /// Signs the tokens; the refresh token's record is the caller's to store.
+    pub fn prepare(
+        self,
+        state: &AppState,
+        caller: &Caller<'_>,
+        now: OffsetDateTime,
+    ) -> Result<(TokenResponseV1, Option<RefreshTokenRecord>), ProtocolError> {
         let subject = Subject::User {
             user: self.user,
             scp: self.scp.clone(),
         };
         let issued = access_token(state, caller, self.api, &subject, now)?;
-        let refresh_token = if caller.app.allows(GrantType::RefreshToken) {
+        let (refresh_token, record) = if caller.app.allows(GrantType::RefreshToken) {
             let (token, record) = new_refresh_token(
                 state,
                 caller,
@@ -325,10 +340,9 @@ impl UserSignIn<'_> {
                 self.family,
                 now,
             )?;
-            state.store.insert_refresh_token(&record).await?;
-            Some(token)
+            (Some(token), Some(record))
         } else {
-            None
+            (None, None)
         };
         let mut response = v1_response(self.api, issued, now, Some(self.scp), refresh_token);
         // OpenID Connect: `openid` in the scope adds an ID token (ADAL reads
@@ -343,7 +357,7 @@ impl UserSignIn<'_> {
                 now,
             )?);
         }
-        Ok(response)
+        Ok((response, record))
     }
 }
 

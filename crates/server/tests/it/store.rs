@@ -187,13 +187,13 @@ mod tests {
         let family = Uuid::new_v4();
         assert!(
             store
-                .redeem_code(&record.digest, family, NOW)
+                .redeem_code(&record.digest, family, NOW, None)
                 .await
                 .unwrap()
         );
         assert!(
             !store
-                .redeem_code(&record.digest, Uuid::new_v4(), NOW)
+                .redeem_code(&record.digest, Uuid::new_v4(), NOW, None)
                 .await
                 .unwrap()
         );
@@ -205,13 +205,13 @@ mod tests {
         store.insert_code(&late).await.unwrap();
         assert!(
             !store
-                .redeem_code(&late.digest, family, NOW + 600)
+                .redeem_code(&late.digest, family, NOW + 600, None)
                 .await
                 .unwrap()
         );
         assert!(
             !store
-                .redeem_code(&Digest::of("never-issued"), family, NOW)
+                .redeem_code(&Digest::of("never-issued"), family, NOW, None)
                 .await
                 .unwrap()
         );
@@ -229,7 +229,11 @@ mod tests {
             let attempts = (0..2).map(|_| {
                 let store = store.clone();
                 let digest = record.digest;
-                tokio::spawn(async move { store.redeem_code(&digest, Uuid::new_v4(), NOW).await })
+                let family = Uuid::new_v4();
+                tokio::spawn(async move {
+                    let first = refresh(&format!("first-of-{family}"), family);
+                    store.redeem_code(&digest, family, NOW, Some(&first)).await
+                })
             });
             let mut wins = 0;
             for attempt in attempts {
