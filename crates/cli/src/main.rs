@@ -120,6 +120,17 @@ fn init_logging(format: &str) -> tracing_appender::non_blocking::WorkerGuard {
 /// ones in the heap, so the server would hold that memory for good. A fixed
 /// threshold keeps large blocks in mmap, returned to the system when freed;
 /// two arenas are plenty for a server with two workers per core.
+/// Hands the heap left over from start-up (parsing a large directory file,
+/// loading the store) back to the system: with 10^4 apps that is ~60 MB of
+/// RSS a server would otherwise keep for nothing.
+pub fn release_startup_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets allocator parameters; called before any

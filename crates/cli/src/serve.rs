@@ -116,6 +116,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     config.scenario_seed = args.scenario_seed;
     let public_url = config.public_url.clone();
     let router = latchkey_server::router(config, store).await?;
+    crate::release_startup_heap();
     say!(
         "Latchkey listening on {} (store: {store_label}, profile: {})",
         base_url(scheme, local),
