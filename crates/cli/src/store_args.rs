@@ -17,6 +17,10 @@ pub struct StoreArgs {
     /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DB`.
     #[arg(long, env = "LATCHKEY_DATABASE", hide_env_values = true)]
     pub database: Option<String>,
+    /// Connections each process opens to PostgreSQL at most (mind the
+    /// server's `max_connections` across all replicas).
+    #[arg(long, default_value_t = 16)]
+    pub database_connections: u32,
 }
 
 impl StoreArgs {
@@ -44,9 +48,11 @@ impl StoreArgs {
                 ))
             }
             Some(url) if is_postgres_url(url) => {
-                let store = PostgresStore::open_url(url).await.with_context(|| {
-                    format!("cannot open the PostgreSQL store {}", redact_url(url))
-                })?;
+                let store = PostgresStore::open_url(url, args.database_connections)
+                    .await
+                    .with_context(|| {
+                        format!("cannot open the PostgreSQL store {}", redact_url(url))
+                    })?;
                 Ok((Arc::new(store), format!("postgres {}", redact_url(url))))
             }
             Some(other) => bail!(

@@ -15,38 +15,32 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// The same pool: PostgreSQL's row locks order concurrent writers.
+    writer: PgPool,
 }
 
 impl PostgresStore {
-    /// Connects to a `postgres://` URL and migrates the database.
-    pub async fn open_url(url: &str) -> Result<PostgresStore, StoreError> {
-        PostgresStore::connect(PgConnectOptions::from_str(url)?).await
+    /// Connects to a `postgres://` URL with at most `max_connections`
+    /// connections, and migrates the database.
+    pub async fn open_url(url: &str, max_connections: u32) -> Result<PostgresStore, StoreError> {
+        PostgresStore::connect(PgConnectOptions::from_str(url)?, max_connections).await
     }
 
     /// Connects with `options` and migrates the database.
-    pub async fn connect(options: PgConnectOptions) -> Result<PostgresStore, StoreError> {
-        let store = PostgresStore::connect_unmigrated(options).await?;
-        MIGRATOR.run(&store.pool).await?;
-        Ok(store)
-    }
-
-    /// Connects without touching the schema (`latchkey db migrate` runs
-    /// the migrations itself).
-    pub async fn connect_unmigrated(
+    pub async fn connect(
         options: PgConnectOptions,
+        max_connections: u32,
     ) -> Result<PostgresStore, StoreError> {
         let pool = PgPoolOptions::new()
-            .max_connections(16)
+            .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        Ok(PostgresStore { pool })
-    }
-
-    /// Runs the migrations not yet applied; the names of those it ran.
-    pub async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR.run(&self.pool).await?;
-        Ok(())
+        MIGRATOR.run(&pool).await?;
+        Ok(PostgresStore {
+            writer: pool.clone(),
+            pool,
+        })
     }
 }
 

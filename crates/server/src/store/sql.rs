@@ -32,8 +32,8 @@ pub(super) fn profile_name(profile: Option<Profile>) -> Option<&'static str> {
     })
 }
 
-/// `impl Store for $store` over the pool field `pool` of database `$db`
-/// with rows `$row`.
+/// `impl Store for $store` over the pools `pool` (reads) and `writer`
+/// (writes) of database `$db`, with rows `$row`.
 macro_rules! sql_store {
     ($store:ident, $db:ty, $row:ty) => {
         mod sql_impl {
@@ -103,7 +103,7 @@ fn code_from_row(row: &$row) -> Result<AuthCodeRecord, StoreError> {
 #[async_trait]
 impl Store for $store {
     async fn apply_directory(&self, data: &DirectoryData) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         for tenant in &data.tenants {
             sqlx::query("INSERT INTO tenants (id, name, profile) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET name = excluded.name, profile = excluded.profile")
                 .bind(tenant.id.to_string())
@@ -306,13 +306,13 @@ impl Store for $store {
             .bind(&key.certificate)
             .bind(key.created_at)
             .bind(key.activates_at)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
 
     async fn insert_refresh_token(&self, token: &RefreshTokenRecord) -> Result<(), StoreError> {
-        insert_refresh(&self.pool, token).await
+        insert_refresh(&self.writer, token).await
     }
 
     async fn find_refresh_token(
@@ -341,7 +341,7 @@ impl Store for $store {
             .bind(&code.auth_methods)
             .bind(code.issued_at)
             .bind(code.expires_at)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -361,7 +361,7 @@ impl Store for $store {
         now: i64,
         refresh: Option<&RefreshTokenRecord>,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let done = sqlx::query("UPDATE auth_codes SET redeemed_at = $1, family_id = $2 WHERE code_sha256 = $3 AND redeemed_at IS NULL AND expires_at > $1")
             .bind(now)
             .bind(family.to_string())
@@ -386,7 +386,7 @@ impl Store for $store {
             .bind(session.mfa_at)
             .bind(session.created_at)
             .bind(session.expires_at)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -420,7 +420,7 @@ impl Store for $store {
         sqlx::query("UPDATE sessions SET mfa_at = $1 WHERE session_sha256 = $2")
             .bind(now)
             .bind(digest.0.to_vec())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -428,13 +428,13 @@ impl Store for $store {
     async fn delete_session(&self, digest: &Digest) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE session_sha256 = $1")
             .bind(digest.0.to_vec())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
 
     async fn grant_consent(&self, consent: &Consent) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let api = consent.api.clone().unwrap_or_default();
         let existing: Option<String> = sqlx::query_scalar("SELECT scopes FROM consents WHERE tenant_id = $1 AND user_oid = $2 AND client_id = $3 AND api = $4")
             .bind(consent.tenant_id.to_string())
@@ -466,7 +466,7 @@ impl Store for $store {
     }
 
     async fn revoke_refresh_family(&self, family: Uuid, now: i64) -> Result<(), StoreError> {
-        revoke_family(&self.pool, family, now).await
+        revoke_family(&self.writer, family, now).await
     }
 
     async fn rotate_refresh_token(
@@ -475,7 +475,7 @@ impl Store for $store {
         successor: &RefreshTokenRecord,
         now: i64,
     ) -> Result<Rotation, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         // The one statement that decides who wins: only a current token is
         // marked used, and only once.
         let consumed = sqlx::query("UPDATE refresh_tokens SET used_at = $1 WHERE token_sha256 = $2 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $1 RETURNING family_id")

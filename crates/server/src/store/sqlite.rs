@@ -15,6 +15,11 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// One connection for every write. SQLite has one writer anyway; queued
+    /// here, writers wait their turn in the pool's queue instead of in
+    /// SQLite's busy handler, which sleeps 1–100 ms at a time (p99 of code
+    /// redemption under load: 150 ms with the busy handler).
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -37,12 +42,16 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        MIGRATOR.run(&writer).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
             .await?;
-        MIGRATOR.run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore { pool, writer })
     }
 }
 

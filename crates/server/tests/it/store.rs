@@ -45,7 +45,7 @@ pub async fn postgres_schema() -> Option<(PostgresStore, PgSchema)> {
     let options = PgConnectOptions::from_str(&url)
         .unwrap()
         .options([("search_path", schema.as_str())]);
-    let store = PostgresStore::connect(options).await.unwrap();
+    let store = PostgresStore::connect(options, 8).await.unwrap();
     Some((store, PgSchema { admin, schema }))
 }
 
