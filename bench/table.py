@@ -1,18 +1,24 @@
 #!/usr/bin/env python3
 """bench/table.py ROWS FACTS: the one table bench/run prints.
 
-ROWS: "section scenario server req/s p50 p99 non2xx rss_kb pss_kb" per wrk
-run; FACTS: key=value lines (signing limit, scale start-up, …).
+ROWS: "section scenario server req/s p50 p99 non2xx rss_kb pss_kb requests
+cpu_ticks pg_ticks machine_busy_%" per wrk run (pg_ticks "-" off PostgreSQL);
+FACTS: key=value lines (signing limit, scale start-up, …). With only the
+replicas section's rows (ONLY=replicas), only its table.
 """
 import sys
 
 rows = []
 with open(sys.argv[1]) as f:
     for line in f:
-        section, scenario, server, rps, p50, p99, non2xx, rss, pss, requests, ticks = line.split()
+        fields = line.split()
+        section, scenario, server, rps, p50, p99, non2xx, rss, pss, requests, ticks = fields[:11]
+        pg_ticks, busy = (fields[11:13] + ["-", "-"])[:2]
         rows.append(dict(section=section, scenario=scenario, server=server, rps=float(rps),
                          p50=p50, p99=p99, non2xx=int(non2xx), rss=int(rss) / 1024, pss=int(pss) / 1024,
-                         requests=int(requests), ticks=int(ticks)))
+                         requests=int(requests), ticks=int(ticks),
+                         pg_ticks=None if pg_ticks == "-" else int(pg_ticks),
+                         busy=None if busy == "-" else int(busy)))
 facts = {}
 with open(sys.argv[2]) as f:
     for line in f:
@@ -22,6 +28,9 @@ clk_tck = int(facts.get("clk_tck") or 100)
 for r in rows:
     # The server's own CPU time (user + system, all its processes) per request.
     r["cpu_us"] = r["ticks"] * 1e6 / clk_tck / max(r["requests"], 1)
+    # PostgreSQL's backends (of the bench database) per request, and both.
+    r["pg_us"] = None if r["pg_ticks"] is None else r["pg_ticks"] * 1e6 / clk_tck / max(r["requests"], 1)
+    r["all_us"] = r["cpu_us"] + (r["pg_us"] or 0)
 sign = float(facts.get("sign") or "nan")
 
 
@@ -61,11 +70,58 @@ titles = {"token": "The token endpoint", "api": "A protected API (GET /api/read)
           "scale": f"Scale: {facts.get('scale', '')} (Latchkey)"}
 head = f"{'scenario':<20} {'server':<16} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'RSS MB':>7} {'PSS MB':>7} {'CPU µs':>7}  ratio"
 for section in ("token", "api", "scale"):
+    if not any(r["section"] == section for r in rows):
+        continue
     print(f"\n{titles[section]}\n{head}")
     for r in rows:
         if r["section"] == section:
             print(f"{r['scenario']:<20} {r['server']:<16} {r['rps']:>9,.0f} {ms(r['p50']):>8.2f} {ms(r['p99']):>8.2f} "
                   f"{r['non2xx']:>8} {r['rss']:>7.1f} {r['pss']:>7.1f} {r['cpu_us']:>7.0f}  {ratio(r)}")
+
+
+def replicas_ratio(r):
+    """postgres-1 against sqlite-1, postgres-2 against postgres-1: req/s, and
+    CPU per request (Latchkey's and PostgreSQL's backends together)."""
+    against = {"postgres-1": ("sqlite-1", "PostgreSQL ÷ SQLite"), "postgres-2": ("postgres-1", "2 replicas ÷ 1")}
+    if r["server"] not in against:
+        return ""
+    other, label = against[r["server"]]
+    o = find("replicas", r["scenario"], other)
+    if not o:
+        return ""
+    return f"{label} {r['rps'] / o['rps']:.2f} (CPU per request {r['all_us'] / o['all_us']:.2f})"
+
+
+if any(r["section"] == "replicas" for r in rows):
+    print(f"\nReplicas: one on SQLite, one and two on PostgreSQL {facts.get('pg', '')} "
+          f"(synchronous_commit {facts.get('pg_sync', '?')}), the same directory file")
+    print(f"{'scenario':<20} {'server':<12} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'RSS MB':>7} "
+          f"{'CPU µs':>7} {'PG µs':>6} {'PG tx':>6} {'cores':>5} {'wrk':>5} {'other':>5}  ratio")
+    for r in rows:
+        if r["section"] == "replicas":
+            pg = "" if r["pg_us"] is None else f"{r['pg_us']:.0f}"
+            xacts = facts.get(f"xacts.{r['scenario']}.{r['server']}")
+            tx = "" if xacts is None else f"{int(xacts) / max(r['requests'], 1):.1f}"
+            cores = r["all_us"] * r["rps"] / 1e6
+            # wrk's CPU over its run (requests ÷ rate: a redemption run stops when the pool is out).
+            wrk_s = float(facts.get(f"wrk_cpu_s.{r['scenario']}.{r['server']}", "nan"))
+            wrk_cores = wrk_s / (r["requests"] / r["rps"])
+            other = (r["busy"] or 0) / 100 * int(facts.get("cores", 2)) - cores - wrk_cores
+            print(f"{r['scenario']:<20} {r['server']:<12} {r['rps']:>9,.0f} {ms(r['p50']):>8.2f} {ms(r['p99']):>8.2f} "
+                  f"{r['non2xx']:>8} {r['rss']:>7.1f} {r['cpu_us']:>7.0f} {pg:>6} {tx:>6} {cores:>5.2f} {wrk_cores:>5.2f} "
+                  f"{other:>5.2f}  {replicas_ratio(r)}")
+    print("CPU µs: Latchkey's CPU time per request (both replicas' together for postgres-2); PG µs: the CPU time of "
+          "PostgreSQL's backends for the bench database per request; PG tx: PostgreSQL transactions per request; "
+          "cores: what Latchkey and those backends used of the machine's cores (CPU per request × req/s); wrk: what wrk "
+          "used; other: the rest of the machine's busy time (everything else that ran, PostgreSQL's background "
+          "processes included).")
+    print("Authorization codes redeemed from pools of "
+          + ", ".join(f"{facts.get('codes.' + s, '?')} ({s})" for s in ("sqlite-1", "postgres-1", "postgres-2")))
+    print(f"Load average (1, 5, 15 min) as the section started: {facts.get('load_before', '?')}; "
+          f"as it ended: {facts.get('load_after', '?')}")
+    if not any(r["section"] == "token" for r in rows):
+        print(facts.get("conditions", ""))
+        sys.exit(0)
 
 
 def target(label, value, want, fmt="{:.2f}", at_most=False):

@@ -1,8 +1,10 @@
 -- GET /{tenant}/oauth2/authorize with a signed-in session (COOKIE) of a user
 -- who consented: each answer is a redirect carrying a fresh code, appended
 -- to CODES.<thread>. bench/run mints its pool of codes with this.
+dofile("bench/lua/spread.lua") -- SPREAD: several replicas
 local threads = 0
 function setup(thread)
+  spread(thread, threads)
   thread:set("id", threads)
   threads = threads + 1
 end

@@ -2,8 +2,10 @@
 -- the pool in CODES (single use, so none is sent twice). Thread i takes
 -- every THREADS-th code; a thread that runs out stops, and wrk's rate is
 -- then the codes redeemed over the time taken.
+dofile("bench/lua/spread.lua") -- SPREAD: several replicas
 local threads = 0
 function setup(thread)
+  spread(thread, threads)
   thread:set("id", threads)
   threads = threads + 1
 end
