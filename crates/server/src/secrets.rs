@@ -74,6 +74,15 @@ pub fn hash_password(password: &str) -> Result<String, RngError> {
     Ok(hash.to_string())
 }
 
+/// A PHC string of Argon2id that can be verified (not only one that looks like it).
+pub fn is_argon2id_phc(phc: &str) -> bool {
+    PasswordHash::new(phc).is_ok_and(|parsed| {
+        parsed.algorithm.as_str() == "argon2id"
+            && parsed.hash.is_some()
+            && argon2::Params::try_from(&parsed).is_ok()
+    })
+}
+
 /// Checks a password against a PHC string. With no stored hash (unknown
 /// user) it still spends the same time, so response times do not tell which
 /// user names exist.

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{Api, App, Consent, DirectoryData, Permission, Tenant, User, same_resource};
-use crate::secrets::{Digest, MIN_SECRET_LEN, hash_password};
+use crate::secrets::{Digest, MIN_SECRET_LEN, hash_password, is_argon2id_phc};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {
@@ -98,7 +98,11 @@ pub struct RawApp {
 #[serde(deny_unknown_fields)]
 pub struct RawUser {
     pub upn: String,
-    pub password: Secret,
+    /// The password in clear, hashed with Argon2id at start…
+    pub password: Option<Secret>,
+    /// …or already hashed: an Argon2id PHC string (users moved from
+    /// another system, or many users without hashing at every start).
+    pub password_hash: Option<Secret>,
     pub object_id: Option<Uuid>,
     pub display_name: Option<String>,
     pub totp_secret: Option<Secret>,
@@ -341,9 +345,36 @@ fn validate_user(
             format!("'{}' is not a user principal name (name@domain)", raw.upn),
         ));
     }
-    if raw.password.0.is_empty() {
-        return Err(invalid(format!("{at}.password"), "the password is empty"));
-    }
+    let password_hash = match (&raw.password, &raw.password_hash) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                at.to_owned(),
+                "give `password` or `password_hash`, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(invalid(
+                at.to_owned(),
+                "a user needs `password` or `password_hash`",
+            ));
+        }
+        (Some(Secret(password)), None) if password.is_empty() => {
+            return Err(invalid(format!("{at}.password"), "the password is empty"));
+        }
+        (Some(Secret(password)), None) => hash_password(password).map_err(|e| {
+            invalid(
+                format!("{at}.password"),
+                format!("cannot hash the password: {e}"),
+            )
+        })?,
+        (None, Some(Secret(phc))) if is_argon2id_phc(phc) => phc.clone(),
+        (None, Some(_)) => {
+            return Err(invalid(
+                format!("{at}.password_hash"),
+                "not an Argon2id PHC string ($argon2id$v=19$m=…,t=…,p=…$salt$hash)",
+            ));
+        }
+    };
     let totp_secret = match raw.totp_secret {
         Some(Secret(s)) => {
             let normalized: String = s
@@ -409,12 +440,7 @@ fn validate_user(
         object_id,
         upn,
         display_name: raw.display_name,
-        password_hash: hash_password(&raw.password.0).map_err(|e| {
-            invalid(
-                format!("{at}.password"),
-                format!("cannot hash the password: {e}"),
-            )
-        })?,
+        password_hash,
         totp_secret,
         roles: raw.roles,
     };
@@ -486,6 +512,45 @@ domains = ["Contoso.example"]
             err,
             "tenants[0].apps[0].permissions[0]: scope 'Files.Write' is not defined by 'https://files.contoso.example/'"
         );
+    }
+
+    #[test]
+    fn a_password_hash_is_taken_as_it_is() {
+        let phc = hash_password("imported-password").unwrap();
+        let user =
+            |keys: &str| format!("\n  [[tenants.users]]\n  upn = \"ida@contoso.example\"\n{keys}");
+        let data = parse_directory(&format!(
+            "{TENANT}{}",
+            user(&format!("  password_hash = \"{phc}\"\n"))
+        ))
+        .unwrap();
+        assert_eq!(data.users[0].password_hash, phc);
+        assert!(crate::secrets::verify_password(
+            "imported-password",
+            Some(&data.users[0].password_hash)
+        ));
+        assert_eq!(
+            error_of(&user(&format!(
+                "  password = \"pw\"\n  password_hash = \"{phc}\"\n"
+            ))),
+            "tenants[0].users[0]: give `password` or `password_hash`, not both"
+        );
+        assert_eq!(
+            error_of(&user("")),
+            "tenants[0].users[0]: a user needs `password` or `password_hash`"
+        );
+        // bcrypt, argon2i, and text that only looks like a PHC string.
+        for not_argon2id in [
+            "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
+            "$argon2i$v=19$m=16,t=2,p=1$c2FsdHNhbHQ$ZmFrZWhhc2hmYWtlaGFzaA",
+            "$argon2id$v=19$m=16,t=2,p=1$c2FsdHNhbHQ",
+        ] {
+            assert_eq!(
+                error_of(&user(&format!("  password_hash = \"{not_argon2id}\"\n"))),
+                "tenants[0].users[0].password_hash: not an Argon2id PHC string ($argon2id$v=19$m=…,t=…,p=…$salt$hash)",
+                "{not_argon2id}"
+            );
+        }
     }
 
     #[test]
