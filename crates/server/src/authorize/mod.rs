@@ -136,7 +136,10 @@ async fn authorize(
     if let Some(injection) = fire_scenario(state, &target, &params) {
         injection.delay().await;
         tracing::info!(scenario = injection.id, error = %injection.code, injected = true, "scenario fired");
-        return target.error(ctx, injected_condition(&injection.code, &target, &params));
+        return target.error(
+            ctx,
+            injected_condition(state, &injection.code, &target, &params),
+        );
     }
     let flow = Flow {
         state,
@@ -158,19 +161,37 @@ async fn authorize(
 
 fn fire_scenario(state: &AppState, target: &Target<'_>, params: &Params) -> Option<Injection> {
     let client_id = target.app.client_id.to_string();
+    let resource = requested_resource(state, target, params);
     let probe = Probe {
         tenant: target.tenant.id,
         client_id: Some(&client_id),
         grant_type: Some(GrantType::AuthorizationCode.as_str()),
         upn: params.first("login_hint"),
-        resource: params.first("resource"),
+        resource: resource.as_deref(),
     };
     state.scenarios.fire(Endpoint::Authorize, &probe)
 }
 
+/// The API asked for, as far as it can be told before validation:
+/// `resource` in v1, the API the `scope` names in v2.0.
+fn requested_resource(state: &AppState, target: &Target<'_>, params: &Params) -> Option<String> {
+    match target.version {
+        Version::V1 => params.first("resource").map(str::to_owned),
+        Version::V2 => params
+            .first("scope")
+            .and_then(|scope| v2_scope(state, target.tenant, target.tenant_segment, scope).ok())
+            .map(|(api, _)| api.app_id_uri.clone()),
+    }
+}
+
 /// The condition an injected error code stands for at this endpoint.
-fn injected_condition(code: &ErrorCode, target: &Target<'_>, params: &Params) -> Aadsts {
-    let resource = params.first("resource").unwrap_or_default().to_owned();
+fn injected_condition(
+    state: &AppState,
+    code: &ErrorCode,
+    target: &Target<'_>,
+    params: &Params,
+) -> Aadsts {
+    let resource = requested_resource(state, target, params).unwrap_or_default();
     let client_id = target.app.client_id.to_string();
     match code {
         ErrorCode::InvalidRequest => Aadsts::MalformedRequest,

@@ -31,6 +31,10 @@ impl PostgresStore {
         options: PgConnectOptions,
         max_connections: u32,
     ) -> Result<PostgresStore, StoreError> {
+        // One connection first: a pool that cannot connect only says "pool
+        // timed out" after its timeout; this says "connection refused" (or
+        // what else went wrong) at once.
+        sqlx::ConnectOptions::connect(&options).await?;
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10))

@@ -277,3 +277,41 @@ async fn v2_authorize_errors_go_back_to_the_client() {
         assert_eq!(delivered["state"], "s");
     }
 }
+
+#[tokio::test]
+async fn a_scenario_for_a_resource_fires_on_v2_authorize_requests_naming_its_api() {
+    const ADMIN_KEY: &str = "admin-key-0123456789abcdef";
+    let server = TestServer::start_with(|c| c.admin_key = Some(ADMIN_KEY.into())).await;
+    let added = server
+        .http
+        .post(format!("{}/_admin/scenarios", server.base))
+        .bearer_auth(ADMIN_KEY)
+        .json(&serde_json::json!({
+            "tenant": TENANT, "endpoint": "authorize", "resource": FILES,
+            "error": "interaction_required", "times": 1
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 201);
+    let b = server.browser();
+    let url = authorize_v2_url(
+        &server,
+        &[
+            ("client_id", WEB),
+            ("redirect_uri", WEB_CALLBACK),
+            ("response_type", "code"),
+            ("scope", "https://files.contoso.example/Files.Read openid"),
+            ("state", "s"),
+        ],
+    );
+    let outcome = server.open(&b, &url).await;
+    let delivered = outcome.delivered();
+    assert_eq!(delivered["error"], "interaction_required");
+    assert!(
+        delivered["error_description"].contains(FILES),
+        "the description names the API the scope names: {delivered:?}"
+    );
+    // Spent: the sign-in page.
+    assert!(server.open(&b, &url).await.page().contains("id=\"signin\""));
+}
