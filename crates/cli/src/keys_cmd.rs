@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use latchkey_server::keys::{KeyTimes, SigningKey, signing_index};
+use latchkey_server::keys::{KeyTimes, SigningKey, signing_index, sort_key_times};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -60,18 +60,10 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
         KeysCommand::List { store } => {
             let (store, label) = store.open().await?;
             let keys = store.signing_keys().await?;
-            let mut times: Vec<KeyTimes> = keys
-                .iter()
-                .map(|k| KeyTimes {
-                    kid: k.kid.clone(),
-                    created_at: k.created_at,
-                    activates_at: k.activates_at,
-                })
-                .collect();
-            times.sort_by_key(|k| (k.activates_at, k.created_at, k.kid.clone()));
-            let refs: Vec<&KeyTimes> = times.iter().collect();
+            let mut times: Vec<KeyTimes> = keys.iter().map(KeyTimes::of).collect();
+            sort_key_times(&mut times);
             let now = OffsetDateTime::now_utc().unix_timestamp();
-            let signing = signing_index(&refs, now);
+            let signing = signing_index(&times, now);
             say!("{label}:");
             for (i, key) in times.iter().enumerate() {
                 let role = match i.cmp(&signing) {

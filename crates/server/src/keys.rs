@@ -200,13 +200,10 @@ mod tests {
 /// after its successor started signing (every token it signed has expired
 /// by then), then it is retired: kept in the store, no longer published.
 pub struct KeyRing {
-    /// Ordered by `activates_at`, then `created_at`, then kid.
-    entries: Vec<RingEntry>,
-}
-
-struct RingEntry {
-    meta: KeyTimes,
-    key: Arc<SigningKey>,
+    /// When each key signs, in signing order (see `sort_key_times`)…
+    times: Vec<KeyTimes>,
+    /// …and the keys themselves, in the same order.
+    keys: Vec<Arc<SigningKey>>,
 }
 
 /// When a key was made and when it signs from.
@@ -217,72 +214,79 @@ pub struct KeyTimes {
     pub activates_at: i64,
 }
 
+impl KeyTimes {
+    pub fn of(key: &StoredKey) -> KeyTimes {
+        KeyTimes {
+            kid: key.kid.clone(),
+            created_at: key.created_at,
+            activates_at: key.activates_at,
+        }
+    }
+}
+
 impl KeyRing {
     /// Loads `stored`, reusing the already-parsed keys of `previous`.
     pub fn load(stored: &[StoredKey], previous: Option<&KeyRing>) -> Result<KeyRing, KeyError> {
-        let mut entries = Vec::with_capacity(stored.len());
-        for key in stored {
+        let mut sorted: Vec<&StoredKey> = stored.iter().collect();
+        sorted.sort_by(|a, b| signing_order(&KeyTimes::of(a), &KeyTimes::of(b)));
+        let mut keys = Vec::with_capacity(sorted.len());
+        for key in &sorted {
             let known = previous.and_then(|ring| {
-                ring.entries
+                ring.times
                     .iter()
-                    .find(|e| e.meta.kid == key.kid)
-                    .map(|e| e.key.clone())
+                    .position(|t| t.kid == key.kid)
+                    .map(|i| ring.keys[i].clone())
             });
-            let key_arc = match known {
+            keys.push(match known {
                 Some(loaded) => loaded,
                 None => Arc::new(SigningKey::load(key)?),
-            };
-            entries.push(RingEntry {
-                meta: KeyTimes {
-                    kid: key.kid.clone(),
-                    created_at: key.created_at,
-                    activates_at: key.activates_at,
-                },
-                key: key_arc,
             });
         }
-        if entries.is_empty() {
+        if keys.is_empty() {
             return Err(KeyError::Generate);
         }
-        entries.sort_by(|a, b| order(&a.meta, &b.meta));
-        Ok(KeyRing { entries })
+        let times = sorted.into_iter().map(KeyTimes::of).collect();
+        Ok(KeyRing { times, keys })
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.keys.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.keys.is_empty()
     }
 
     pub fn contains(&self, kid: &str) -> bool {
-        self.entries.iter().any(|e| e.meta.kid == kid)
+        self.times.iter().any(|t| t.kid == kid)
     }
 
     /// The key that signs at `now`.
     pub fn signing(&self, now: i64) -> Arc<SigningKey> {
-        let times: Vec<&KeyTimes> = self.entries.iter().map(|e| &e.meta).collect();
-        self.entries[signing_index(&times, now)].key.clone()
+        self.keys[signing_index(&self.times, now)].clone()
     }
 
     /// The keys published at `now`, in the order they sign.
     pub fn published(&self, now: i64, grace: i64) -> Vec<Arc<SigningKey>> {
-        let times: Vec<&KeyTimes> = self.entries.iter().map(|e| &e.meta).collect();
-        published_indices(&times, now, grace)
+        published_indices(&self.times, now, grace)
             .into_iter()
-            .map(|i| self.entries[i].key.clone())
+            .map(|i| self.keys[i].clone())
             .collect()
     }
 }
 
-fn order(a: &KeyTimes, b: &KeyTimes) -> std::cmp::Ordering {
+/// Signing order: by `activates_at`, then `created_at`, then kid.
+pub fn sort_key_times(times: &mut [KeyTimes]) {
+    times.sort_by(signing_order);
+}
+
+fn signing_order(a: &KeyTimes, b: &KeyTimes) -> std::cmp::Ordering {
     (a.activates_at, a.created_at, &a.kid).cmp(&(b.activates_at, b.created_at, &b.kid))
 }
 
-/// The last key (in order) that is active at `now`; the first one when
-/// none is yet (it cannot be: the first key signs from its creation).
-pub fn signing_index(keys: &[&KeyTimes], now: i64) -> usize {
+/// Of keys in signing order, the last one active at `now`; the first one
+/// when none is yet (it cannot be: the first key signs from its creation).
+pub fn signing_index(keys: &[KeyTimes], now: i64) -> usize {
     keys.iter()
         .rposition(|k| k.activates_at <= now)
         .unwrap_or(0)
@@ -290,7 +294,7 @@ pub fn signing_index(keys: &[&KeyTimes], now: i64) -> usize {
 
 /// Pending keys, the signing key, and each key superseded less than
 /// `grace` ago.
-pub fn published_indices(keys: &[&KeyTimes], now: i64, grace: i64) -> Vec<usize> {
+pub fn published_indices(keys: &[KeyTimes], now: i64, grace: i64) -> Vec<usize> {
     let signing = signing_index(keys, now);
     (0..keys.len())
         .filter(|&i| {
@@ -317,7 +321,7 @@ mod ring_tests {
     #[test]
     fn a_rotation_from_announcement_to_retirement() {
         let (k1, k2) = (times("k1", 0), times("k2", 1000));
-        let keys = [&k1, &k2];
+        let keys = [k1, k2];
         let grace = 3600 + 60;
         // Announced: k2 is published, k1 still signs.
         assert_eq!(signing_index(&keys, 500), 0);
@@ -333,7 +337,7 @@ mod ring_tests {
     #[test]
     fn back_to_back_rotations_retire_each_key_after_its_own_successor() {
         let (k1, k2, k3) = (times("k1", 0), times("k2", 100), times("k3", 200));
-        let keys = [&k1, &k2, &k3];
+        let keys = [k1, k2, k3];
         assert_eq!(signing_index(&keys, 250), 2);
         assert_eq!(published_indices(&keys, 250, 120), [1, 2]);
         assert_eq!(published_indices(&keys, 150, 120), [0, 1, 2]);
@@ -343,6 +347,6 @@ mod ring_tests {
     #[test]
     fn a_pending_key_never_signs_early() {
         let (k1, k2) = (times("k1", 0), times("k2", 1_000_000));
-        assert_eq!(signing_index(&[&k1, &k2], 999_999), 0);
+        assert_eq!(signing_index(&[k1, k2], 999_999), 0);
     }
 }

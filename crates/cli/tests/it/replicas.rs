@@ -120,6 +120,13 @@ fn replica_with(database: &str, directory: &std::path::Path, extra: &[&str]) -> 
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut first)
         .unwrap();
+    // `serve` says which store it uses (the password left out).
+    let engine = if database.starts_with("postgres") {
+        "(store: postgres postgres://"
+    } else {
+        "(store: sqlite "
+    };
+    assert!(first.contains(engine), "{first}");
     let base = first
         .split_whitespace()
         .nth(3)
