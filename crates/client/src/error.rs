@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use latchkey_protocol::{BearerChallenge, ClientAction, ErrorCode, Surface, TokenErrorResponse};
+use latchkey_protocol::{BearerChallenge, ClientAction, ErrorCode, TokenErrorResponse};
 
 /// What to do about an error: the seeds' "Client Action" column, as the
 /// command line carries it out.
@@ -151,9 +151,7 @@ impl Error {
     /// The seed's client action for this error.
     pub fn action(&self) -> Action {
         match self {
-            Error::Authorize(e) => {
-                Action::from_seed(e.error.client_action(Surface::Authorize), None)
-            }
+            Error::Authorize(e) => Action::from_seed(e.error.client_action(), None),
             Error::Token(e) => match e.document.error {
                 ErrorCode::Extension(_) if e.status >= 500 => Action::RetryLater,
                 // Azure AD's suberror names the interaction an invalid_grant needs.
@@ -162,11 +160,11 @@ impl Error {
                 {
                     Action::AskForConsent
                 }
-                ref code => Action::from_seed(code.client_action(Surface::Token), None),
+                ref code => Action::from_seed(code.client_action(), None),
             },
             Error::Resource(e) => match e.challenge.as_ref().and_then(|c| c.error.clone()) {
                 Some(code) => Action::from_seed(
-                    code.client_action(Surface::Resource),
+                    code.client_action(),
                     e.challenge.as_ref().and_then(|c| c.scope.as_deref()),
                 ),
                 None if e.status >= 500 => Action::RetryLater,

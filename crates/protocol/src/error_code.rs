@@ -1,6 +1,6 @@
 //! The error codes of both seeds, with where each may appear, its HTTP
-//! status there and the seed's "client action". One table: every fact about
-//! a code lives in one `match` arm below.
+//! status there and the seeds' "client action". One table: every fact about
+//! a code lives in its one row of `error_codes!` below.
 
 use std::fmt;
 use std::str::FromStr;
@@ -51,123 +51,143 @@ impl ClientAction {
     }
 }
 
-/// An OAuth 2.0 error code as the seeds list it (RFC 6749 §4.1.2.1, §5.2,
-/// RFC 6750 §3.1, plus the OpenID Connect codes Azure AD also sends).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ErrorCode {
+/// The facts of one error code: its row in the table below.
+#[derive(Debug, PartialEq, Eq)]
+pub struct CodeSpec {
+    /// The wire spelling (empty for [`ErrorCode::Extension`], whose spelling
+    /// is its own: see [`ErrorCode::as_str`]).
+    pub wire: &'static str,
+    /// The surfaces on which the seeds (or the RFCs they cite) let it appear.
+    pub surfaces: &'static [Surface],
+    /// The token endpoint's HTTP status (docs/spec/seed-001-error-handling.md:
+    /// "400 Default HTTP code … 401 Authentication failed … 500 internal
+    /// error"; 503 for overload so that proxies and clients see it is
+    /// temporary).
+    pub token_status: u16,
+    /// A secured resource's HTTP status (docs/spec/seed-000-resource-errors.txt).
+    pub resource_status: u16,
+    /// The seeds' "Client Action", which is the same on every surface.
+    pub action: ClientAction,
+}
+
+impl CodeSpec {
+    /// A code this crate does not know: valid nowhere, 400, and nothing
+    /// safe to do automatically.
+    const EXTENSION: CodeSpec = CodeSpec {
+        wire: "",
+        surfaces: &[],
+        token_status: 400,
+        resource_status: 400,
+        action: ClientAction::FixRequest,
+    };
+}
+
+/// Counts the identifiers it is given, for the length of `ErrorCode::ALL`.
+macro_rules! count {
+    ($($name:ident)*) => {
+        <[&str]>::len(&[$(stringify!($name)),*])
+    };
+}
+
+/// Declares `ErrorCode` from its table: one row per code, so that a new code
+/// is one edit. Each row reads: wire spelling, surfaces, token status,
+/// resource status, client action.
+macro_rules! error_codes {
+    ($(
+        $(#[doc = $doc:literal])*
+        $variant:ident = $wire:literal, [$($surface:ident),*], $token:literal, $resource:literal, $action:ident;
+    )*) => {
+        /// An OAuth 2.0 error code as the seeds list it (RFC 6749 §4.1.2.1,
+        /// §5.2, RFC 6750 §3.1, plus the OpenID Connect codes Azure AD also
+        /// sends).
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($(#[doc = $doc])* $variant,)*
+            /// A code this crate does not know, kept verbatim. Only parsing makes it.
+            Extension(String),
+        }
+
+        impl ErrorCode {
+            /// Every known code, for tables and tests.
+            pub const ALL: [ErrorCode; count!($($variant)*)] = [$(ErrorCode::$variant),*];
+
+            /// This code's row of the table.
+            pub fn spec(&self) -> &'static CodeSpec {
+                match self {
+                    $(ErrorCode::$variant => &CodeSpec {
+                        wire: $wire,
+                        surfaces: &[$(Surface::$surface),*],
+                        token_status: $token,
+                        resource_status: $resource,
+                        action: ClientAction::$action,
+                    },)*
+                    ErrorCode::Extension(_) => &CodeSpec::EXTENSION,
+                }
+            }
+        }
+    };
+}
+
+// The seeds' tables, merged: docs/spec/seed-001-error-handling.md for the
+// authorization and token endpoints, docs/spec/seed-000-resource-errors.txt
+// for secured resources. Columns: wire, surfaces, token status, resource
+// status, client action.
+error_codes! {
     /// "Protocol error, such as a missing required parameter."
-    InvalidRequest,
+    InvalidRequest = "invalid_request", [Authorize, Token, Resource], 400, 400, FixRequest;
     /// "The client application is not permitted to request an authorization
     /// code" / "not authorized to use this authorization grant type".
-    UnauthorizedClient,
+    UnauthorizedClient = "unauthorized_client", [Authorize, Token], 400, 400, InstallApplication;
     /// "Resource owner denied consent."
-    AccessDenied,
+    AccessDenied = "access_denied", [Authorize], 400, 400, AskForConsent;
     /// "The authorization server does not support the response type."
-    UnsupportedResponseType,
+    UnsupportedResponseType = "unsupported_response_type", [Authorize], 400, 400, FixRequest;
     /// "The server encountered an unexpected error."
-    ServerError,
+    ServerError = "server_error", [Authorize, Token], 500, 500, RetryWithDelay;
     /// "The server is temporarily too busy to handle the request."
-    TemporarilyUnavailable,
+    TemporarilyUnavailable = "temporarily_unavailable", [Authorize, Token], 503, 503, RetryWithDelay;
     /// "The target resource is invalid because it does not exist, Azure AD
     /// cannot find it, or it is not correctly configured."
-    InvalidResource,
+    InvalidResource = "invalid_resource", [Authorize, Token], 400, 400, InstallApplication;
     /// "The authorization grant (or its parameters) or refresh token is
-    /// invalid, expired, or revoked."
-    InvalidGrant,
+    /// invalid, expired, or revoked." The token seed's action: "Fix and
+    /// resubmit the request."
+    InvalidGrant = "invalid_grant", [Token], 400, 400, FixRequest;
     /// "Client authentication failed."
-    InvalidClient,
+    InvalidClient = "invalid_client", [Token], 401, 400, FixCredentials;
     /// "The authorization server does not support the authorization grant type."
-    UnsupportedGrantType,
+    UnsupportedGrantType = "unsupported_grant_type", [Token], 400, 400, ChangeGrantType;
     /// "The request requires user interaction."
-    InteractionRequired,
+    InteractionRequired = "interaction_required", [Authorize, Token], 400, 400, InteractionRequired;
     /// RFC 6749 §5.2: the requested scope is invalid, unknown or malformed.
-    InvalidScope,
+    InvalidScope = "invalid_scope", [Authorize, Token], 400, 400, FixRequest;
     /// OpenID Connect: `prompt=none` but the user is not signed in.
-    LoginRequired,
+    LoginRequired = "login_required", [Authorize], 400, 400, InteractionRequired;
     /// OpenID Connect: `prompt=none` but consent is needed.
-    ConsentRequired,
+    ConsentRequired = "consent_required", [Authorize], 400, 400, AskForConsent;
     /// RFC 6750: "The access token is missing, invalid, or is revoked."
-    InvalidToken,
+    InvalidToken = "invalid_token", [Resource], 400, 401, RequestNewToken;
     /// RFC 6750: "The access token does not contain the impersonation
     /// permissions required to access the resource."
-    InsufficientScope,
+    InsufficientScope = "insufficient_scope", [Resource], 400, 403, ReauthorizeWithScope;
     /// Azure AD: "The subject of the token does not have the permissions
     /// that are required to access the resource."
-    InsufficientAccess,
-    /// A code this crate does not know, kept verbatim. Only parsing makes it.
-    Extension(String),
+    InsufficientAccess = "insufficient_access", [Resource], 400, 403, PromptDifferentAccount;
 }
 
 impl ErrorCode {
-    /// Every known code, for tables and tests.
-    pub const ALL: [ErrorCode; 17] = [
-        ErrorCode::InvalidRequest,
-        ErrorCode::UnauthorizedClient,
-        ErrorCode::AccessDenied,
-        ErrorCode::UnsupportedResponseType,
-        ErrorCode::ServerError,
-        ErrorCode::TemporarilyUnavailable,
-        ErrorCode::InvalidResource,
-        ErrorCode::InvalidGrant,
-        ErrorCode::InvalidClient,
-        ErrorCode::UnsupportedGrantType,
-        ErrorCode::InteractionRequired,
-        ErrorCode::InvalidScope,
-        ErrorCode::LoginRequired,
-        ErrorCode::ConsentRequired,
-        ErrorCode::InvalidToken,
-        ErrorCode::InsufficientScope,
-        ErrorCode::InsufficientAccess,
-    ];
-
     /// The wire spelling.
     pub fn as_str(&self) -> &str {
         match self {
-            ErrorCode::InvalidRequest => "invalid_request",
-            ErrorCode::UnauthorizedClient => "unauthorized_client",
-            ErrorCode::AccessDenied => "access_denied",
-            ErrorCode::UnsupportedResponseType => "unsupported_response_type",
-            ErrorCode::ServerError => "server_error",
-            ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
-            ErrorCode::InvalidResource => "invalid_resource",
-            ErrorCode::InvalidGrant => "invalid_grant",
-            ErrorCode::InvalidClient => "invalid_client",
-            ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
-            ErrorCode::InteractionRequired => "interaction_required",
-            ErrorCode::InvalidScope => "invalid_scope",
-            ErrorCode::LoginRequired => "login_required",
-            ErrorCode::ConsentRequired => "consent_required",
-            ErrorCode::InvalidToken => "invalid_token",
-            ErrorCode::InsufficientScope => "insufficient_scope",
-            ErrorCode::InsufficientAccess => "insufficient_access",
             ErrorCode::Extension(other) => other,
+            known => known.spec().wire,
         }
     }
 
     /// The surfaces on which the seeds (or the RFCs they cite) let this code
     /// appear.
     pub fn surfaces(&self) -> &'static [Surface] {
-        use Surface::*;
-        match self {
-            ErrorCode::InvalidRequest => &[Authorize, Token, Resource],
-            ErrorCode::UnauthorizedClient
-            | ErrorCode::ServerError
-            | ErrorCode::TemporarilyUnavailable
-            | ErrorCode::InvalidResource
-            | ErrorCode::InvalidScope
-            | ErrorCode::InteractionRequired => &[Authorize, Token],
-            ErrorCode::AccessDenied
-            | ErrorCode::UnsupportedResponseType
-            | ErrorCode::LoginRequired
-            | ErrorCode::ConsentRequired => &[Authorize],
-            ErrorCode::InvalidGrant
-            | ErrorCode::InvalidClient
-            | ErrorCode::UnsupportedGrantType => &[Token],
-            ErrorCode::InvalidToken
-            | ErrorCode::InsufficientScope
-            | ErrorCode::InsufficientAccess => &[Resource],
-            ErrorCode::Extension(_) => &[],
-        }
+        self.spec().surfaces
     }
 
     /// Whether the code may appear on `surface`.
@@ -175,58 +195,19 @@ impl ErrorCode {
         self.surfaces().contains(&surface)
     }
 
-    /// The HTTP status the token endpoint answers with (seed: "400 Default
-    /// HTTP code … 401 Authentication failed … 500 internal error"; 503 for
-    /// overload so that proxies and clients see it is temporary).
+    /// The HTTP status the token endpoint answers with.
     pub fn token_status(&self) -> u16 {
-        match self {
-            ErrorCode::InvalidClient => 401,
-            ErrorCode::ServerError => 500,
-            ErrorCode::TemporarilyUnavailable => 503,
-            _ => 400,
-        }
+        self.spec().token_status
     }
 
-    /// The HTTP status a secured resource answers with (seed 000's table).
+    /// The HTTP status a secured resource answers with.
     pub fn resource_status(&self) -> u16 {
-        match self {
-            ErrorCode::InvalidToken => 401,
-            ErrorCode::InsufficientScope | ErrorCode::InsufficientAccess => 403,
-            ErrorCode::ServerError => 500,
-            ErrorCode::TemporarilyUnavailable => 503,
-            _ => 400,
-        }
+        self.spec().resource_status
     }
 
-    /// The seed's client action for this code on `surface`.
-    pub fn client_action(&self, surface: Surface) -> ClientAction {
-        match (self, surface) {
-            (ErrorCode::InvalidRequest, _) => ClientAction::FixRequest,
-            // Token seed: "Fix and resubmit the request."
-            (ErrorCode::InvalidGrant, _) => ClientAction::FixRequest,
-            (ErrorCode::UnauthorizedClient, _) | (ErrorCode::InvalidResource, _) => {
-                ClientAction::InstallApplication
-            }
-            (ErrorCode::AccessDenied, _) | (ErrorCode::ConsentRequired, _) => {
-                ClientAction::AskForConsent
-            }
-            (ErrorCode::UnsupportedResponseType, _) | (ErrorCode::InvalidScope, _) => {
-                ClientAction::FixRequest
-            }
-            (ErrorCode::ServerError, _) | (ErrorCode::TemporarilyUnavailable, _) => {
-                ClientAction::RetryWithDelay
-            }
-            (ErrorCode::InvalidClient, _) => ClientAction::FixCredentials,
-            (ErrorCode::UnsupportedGrantType, _) => ClientAction::ChangeGrantType,
-            (ErrorCode::InteractionRequired, _) | (ErrorCode::LoginRequired, _) => {
-                ClientAction::InteractionRequired
-            }
-            (ErrorCode::InvalidToken, _) => ClientAction::RequestNewToken,
-            (ErrorCode::InsufficientScope, _) => ClientAction::ReauthorizeWithScope,
-            (ErrorCode::InsufficientAccess, _) => ClientAction::PromptDifferentAccount,
-            // An unknown code: nothing safe to do automatically.
-            (ErrorCode::Extension(_), _) => ClientAction::FixRequest,
-        }
+    /// The seeds' client action for this code.
+    pub fn client_action(&self) -> ClientAction {
+        self.spec().action
     }
 }
 
@@ -278,7 +259,8 @@ mod tests {
     #[test]
     fn token_seed_table() {
         use ClientAction::*;
-        // (code, status, action) exactly as seed 001's token tables read.
+        // (code, status, action) exactly as the token tables of
+        // docs/spec/seed-001-error-handling.md read.
         let table = [
             (ErrorCode::InvalidRequest, 400, FixRequest),
             (ErrorCode::InvalidGrant, 400, FixRequest),
@@ -293,7 +275,7 @@ mod tests {
         for (code, status, action) in table {
             assert!(code.is_valid_on(Surface::Token), "{code}");
             assert_eq!(code.token_status(), status, "{code}");
-            assert_eq!(code.client_action(Surface::Token), action, "{code}");
+            assert_eq!(code.client_action(), action, "{code}");
         }
     }
 
@@ -311,7 +293,7 @@ mod tests {
         ];
         for (code, action) in table {
             assert!(code.is_valid_on(Surface::Authorize), "{code}");
-            assert_eq!(code.client_action(Surface::Authorize), action, "{code}");
+            assert_eq!(code.client_action(), action, "{code}");
         }
         assert!(!ErrorCode::InvalidGrant.is_valid_on(Surface::Authorize));
     }
@@ -328,7 +310,7 @@ mod tests {
         for (code, status, action) in table {
             assert!(code.is_valid_on(Surface::Resource), "{code}");
             assert_eq!(code.resource_status(), status, "{code}");
-            assert_eq!(code.client_action(Surface::Resource), action, "{code}");
+            assert_eq!(code.client_action(), action, "{code}");
         }
         assert!(!ErrorCode::InvalidClient.is_valid_on(Surface::Resource));
     }
