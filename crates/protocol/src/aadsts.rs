@@ -1,112 +1,244 @@
 //! The AADSTS catalogue: every condition Latchkey reports, with its OAuth
-//! error code, its AADSTS number and its message. Numbers and wording follow
-//! Azure AD where Azure AD has a code for the condition, so that a developer
-//! can search for them; the rest are listed in README.md.
+//! error code, its AADSTS number and its message, one row per condition in
+//! `catalogue!` below. Numbers and wording follow Azure AD where Azure AD
+//! has a code for the condition, so that a developer can search for them;
+//! each row says whether it does ([`NumberOrigin`]). docs/errors.md is
+//! rendered from these rows, and a test keeps it so.
 //!
 //! Values a caller sent are quoted back only after [`bounded`], so an error
 //! never reflects a megabyte of input, and no variant carries a secret.
 
 use crate::ErrorCode;
 
-/// One condition from the catalogue, with the values its message names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Aadsts {
-    /// 90014: a required parameter is absent or empty.
-    MissingParameter { name: &'static str },
-    /// 90011: `client_id` sent twice with different values (the seed's own example).
-    AmbiguousClientId { client_ids: Vec<String> },
-    /// 9002313: a parameter sent more than once.
-    DuplicateParameter { name: String },
-    /// 9002313: a request that is wrong in a way no other entry names.
-    MalformedRequest,
-    /// 9002313: the body is not `application/x-www-form-urlencoded`.
-    NotFormEncoded,
-    /// 9002313: the body exceeds the limit.
-    BodyTooLarge { limit: usize },
-    /// 900561: the token endpoint takes POST only.
-    MethodNotAllowed { method: String },
-    /// 9002313: the `Authorization` header cannot be read.
-    MalformedAuthorizationHeader,
-    /// 9002313: credentials both in the Authorization header and the body.
-    ConflictingClientCredentials,
-    /// 90002: the tenant in the path is not known.
-    TenantNotFound { tenant: String },
-    /// 700016: no application with that client id in the tenant.
-    UnknownApplication { client_id: String, tenant: String },
-    /// 7000218: a confidential client sent no secret.
-    MissingClientSecret,
-    /// 7000215: the secret does not match.
-    InvalidClientSecret { client_id: String },
-    /// 700025: a public client sent a secret.
-    PublicClientSentSecret,
-    /// 70000: the client is not allowed this grant type.
-    GrantTypeNotAllowed {
-        client_id: String,
-        grant_type: String,
-    },
-    /// 70003: an unknown grant type.
-    UnsupportedGrantType { grant_type: String },
-    /// 500011: the resource is not registered in the tenant.
-    ResourceNotFound { resource: String, tenant: String },
-    /// 50126: wrong user name or password (also for an unknown user: no enumeration).
-    InvalidUsernameOrPassword,
-    /// 70008: a refresh token (or code) past its lifetime.
-    GrantExpired,
-    /// 50173: a refresh token whose family was revoked.
-    GrantRevoked,
-    /// 70000: a refresh token presented again after it was rotated out.
-    RefreshTokenReused,
-    /// 70000: a refresh token that does not exist.
-    GrantMalformed,
-    /// 70000: a refresh token issued to another client.
-    GrantClientMismatch,
-    /// 50076: the user must pass a second factor.
-    MfaRequired { resource: String },
-    /// 65001: no consent for the app to use the resource on the user's behalf.
-    ConsentRequired { client_id: String, app_name: String },
-    /// 70011: a scope the resource does not define.
-    InvalidScope { scope: String },
-    /// 90055: the server sheds load.
-    Throttled,
-    /// 900971: no `redirect_uri`, and the app has more than one.
-    RedirectUriMissing { client_id: String },
-    /// 50011: a `redirect_uri` not registered, by exact string match.
-    RedirectUriMismatch {
-        redirect_uri: String,
-        client_id: String,
-    },
-    /// 90102: a `redirect_uri` that is not an absolute URI without a fragment.
-    RedirectUriMalformed,
-    /// 70005: a `response_type` other than `code`.
-    UnsupportedResponseType { response_type: String },
-    /// 9002325: a public client without a PKCE `code_challenge`.
-    PkceRequired,
-    /// 9002313: a `code_challenge_method` other than S256.
-    PkceMethodNotSupported { method: String },
-    /// 9002313: a `code_challenge` that is not 43–128 unreserved characters.
-    MalformedCodeChallenge,
-    /// 90023: a `prompt` value this server does not know.
-    UnsupportedPrompt { prompt: String },
-    /// 9002313: a `response_mode` this server does not know.
-    UnsupportedResponseMode { response_mode: String },
-    /// 50058: `prompt=none` and nobody is signed in.
-    LoginRequired,
-    /// 65001 as `consent_required`: `prompt=none` and consent is missing.
-    SilentConsentRequired { client_id: String, app_name: String },
-    /// 65004: the user pressed Cancel on the consent page.
-    UserDeclinedConsent,
-    /// 54005: the authorization code was redeemed before.
-    CodeRedeemed,
-    /// 70000: `redirect_uri` differs from the authorization request's.
-    CodeRedirectUriMismatch,
-    /// 501481: the `code_verifier` does not hash to the `code_challenge`.
-    CodeVerifierMismatch,
-    /// 501481: no `code_verifier`, but the code has a challenge.
-    CodeVerifierMissing,
-    /// 501481: a `code_verifier`, but the code has no challenge.
-    CodeVerifierUnexpected,
-    /// 50000: an internal failure; the details are only in the server's log.
-    ServerError,
+/// Whose number a condition carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberOrigin {
+    /// Azure AD's number for this condition.
+    AzureAd,
+    /// Latchkey's choice: Azure AD has no number for exactly this condition
+    /// (or one Latchkey does not reproduce), so the row borrows the number of
+    /// Azure AD's nearest condition; the message is Latchkey's.
+    Latchkey,
+}
+
+/// The facts of one condition: its row of the catalogue.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ConditionSpec {
+    /// The AADSTS number.
+    pub number: u32,
+    /// The OAuth 2.0 error code the condition is reported as.
+    pub code: ErrorCode,
+    /// Azure AD's `suberror`, which tells MSAL which interaction is needed.
+    pub suberror: Option<&'static str>,
+    /// Whose number it is.
+    pub origin: NumberOrigin,
+    /// When it happens, for people (the variant's documentation too).
+    pub when: &'static str,
+    /// The message after `AADSTSnnnn: `, with `{field}` where the variant's
+    /// field is quoted.
+    pub message: &'static str,
+}
+
+/// `Some` of the literal it is given, `None` without one.
+macro_rules! optional {
+    () => {
+        None
+    };
+    ($value:literal) => {
+        Some($value)
+    };
+}
+
+/// Declares `Aadsts` from its rows, so that a new condition is one edit.
+/// Each row reads: variant and fields, AADSTS number, OAuth code (and
+/// `suberror`), whose number, when it happens, message template.
+macro_rules! catalogue {
+    ($(
+        $variant:ident $({ $($field:ident: $ty:ty),* })?
+            = $number:literal, $code:ident $(($suberror:literal))?, $origin:ident,
+            $when:literal,
+            $message:literal;
+    )*) => {
+        /// One condition from the catalogue, with the values its message names.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum Aadsts {
+            $(#[doc = $when] $variant $({ $($field: $ty),* })?,)*
+        }
+
+        impl Aadsts {
+            /// Every row, in the order of docs/errors.md.
+            pub const CATALOGUE: &'static [ConditionSpec] = &[$(ConditionSpec {
+                number: $number,
+                code: ErrorCode::$code,
+                suberror: optional!($($suberror)?),
+                origin: NumberOrigin::$origin,
+                when: $when,
+                message: $message,
+            }),*];
+
+            /// This condition's row.
+            pub fn spec(&self) -> &'static ConditionSpec {
+                match self {
+                    $(Aadsts::$variant { .. } => &ConditionSpec {
+                        number: $number,
+                        code: ErrorCode::$code,
+                        suberror: optional!($($suberror)?),
+                        origin: NumberOrigin::$origin,
+                        when: $when,
+                        message: $message,
+                    },)*
+                }
+            }
+
+            /// The quoted value of the field `name`, for the message template.
+            fn field(&self, name: &str) -> Option<String> {
+                match self {
+                    $(Aadsts::$variant { $($($field),*)? } => match name {
+                        $($(stringify!($field) => Some(Quote::quote($field)),)*)?
+                        _ => None,
+                    },)*
+                }
+            }
+        }
+    };
+}
+
+catalogue! {
+    MissingParameter { name: &'static str } = 90014, InvalidRequest, AzureAd,
+        "A required parameter is missing or empty (at the authorization endpoint: `response_type` or `resource`).",
+        "The request body must contain the following parameter: '{name}'.";
+    AmbiguousClientId { client_ids: Vec<String> } = 90011, InvalidRequest, AzureAd,
+        "Two different `client_id`s (the example of docs/spec/seed-001-error-handling.md).",
+        "Request is ambiguous, multiple application identifiers found. Application identifiers: '{client_ids}'.";
+    DuplicateParameter { name: String } = 9002313, InvalidRequest, Latchkey,
+        "A parameter sent more than once (at the authorization endpoint, a repeated `client_id`, `redirect_uri` or `state` is shown on the error page).",
+        "Invalid request. The parameter '{name}' is present more than once.";
+    MalformedRequest = 9002313, InvalidRequest, AzureAd,
+        "A request that is wrong in a way no other row names.",
+        "Invalid request. Request is malformed or invalid.";
+    NotFormEncoded = 9002313, InvalidRequest, Latchkey,
+        "A body that is not `application/x-www-form-urlencoded`.",
+        "Invalid request. The request body must be of type 'application/x-www-form-urlencoded'.";
+    BodyTooLarge { limit: usize } = 9002313, InvalidRequest, Latchkey,
+        "A body over the limit.",
+        "Invalid request. The request body is larger than {limit} bytes.";
+    MethodNotAllowed { method: String } = 900561, InvalidRequest, AzureAd,
+        "A method other than POST at the token endpoint (other than GET or POST at the authorization endpoint).",
+        "The endpoint only accepts POST requests. Received a {method} request.";
+    MalformedAuthorizationHeader = 9002313, InvalidRequest, Latchkey,
+        "An `Authorization` header that is not `Basic` client credentials.",
+        "Invalid request. The Authorization header is malformed; the token endpoint accepts 'Basic' client credentials only.";
+    ConflictingClientCredentials = 9002313, InvalidRequest, Latchkey,
+        "Client credentials both in the `Authorization` header and in the body.",
+        "Invalid request. Client credentials were sent both in the Authorization header and in the request body; use only one.";
+    TenantNotFound { tenant: String } = 90002, InvalidRequest, AzureAd,
+        "The tenant in the path is not known.",
+        "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.";
+    UnknownApplication { client_id: String, tenant: String } = 700016, UnauthorizedClient, AzureAd,
+        "No application with that client id in the tenant (at the authorization endpoint: the error page).",
+        "Application with identifier '{client_id}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.";
+    MissingClientSecret = 7000218, InvalidClient, AzureAd,
+        "A confidential client sent no secret.",
+        "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.";
+    InvalidClientSecret { client_id: String } = 7000215, InvalidClient, AzureAd,
+        "A wrong client secret (with `WWW-Authenticate: Basic` when it came over Basic).",
+        "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'.";
+    PublicClientSentSecret = 700025, InvalidClient, AzureAd,
+        "A public client sent a secret.",
+        "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.";
+    GrantTypeNotAllowed { client_id: String, grant_type: String } = 70000, UnauthorizedClient, Latchkey,
+        "The client may not use this grant type (at the authorization endpoint: the code flow).",
+        "The application '{client_id}' is not allowed to use the grant type '{grant_type}'.";
+    UnsupportedGrantType { grant_type: String } = 70003, UnsupportedGrantType, AzureAd,
+        "An unknown `grant_type`.",
+        "The app requested an unsupported grant type '{grant_type}'.";
+    ResourceNotFound { resource: String, tenant: String } = 500011, InvalidResource, AzureAd,
+        "A `resource` not registered in the tenant.",
+        "The resource principal named {resource} was not found in the tenant named {tenant}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.";
+    InvalidUsernameOrPassword = 50126, InvalidGrant, AzureAd,
+        "A wrong user name or password (an unknown user alike, in the same time: no enumeration).",
+        "Error validating credentials due to invalid username or password.";
+    GrantExpired = 70008, InvalidGrant, AzureAd,
+        "A refresh token or authorization code past its lifetime.",
+        "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.";
+    GrantRevoked = 50173, InvalidGrant, AzureAd,
+        "A refresh token whose family was revoked, or a grant whose user no longer exists.",
+        "The provided grant has been revoked. Send a new interactive authorization request for this user and resource.";
+    RefreshTokenReused = 70000, InvalidGrant, Latchkey,
+        "A refresh token presented again after it was rotated out (which revokes its family).",
+        "The refresh token has already been used to obtain a new one; every refresh token of this sign-in has been revoked. Send a new interactive authorization request for this user and resource.";
+    GrantMalformed = 70000, InvalidGrant, AzureAd,
+        "A refresh token or authorization code that does not exist.",
+        "Provided grant is invalid or malformed.";
+    GrantClientMismatch = 70000, InvalidGrant, AzureAd,
+        "A refresh token or authorization code issued to another client.",
+        "Provided grant is invalid: it was issued to a different client.";
+    MfaRequired { resource: String } = 50076, InteractionRequired, AzureAd,
+        "A password grant for a user with a second factor; at the authorization endpoint, `prompt=none` with the second factor not passed.",
+        "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '{resource}'.";
+    ConsentRequired { client_id: String, app_name: String } = 65001, InvalidGrant("consent_required"), AzureAd,
+        "No consent for the app to use the resource's scopes on the user's behalf.",
+        "The user or administrator has not consented to use the application with ID '{client_id}' named '{app_name}'. Send an interactive authorization request for this user and resource.";
+    InvalidScope { scope: String } = 70011, InvalidScope, AzureAd,
+        "A scope the resource does not define, or the app may not ask for.",
+        "The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid.";
+    Throttled = 90055, TemporarilyUnavailable, AzureAd,
+        "More than `--max-in-flight` requests at once (the token endpoint adds `Retry-After: 1`).",
+        "The server is temporarily too busy to handle the request. Please try again later.";
+    ServerError = 50000, ServerError, AzureAd,
+        "An internal failure (the store failed); the details are only in the server's log.",
+        "There was an error issuing a token or an issue with our sign-in service.";
+    RedirectUriMissing { client_id: String } = 900971, InvalidRequest, AzureAd,
+        "No `redirect_uri`, and the app has more than one (error page).",
+        "No reply address provided. The application '{client_id}' has several redirect URIs registered; the request must name one in 'redirect_uri'.";
+    RedirectUriMismatch { redirect_uri: String, client_id: String } = 50011, InvalidRequest, AzureAd,
+        "A `redirect_uri` not registered, by exact string match; a loopback one registered without a port matches any port (error page).",
+        "The redirect URI '{redirect_uri}' specified in the request does not match the redirect URIs configured for the application '{client_id}'.";
+    RedirectUriMalformed = 90102, InvalidRequest, AzureAd,
+        "A `redirect_uri` that is not an absolute URI without a fragment (error page).",
+        "'redirect_uri' value must be a valid absolute URI without a fragment.";
+    UnsupportedResponseType { response_type: String } = 70005, UnsupportedResponseType, AzureAd,
+        "A `response_type` other than `code`.",
+        "The response_type '{response_type}' is not supported. This server issues authorization codes: use 'code'.";
+    PkceRequired = 9002325, InvalidRequest, Latchkey,
+        "A public client without a PKCE `code_challenge`.",
+        "Proof Key for Code Exchange is required for public clients: send 'code_challenge' and 'code_challenge_method' = 'S256'.";
+    PkceMethodNotSupported { method: String } = 9002313, InvalidRequest, Latchkey,
+        "A `code_challenge_method` other than `S256`.",
+        "Invalid request. The code_challenge_method '{method}' is not supported; use 'S256'.";
+    MalformedCodeChallenge = 9002313, InvalidRequest, Latchkey,
+        "A `code_challenge` that is not 43 to 128 unreserved characters.",
+        "Invalid request. The code_challenge must be 43 to 128 characters from A-Z, a-z, 0-9, '-', '.', '_' and '~'.";
+    UnsupportedPrompt { prompt: String } = 90023, InvalidRequest, AzureAd,
+        "A `prompt` value this server does not know.",
+        "Unsupported 'prompt' value '{prompt}'. Use 'login', 'consent', 'none' or 'select_account'.";
+    UnsupportedResponseMode { response_mode: String } = 9002313, InvalidRequest, Latchkey,
+        "A `response_mode` this server does not know.",
+        "Invalid request. The response_mode '{response_mode}' is not supported; use 'query', 'fragment' or 'form_post'.";
+    LoginRequired = 50058, LoginRequired, AzureAd,
+        "`prompt=none` and nobody is signed in.",
+        "A silent sign-in request was sent but no user is signed in.";
+    SilentConsentRequired { client_id: String, app_name: String } = 65001, ConsentRequired, AzureAd,
+        "`prompt=none` and consent is missing.",
+        "The user or administrator has not consented to use the application with ID '{client_id}' named '{app_name}'. Send an interactive authorization request for this user and resource.";
+    UserDeclinedConsent = 65004, AccessDenied, AzureAd,
+        "The user pressed Cancel on the consent page.",
+        "User declined to consent to access the app.";
+    CodeRedeemed = 54005, InvalidGrant, AzureAd,
+        "An authorization code redeemed before (its refresh tokens are revoked).",
+        "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.";
+    CodeRedirectUriMismatch = 70000, InvalidGrant, Latchkey,
+        "A `redirect_uri` that differs from the authorization request's.",
+        "The redirect_uri does not match the one the authorization code was issued for.";
+    CodeVerifierMismatch = 501481, InvalidGrant, AzureAd,
+        "A `code_verifier` that does not hash to the `code_challenge`.",
+        "The code_verifier does not match the code_challenge supplied in the authorization request.";
+    CodeVerifierMissing = 501481, InvalidGrant, Latchkey,
+        "No `code_verifier`, but the code has a challenge.",
+        "The request body must contain the 'code_verifier' parameter: the authorization request supplied a code_challenge.";
+    CodeVerifierUnexpected = 501481, InvalidGrant, Latchkey,
+        "A `code_verifier`, but the code has no challenge.",
+        "A code_verifier was sent, but the authorization request supplied no code_challenge.";
 }
 
 /// The most of any caller-supplied value that is quoted back in a message.
@@ -120,252 +252,85 @@ pub fn bounded(value: &str) -> String {
     }
 }
 
+/// How a field's value appears in a message: bounded, if a caller sent it.
+trait Quote {
+    fn quote(&self) -> String;
+}
+
+impl Quote for &str {
+    fn quote(&self) -> String {
+        bounded(self)
+    }
+}
+
+impl Quote for String {
+    fn quote(&self) -> String {
+        bounded(self)
+    }
+}
+
+impl Quote for usize {
+    fn quote(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl Quote for Vec<String> {
+    fn quote(&self) -> String {
+        let each: Vec<String> = self.iter().map(|v| bounded(v)).collect();
+        each.join(", ")
+    }
+}
+
+/// Fills `{field}` placeholders in one pass, so that a quoted value that
+/// itself reads `{tenant}` is never expanded.
+fn render(template: &str, field: impl Fn(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else {
+            rest = &rest[open..];
+            break;
+        };
+        match field(&after[..close]) {
+            Some(value) => out.push_str(&value),
+            None => out.push_str(&rest[open..open + close + 2]),
+        }
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 impl Aadsts {
     /// The AADSTS number.
     pub fn number(&self) -> u32 {
-        match self {
-            Aadsts::MissingParameter { .. } => 90014,
-            Aadsts::AmbiguousClientId { .. } => 90011,
-            Aadsts::DuplicateParameter { .. }
-            | Aadsts::MalformedRequest
-            | Aadsts::NotFormEncoded
-            | Aadsts::BodyTooLarge { .. }
-            | Aadsts::MalformedAuthorizationHeader
-            | Aadsts::ConflictingClientCredentials => 9002313,
-            Aadsts::MethodNotAllowed { .. } => 900561,
-            Aadsts::TenantNotFound { .. } => 90002,
-            Aadsts::UnknownApplication { .. } => 700016,
-            Aadsts::MissingClientSecret => 7000218,
-            Aadsts::InvalidClientSecret { .. } => 7000215,
-            Aadsts::PublicClientSentSecret => 700025,
-            Aadsts::GrantTypeNotAllowed { .. } => 70000,
-            Aadsts::UnsupportedGrantType { .. } => 70003,
-            Aadsts::ResourceNotFound { .. } => 500011,
-            Aadsts::InvalidUsernameOrPassword => 50126,
-            Aadsts::GrantExpired => 70008,
-            Aadsts::GrantRevoked => 50173,
-            Aadsts::RefreshTokenReused | Aadsts::GrantMalformed | Aadsts::GrantClientMismatch => {
-                70000
-            }
-            Aadsts::MfaRequired { .. } => 50076,
-            Aadsts::ConsentRequired { .. } => 65001,
-            Aadsts::InvalidScope { .. } => 70011,
-            Aadsts::Throttled => 90055,
-            Aadsts::ServerError => 50000,
-            Aadsts::RedirectUriMissing { .. } => 900971,
-            Aadsts::RedirectUriMismatch { .. } => 50011,
-            Aadsts::RedirectUriMalformed => 90102,
-            Aadsts::UnsupportedResponseType { .. } => 70005,
-            Aadsts::PkceRequired => 9002325,
-            Aadsts::PkceMethodNotSupported { .. }
-            | Aadsts::MalformedCodeChallenge
-            | Aadsts::UnsupportedResponseMode { .. } => 9002313,
-            Aadsts::UnsupportedPrompt { .. } => 90023,
-            Aadsts::LoginRequired => 50058,
-            Aadsts::SilentConsentRequired { .. } => 65001,
-            Aadsts::UserDeclinedConsent => 65004,
-            Aadsts::CodeRedeemed => 54005,
-            Aadsts::CodeRedirectUriMismatch => 70000,
-            Aadsts::CodeVerifierMismatch
-            | Aadsts::CodeVerifierMissing
-            | Aadsts::CodeVerifierUnexpected => 501481,
-        }
+        self.spec().number
     }
 
     /// The OAuth 2.0 error code the condition is reported as.
     pub fn error_code(&self) -> ErrorCode {
-        match self {
-            Aadsts::MissingParameter { .. }
-            | Aadsts::AmbiguousClientId { .. }
-            | Aadsts::DuplicateParameter { .. }
-            | Aadsts::MalformedRequest
-            | Aadsts::NotFormEncoded
-            | Aadsts::BodyTooLarge { .. }
-            | Aadsts::MethodNotAllowed { .. }
-            | Aadsts::MalformedAuthorizationHeader
-            | Aadsts::ConflictingClientCredentials
-            | Aadsts::TenantNotFound { .. } => ErrorCode::InvalidRequest,
-            Aadsts::UnknownApplication { .. } | Aadsts::GrantTypeNotAllowed { .. } => {
-                ErrorCode::UnauthorizedClient
-            }
-            Aadsts::MissingClientSecret
-            | Aadsts::InvalidClientSecret { .. }
-            | Aadsts::PublicClientSentSecret => ErrorCode::InvalidClient,
-            Aadsts::UnsupportedGrantType { .. } => ErrorCode::UnsupportedGrantType,
-            Aadsts::ResourceNotFound { .. } => ErrorCode::InvalidResource,
-            Aadsts::InvalidUsernameOrPassword
-            | Aadsts::GrantExpired
-            | Aadsts::GrantRevoked
-            | Aadsts::RefreshTokenReused
-            | Aadsts::GrantMalformed
-            | Aadsts::GrantClientMismatch
-            | Aadsts::ConsentRequired { .. } => ErrorCode::InvalidGrant,
-            Aadsts::MfaRequired { .. } => ErrorCode::InteractionRequired,
-            Aadsts::InvalidScope { .. } => ErrorCode::InvalidScope,
-            Aadsts::Throttled => ErrorCode::TemporarilyUnavailable,
-            Aadsts::ServerError => ErrorCode::ServerError,
-            Aadsts::RedirectUriMissing { .. }
-            | Aadsts::RedirectUriMismatch { .. }
-            | Aadsts::RedirectUriMalformed
-            | Aadsts::PkceRequired
-            | Aadsts::PkceMethodNotSupported { .. }
-            | Aadsts::MalformedCodeChallenge
-            | Aadsts::UnsupportedPrompt { .. }
-            | Aadsts::UnsupportedResponseMode { .. } => ErrorCode::InvalidRequest,
-            Aadsts::UnsupportedResponseType { .. } => ErrorCode::UnsupportedResponseType,
-            Aadsts::LoginRequired => ErrorCode::LoginRequired,
-            Aadsts::SilentConsentRequired { .. } => ErrorCode::ConsentRequired,
-            Aadsts::UserDeclinedConsent => ErrorCode::AccessDenied,
-            Aadsts::CodeRedeemed
-            | Aadsts::CodeRedirectUriMismatch
-            | Aadsts::CodeVerifierMismatch
-            | Aadsts::CodeVerifierMissing
-            | Aadsts::CodeVerifierUnexpected => ErrorCode::InvalidGrant,
-        }
+        self.spec().code.clone()
     }
 
     /// Azure AD's `suberror`, which tells MSAL which interaction is needed.
     pub fn suberror(&self) -> Option<&'static str> {
-        match self {
-            Aadsts::ConsentRequired { .. } => Some("consent_required"),
-            _ => None,
-        }
+        self.spec().suberror
     }
 
     /// The message after `AADSTSnnnn: `.
     pub fn message(&self) -> String {
-        match self {
-            Aadsts::MissingParameter { name } => {
-                format!("The request body must contain the following parameter: '{name}'.")
-            }
-            Aadsts::AmbiguousClientId { client_ids } => {
-                let ids: Vec<String> = client_ids.iter().map(|id| bounded(id)).collect();
-                format!(
-                    "Request is ambiguous, multiple application identifiers found. Application identifiers: '{}'.",
-                    ids.join(", ")
-                )
-            }
-            Aadsts::DuplicateParameter { name } => format!(
-                "Invalid request. The parameter '{}' is present more than once.",
-                bounded(name)
-            ),
-            Aadsts::MalformedRequest => "Invalid request. Request is malformed or invalid.".to_owned(),
-            Aadsts::NotFormEncoded => "Invalid request. The request body must be of type 'application/x-www-form-urlencoded'.".to_owned(),
-            Aadsts::BodyTooLarge { limit } => {
-                format!("Invalid request. The request body is larger than {limit} bytes.")
-            }
-            Aadsts::MethodNotAllowed { method } => format!(
-                "The endpoint only accepts POST requests. Received a {} request.",
-                bounded(method)
-            ),
-            Aadsts::MalformedAuthorizationHeader => "Invalid request. The Authorization header is malformed; the token endpoint accepts 'Basic' client credentials only.".to_owned(),
-            Aadsts::ConflictingClientCredentials => "Invalid request. Client credentials were sent both in the Authorization header and in the request body; use only one.".to_owned(),
-            Aadsts::TenantNotFound { tenant } => format!(
-                "Tenant '{}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.",
-                bounded(tenant)
-            ),
-            Aadsts::UnknownApplication { client_id, tenant } => format!(
-                "Application with identifier '{}' was not found in the directory '{}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.",
-                bounded(client_id),
-                bounded(tenant)
-            ),
-            Aadsts::MissingClientSecret => "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.".to_owned(),
-            Aadsts::InvalidClientSecret { client_id } => format!(
-                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.",
-                bounded(client_id)
-            ),
-            Aadsts::PublicClientSentSecret => "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.".to_owned(),
-            Aadsts::GrantTypeNotAllowed { client_id, grant_type } => format!(
-                "The application '{}' is not allowed to use the grant type '{}'.",
-                bounded(client_id),
-                bounded(grant_type)
-            ),
-            Aadsts::UnsupportedGrantType { grant_type } => format!(
-                "The app requested an unsupported grant type '{}'.",
-                bounded(grant_type)
-            ),
-            Aadsts::ResourceNotFound { resource, tenant } => format!(
-                "The resource principal named {} was not found in the tenant named {}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.",
-                bounded(resource),
-                bounded(tenant)
-            ),
-            Aadsts::InvalidUsernameOrPassword => {
-                "Error validating credentials due to invalid username or password.".to_owned()
-            }
-            Aadsts::GrantExpired => "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.".to_owned(),
-            Aadsts::GrantRevoked => "The provided grant has been revoked. Send a new interactive authorization request for this user and resource.".to_owned(),
-            Aadsts::RefreshTokenReused => "The refresh token has already been used to obtain a new one; every refresh token of this sign-in has been revoked. Send a new interactive authorization request for this user and resource.".to_owned(),
-            Aadsts::GrantMalformed => "Provided grant is invalid or malformed.".to_owned(),
-            Aadsts::GrantClientMismatch => {
-                "Provided grant is invalid: it was issued to a different client.".to_owned()
-            }
-            Aadsts::MfaRequired { resource } => format!(
-                "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '{}'.",
-                bounded(resource)
-            ),
-            Aadsts::ConsentRequired { client_id, app_name } => format!(
-                "The user or administrator has not consented to use the application with ID '{}' named '{}'. Send an interactive authorization request for this user and resource.",
-                bounded(client_id),
-                bounded(app_name)
-            ),
-            Aadsts::InvalidScope { scope } => format!(
-                "The provided value for the input parameter 'scope' is not valid. The scope {} is not valid.",
-                bounded(scope)
-            ),
-            Aadsts::Throttled => "The server is temporarily too busy to handle the request. Please try again later.".to_owned(),
-            Aadsts::ServerError => {
-                "There was an error issuing a token or an issue with our sign-in service.".to_owned()
-            }
-            Aadsts::RedirectUriMissing { client_id } => format!(
-                "No reply address provided. The application '{}' has several redirect URIs registered; the request must name one in 'redirect_uri'.",
-                bounded(client_id)
-            ),
-            Aadsts::RedirectUriMismatch { redirect_uri, client_id } => format!(
-                "The redirect URI '{}' specified in the request does not match the redirect URIs configured for the application '{}'.",
-                bounded(redirect_uri),
-                bounded(client_id)
-            ),
-            Aadsts::RedirectUriMalformed => {
-                "'redirect_uri' value must be a valid absolute URI without a fragment.".to_owned()
-            }
-            Aadsts::UnsupportedResponseType { response_type } => format!(
-                "The response_type '{}' is not supported. This server issues authorization codes: use 'code'.",
-                bounded(response_type)
-            ),
-            Aadsts::PkceRequired => "Proof Key for Code Exchange is required for public clients: send 'code_challenge' and 'code_challenge_method' = 'S256'.".to_owned(),
-            Aadsts::PkceMethodNotSupported { method } => format!(
-                "Invalid request. The code_challenge_method '{}' is not supported; use 'S256'.",
-                bounded(method)
-            ),
-            Aadsts::MalformedCodeChallenge => "Invalid request. The code_challenge must be 43 to 128 characters from A-Z, a-z, 0-9, '-', '.', '_' and '~'.".to_owned(),
-            Aadsts::UnsupportedPrompt { prompt } => format!(
-                "Unsupported 'prompt' value '{}'. Use 'login', 'consent', 'none' or 'select_account'.",
-                bounded(prompt)
-            ),
-            Aadsts::UnsupportedResponseMode { response_mode } => format!(
-                "Invalid request. The response_mode '{}' is not supported; use 'query', 'fragment' or 'form_post'.",
-                bounded(response_mode)
-            ),
-            Aadsts::LoginRequired => "A silent sign-in request was sent but no user is signed in.".to_owned(),
-            Aadsts::SilentConsentRequired { client_id, app_name } => format!(
-                "The user or administrator has not consented to use the application with ID '{}' named '{}'. Send an interactive authorization request for this user and resource.",
-                bounded(client_id),
-                bounded(app_name)
-            ),
-            Aadsts::UserDeclinedConsent => "User declined to consent to access the app.".to_owned(),
-            Aadsts::CodeRedeemed => "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.".to_owned(),
-            Aadsts::CodeRedirectUriMismatch => "The redirect_uri does not match the one the authorization code was issued for.".to_owned(),
-            Aadsts::CodeVerifierMismatch => "The code_verifier does not match the code_challenge supplied in the authorization request.".to_owned(),
-            Aadsts::CodeVerifierMissing => "The request body must contain the 'code_verifier' parameter: the authorization request supplied a code_challenge.".to_owned(),
-            Aadsts::CodeVerifierUnexpected => "A code_verifier was sent, but the authorization request supplied no code_challenge.".to_owned(),
-        }
+        render(self.spec().message, |name| self.field(name))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use expect_test::expect;
+    use crate::{ClientAction, Surface};
+    use expect_test::{expect, expect_file};
 
     /// One of every condition, so the catalogue's numbers, codes and texts
     /// are pinned in one place.
@@ -544,6 +509,167 @@ mod tests {
                 sample.error_code().is_valid_on(crate::Surface::Token),
                 "{sample:?}"
             );
+        }
+    }
+
+    #[test]
+    fn every_condition_is_one_row_of_the_catalogue_in_order() {
+        let sampled: Vec<&ConditionSpec> = every_condition().iter().map(Aadsts::spec).collect();
+        let rows: Vec<&ConditionSpec> = Aadsts::CATALOGUE.iter().collect();
+        assert_eq!(sampled, rows);
+    }
+
+    #[test]
+    fn every_placeholder_names_a_field() {
+        for condition in every_condition() {
+            assert!(!condition.message().contains('{'), "{condition:?}");
+        }
+    }
+
+    #[test]
+    fn a_quoted_value_is_never_expanded() {
+        let condition = Aadsts::UnknownApplication {
+            client_id: "{tenant}".into(),
+            tenant: "t".into(),
+        };
+        assert!(condition.message().starts_with(
+            "Application with identifier '{tenant}' was not found in the directory 't'."
+        ));
+    }
+
+    /// docs/errors.md, rendered from the two tables, so the doc cannot drift
+    /// from the code. `UPDATE_EXPECT=1 cargo test -p latchkey-protocol`
+    /// rewrites it.
+    #[test]
+    fn the_catalogue_in_docs() {
+        let doc = [
+            DOC_HEAD,
+            &codes_table(),
+            DOC_CONDITIONS,
+            &conditions_table(),
+        ]
+        .concat();
+        expect_file!["../../../docs/errors.md"].assert_eq(&doc);
+    }
+
+    const DOC_HEAD: &str = "\
+# Errors
+
+<!-- Rendered from crates/protocol/src/error_code.rs and aadsts.rs by the test
+`the_catalogue_in_docs`; edit those, then `UPDATE_EXPECT=1 cargo test -p latchkey-protocol`. -->
+
+Every error Latchkey answers is one of the OAuth 2.0 codes below, and at the
+authorization and token endpoints one of the AADSTS conditions after them.
+The specification is [docs/spec/](spec/README.md).
+
+## The OAuth 2.0 error codes
+
+Where each code may appear, the HTTP status of the token endpoint and of a
+secured resource, and what a client should do about it (the seeds' \"client
+action\", the same on every surface). At the authorization endpoint an error
+goes back to the client's redirect URI, or onto Latchkey's error page when
+the redirect URI cannot be trusted.
+
+*redirect*: the code is the authorization endpoint's only; *—*: the code
+never appears there. (A secured resource that cannot fetch its authority's
+keys answers 500 with a JSON `server_error` body, not a challenge.)
+
+| error | surfaces | token HTTP | resource HTTP | client action |
+|---|---|---|---|---|
+";
+
+    const DOC_CONDITIONS: &str = "
+## The AADSTS catalogue
+
+Every condition below comes from something a client can do. Numbers follow
+Azure AD where it has one for the condition (*number*: Azure AD); where it
+has none, Latchkey borrows the number of Azure AD's nearest condition
+(*number*: Latchkey). At the authorization endpoint a condition goes back
+to the client by redirect, except where the row says *error page*; the HTTP
+column is the token endpoint's (*redirect* for a code only the authorization
+endpoint sends). In a message, `{field}` stands for a value
+of the request, quoted back at most 256 characters long.
+
+| AADSTS | error | HTTP | when | message | number |
+|---|---|---|---|---|---|
+";
+
+    fn codes_table() -> String {
+        ErrorCode::ALL
+            .iter()
+            .map(|code| {
+                let spec = code.spec();
+                let surfaces: Vec<&str> = spec.surfaces.iter().map(|s| surface_name(*s)).collect();
+                format!(
+                    "| `{}` | {} | {} | {} | {} |\n",
+                    spec.wire,
+                    surfaces.join(", "),
+                    status_on(code, Surface::Token, spec.token_status),
+                    status_on(code, Surface::Resource, spec.resource_status),
+                    action_name(spec.action)
+                )
+            })
+            .collect()
+    }
+
+    fn conditions_table() -> String {
+        Aadsts::CATALOGUE
+            .iter()
+            .map(|row| {
+                let suberror = row
+                    .suberror
+                    .map(|s| format!(" + `suberror: {s}`"))
+                    .unwrap_or_default();
+                let origin = match row.origin {
+                    NumberOrigin::AzureAd => "Azure AD",
+                    NumberOrigin::Latchkey => "Latchkey",
+                };
+                format!(
+                    "| {} | `{}`{suberror} | {} | {} | `{}` | {origin} |\n",
+                    row.number,
+                    row.code,
+                    status_on(&row.code, Surface::Token, row.code.token_status()),
+                    row.when,
+                    row.message
+                )
+            })
+            .collect()
+    }
+
+    /// The status, or what answers instead where the code never appears.
+    fn status_on(code: &ErrorCode, surface: Surface, status: u16) -> String {
+        if code.is_valid_on(surface) {
+            status.to_string()
+        } else if surface == Surface::Token && code.is_valid_on(Surface::Authorize) {
+            "redirect".to_owned()
+        } else {
+            "—".to_owned()
+        }
+    }
+
+    fn surface_name(surface: Surface) -> &'static str {
+        match surface {
+            Surface::Authorize => "authorize",
+            Surface::Token => "token",
+            Surface::Resource => "resource",
+        }
+    }
+
+    /// The seeds' wording of each action.
+    fn action_name(action: ClientAction) -> &'static str {
+        match action {
+            ClientAction::FixRequest => "fix and resubmit the request",
+            ClientAction::RetryWithDelay => "retry after random delays",
+            ClientAction::RequestNewToken => "request a new token, once",
+            ClientAction::ReauthorizeWithScope => "authorize again with the `scope` named",
+            ClientAction::PromptDifferentAccount => {
+                "prompt for a different account or for permissions"
+            }
+            ClientAction::AskForConsent => "tell the user it cannot proceed without consent",
+            ClientAction::InteractionRequired => "retry interactively",
+            ClientAction::FixCredentials => "the administrator updates the credentials",
+            ClientAction::InstallApplication => "install the application and add it to the tenant",
+            ClientAction::ChangeGrantType => "change the grant type",
         }
     }
 }

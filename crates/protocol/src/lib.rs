@@ -13,12 +13,12 @@ mod redirect;
 mod token;
 mod token_error;
 
-pub use aadsts::{Aadsts, bounded};
+pub use aadsts::{Aadsts, ConditionSpec, NumberOrigin, bounded};
 pub use bearer_error::BearerError;
 pub use challenge::{
     BearerChallenge, BearerParseError, Challenge, ChallengeParseError, parse_challenges, quote,
 };
-pub use error_code::{ClientAction, ErrorCode, Surface};
+pub use error_code::{ClientAction, CodeSpec, ErrorCode, Surface};
 pub use redirect::{ResponseMode, azure_form_encode, error_params, redirect_location};
 pub use token::{AccessTokenClaims, GrantType, TokenResponseV1, TokenResponseV2, Version};
 pub use token_error::{ErrorContext, Profile, TokenErrorResponse, describe, format_timestamp};
