@@ -179,7 +179,7 @@ mod tests {
             WWW_AUTHENTICATE,
             HeaderValue::from_static(r#"Basic realm="x""#),
         );
-        // Seed 001, verbatim.
+        // docs/spec/seed-001-error-handling.md, verbatim.
         headers.append(WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer authorization_uri="https://login.window.net/contoso.com/oauth2/authorize",  error="invalid_token",  error_description="The access token is missing.","#));
         assert_eq!(challenges(&headers).len(), 2);
         let bearer = bearer_challenge(&headers).unwrap();

@@ -1,5 +1,6 @@
-//! The seed's trust checks on a challenge (seed 000, "Error Parameters"):
-//! an `authorization_uri` must name a trusted authorization server, and a
+//! The seed's trust checks on a challenge
+//! (docs/spec/seed-000-resource-errors.txt, "Error Parameters"): an
+//! `authorization_uri` must name a trusted authorization server, and a
 //! `resource_id` must belong to the API being called. Both compare parsed
 //! URLs, never raw string prefixes.
 

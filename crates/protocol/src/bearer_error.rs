@@ -1,5 +1,6 @@
 //! Why a secured resource refused a request: each condition with its
-//! RFC 6750 code and the description its challenge carries (seed 000).
+//! RFC 6750 code and the description its challenge carries
+//! (docs/spec/seed-000-resource-errors.txt).
 
 use crate::ErrorCode;
 

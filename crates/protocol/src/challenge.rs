@@ -266,7 +266,7 @@ pub fn quote(value: &str) -> String {
 }
 
 /// The RFC 6750 challenge of a secured resource, with Azure AD's
-/// `authorization_uri` and `resource_id` (seed 000).
+/// `authorization_uri` and `resource_id` (docs/spec/seed-000-resource-errors.txt).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BearerChallenge {
     pub realm: Option<String>,
@@ -342,7 +342,8 @@ mod tests {
 
     #[test]
     fn the_seeds_missing_token_example_parses() {
-        // Verbatim from seeds/001, double spaces and trailing comma included.
+        // Verbatim from docs/spec/seed-001-error-handling.md,
+        // double spaces and trailing comma included.
         let seed = r#"Bearer authorization_uri="https://login.window.net/contoso.com/oauth2/authorize",  error="invalid_token",  error_description="The access token is missing.","#;
         let challenge: BearerChallenge = seed.parse().unwrap();
         assert_eq!(
@@ -354,11 +355,11 @@ mod tests {
             challenge.error_description.as_deref(),
             Some("The access token is missing.")
         );
-        // And seed 000's, with an empty authorization_uri.
+        // And docs/spec/seed-000-resource-errors.txt's, with an empty authorization_uri.
         let seed = r#"Bearer authorization_uri="",  error="invalid_token",  error_description="The access token is missing.","#;
         let challenge: BearerChallenge = seed.parse().unwrap();
         assert_eq!(challenge.authorization_uri.as_deref(), Some(""));
-        // Seed 000's expired example, folded onto one line.
+        // The expired example of docs/spec/seed-000-resource-errors.txt, folded onto one line.
         let seed = r#"Bearer authorization_uri="", error="invalid_token", error_description="The access token is expired.""#;
         let challenge: BearerChallenge = seed.parse().unwrap();
         assert_eq!(

@@ -116,7 +116,7 @@ mod tests {
             Some("D79E5777-702E-4260-9A62-37F75FF22CCE"),
         );
         let location = redirect_location("http://localhost/myapp/", false, &params);
-        // Verbatim from seeds/001, "Authorization Endpoint errors".
+        // Verbatim from docs/spec/seed-001-error-handling.md, "Authorization Endpoint errors".
         assert_eq!(
             location,
             "http://localhost/myapp/?error=invalid_request&error_description=AADSTS90014%3a+The+request+body+must+contain+the+following+parameter%3a+%27response_type%27.%0d%0aTrace+ID%3a+57f5cb47-2278-4802-a018-d05d9145daad%0d%0aCorrelation+ID%3a+570a9ed3-bf1d-40d1-81ae-63465cc25488%0d%0aTimestamp%3a+2013-12-31+05%3a51%3a35Z&state=D79E5777-702E-4260-9A62-37F75FF22CCE"

@@ -94,7 +94,7 @@ pub struct TokenResponseV1 {
     pub id_token: Option<String>,
 }
 
-/// The claims of a v1 access token (DESIGN.md "Domain").
+/// The claims of a v1 access token (docs/spec/design.md, "Domain").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessTokenClaims {
     pub aud: String,

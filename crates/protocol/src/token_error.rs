@@ -1,5 +1,6 @@
-//! The token endpoint's error document (seed 001, "JSON Document Objects in
-//! the Error response") and the AADSTS description in both profiles.
+//! The token endpoint's error document (docs/spec/seed-001-error-handling.md,
+//! "JSON Document Objects in the Error response") and the AADSTS
+//! description in both profiles.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -156,7 +157,7 @@ mod tests {
             ],
         };
         let doc = TokenErrorResponse::new(&condition, &seed_context(), Profile::Azure);
-        // Verbatim from seeds/001, "Token Issuance Endpoint errors".
+        // Verbatim from docs/spec/seed-001-error-handling.md, "Token Issuance Endpoint errors".
         let seed = r#"{"error":"invalid_request","error_description":"AADSTS90011: Request is ambiguous, multiple application identifiers found. Application identifiers: '197451ec-ade4-40e4-b403-02105abd9049, 597451ec-ade4-40e4-b403-02105abd9049'.\r\nTrace ID: 4457d068-2a03-42b2-97f2-d55325289d86\r\nCorrelation ID: 6b3474d8-233e-463f-b0a3-86433d8ba889\r\nTimestamp: 2013-12-31 06:31:41Z","error_codes":[90011],"timestamp":"2013-12-31 06:31:41Z","trace_id":"4457d068-2a03-42b2-97f2-d55325289d86","correlation_id":"6b3474d8-233e-463f-b0a3-86433d8ba889"}"#;
         assert_eq!(doc.to_json(), seed);
         let parsed: TokenErrorResponse = serde_json::from_str(seed).unwrap();

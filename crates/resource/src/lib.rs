@@ -1,6 +1,6 @@
 //! Resource-server middleware for Rust web APIs: validates bearer tokens
 //! from a Latchkey (or Azure AD v1) authority and refuses requests with the
-//! RFC 6750 challenges of seed 000.
+//! RFC 6750 challenges of docs/spec/seed-000-resource-errors.txt.
 //!
 //! ```no_run
 //! use std::sync::Arc;

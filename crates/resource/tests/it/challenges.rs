@@ -1,4 +1,5 @@
-//! Every refusal of seed 000, asserted on status and each challenge parameter.
+//! Every refusal of docs/spec/seed-000-resource-errors.txt, asserted on
+//! status and each challenge parameter.
 
 use crate::harness::*;
 use latchkey_resource::ResourceConfig;
@@ -29,7 +30,7 @@ async fn no_token_is_the_seeds_missing_token_challenge_byte_for_byte() {
 
 #[tokio::test]
 async fn the_seeds_empty_bearer_request_is_a_missing_token() {
-    // Seed 000: "GET /resource HTTP/1.1  Authorization: Bearer".
+    // docs/spec/seed-000-resource-errors.txt: "GET /resource HTTP/1.1  Authorization: Bearer".
     let key = TestKey::new("k1");
     let authority = Authority::start(&[&key]).await;
     let api = Api::start(&authority.authority_url()).await;
