@@ -78,16 +78,14 @@ macro_rules! catalogue {
 
             /// This condition's row.
             pub fn spec(&self) -> &'static ConditionSpec {
-                match self {
-                    $(Aadsts::$variant { .. } => &ConditionSpec {
-                        number: $number,
-                        code: ErrorCode::$code,
-                        suberror: optional!($($suberror)?),
-                        origin: NumberOrigin::$origin,
-                        when: $when,
-                        message: $message,
-                    },)*
-                }
+                // A row's place in CATALOGUE is its variant's: both come
+                // from the same list, so the index is always in bounds.
+                #[allow(dead_code)]
+                enum Row { $($variant),* }
+                let row = match self {
+                    $(Aadsts::$variant { .. } => Row::$variant,)*
+                };
+                &Self::CATALOGUE[row as usize]
             }
 
             /// The quoted value of the field `name`, for the message template.
