@@ -3,7 +3,8 @@
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use latchkey_server::keys::{KeyTimes, SigningKey, signing_index, sort_key_times};
+use latchkey_server::ServerConfig;
+use latchkey_server::keys::{KeyRing, KeyStatus, SigningKey};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -60,22 +61,28 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
         KeysCommand::List { store } => {
             let (store, label) = store.open().await?;
             let keys = store.signing_keys().await?;
-            let mut times: Vec<KeyTimes> = keys.iter().map(KeyTimes::of).collect();
-            sort_key_times(&mut times);
-            let now = OffsetDateTime::now_utc().unix_timestamp();
-            let signing = signing_index(&times, now);
             say!("{label}:");
-            for (i, key) in times.iter().enumerate() {
-                let role = match i.cmp(&signing) {
-                    std::cmp::Ordering::Less => {
-                        format!("superseded at {}", timestamp(times[i + 1].activates_at))
+            if keys.is_empty() {
+                return Ok(());
+            }
+            let ring = KeyRing::load(&keys, None)?;
+            let now = OffsetDateTime::now_utc().unix_timestamp();
+            // The grace of a server with the default lifetimes.
+            let grace = ServerConfig::new("").retirement_grace();
+            for (kid, status) in ring.statuses(now, grace) {
+                let role = match status {
+                    KeyStatus::Pending { signs_from } => {
+                        format!("pending, signs from {}", timestamp(signs_from))
                     }
-                    std::cmp::Ordering::Equal => "signing".to_owned(),
-                    std::cmp::Ordering::Greater => {
-                        format!("pending, signs from {}", timestamp(key.activates_at))
-                    }
+                    KeyStatus::Signing => "signing".to_owned(),
+                    KeyStatus::Superseded { at, retired_at } => format!(
+                        "superseded at {}, published until {}",
+                        timestamp(at),
+                        timestamp(retired_at)
+                    ),
+                    KeyStatus::Retired { at } => format!("retired at {}", timestamp(at)),
                 };
-                say!("  {}  {role}", key.kid);
+                say!("  {kid}  {role}");
             }
             Ok(())
         }

@@ -63,10 +63,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut scenarios = Vec::new();
     let demo = match &args.directory {
         Some(path) => {
-            let mut data = load_directory_file(path)?;
-            scenarios = std::mem::take(&mut data.scenarios);
+            let file = load_directory_file(path)?;
+            scenarios = file.scenarios;
             store
-                .apply_directory(&data)
+                .apply_directory(&file.directory)
                 .await
                 .context("loading the directory file into the store")?;
             None

@@ -12,6 +12,7 @@ mod error_code;
 mod redirect;
 mod token;
 mod token_error;
+mod uri;
 
 pub use aadsts::{Aadsts, ConditionSpec, NumberOrigin, bounded};
 pub use bearer_error::BearerError;
@@ -22,3 +23,4 @@ pub use error_code::{ClientAction, CodeSpec, ErrorCode, Surface};
 pub use redirect::{ResponseMode, azure_form_encode, error_params, redirect_location};
 pub use token::{AccessTokenClaims, GrantType, TokenResponseV1, TokenResponseV2, Version};
 pub use token_error::{ErrorContext, Profile, TokenErrorResponse, describe, format_timestamp};
+pub use uri::{is_absolute_uri, same_resource};

@@ -10,7 +10,7 @@ use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use latchkey_protocol::{BearerChallenge, BearerError};
+use latchkey_protocol::{BearerChallenge, BearerError, ErrorCode};
 use tower::{Layer, Service};
 
 use crate::{Requirement, TokenClaims, Validator};
@@ -114,7 +114,13 @@ impl Validator {
         match rejection {
             Rejection::Internal(detail) => {
                 tracing::error!(detail, "token validation failed on our side");
-                let body = r#"{"error":"server_error","error_description":"An internal error has occurred at the service. Retry the request."}"#;
+                // The seed's words for a 500: "An internal error has occurred
+                // at the service. Retry the request."
+                let body = serde_json::json!({
+                    "error": ErrorCode::ServerError.as_str(),
+                    "error_description": "An internal error has occurred at the service. Retry the request.",
+                })
+                .to_string();
                 let mut response = (StatusCode::INTERNAL_SERVER_ERROR, body).into_response();
                 response.headers_mut().insert(
                     header::CONTENT_TYPE,

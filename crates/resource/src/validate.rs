@@ -11,7 +11,7 @@ use aws_lc_rs::digest;
 use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use latchkey_protocol::BearerError;
+use latchkey_protocol::{BearerError, same_resource};
 use serde_json::{Map, Value};
 
 use crate::cache::TokenCache;
@@ -57,11 +57,6 @@ fn object(bytes: &[u8]) -> Result<Map<String, Value>, BearerError> {
     serde_json::from_slice::<UniqueObject>(bytes)
         .map(|o| o.0)
         .map_err(|_| BearerError::MalformedToken)
-}
-
-/// Two resource identifiers are the same API up to a trailing slash.
-fn same_audience(a: &str, b: &str) -> bool {
-    a.trim_end_matches('/') == b.trim_end_matches('/')
 }
 
 impl Validator {
@@ -270,7 +265,7 @@ impl Validator {
         } else {
             self.config.audiences.iter().map(String::as_str).collect()
         };
-        let matches = |aud: &str| accepted.iter().any(|a| same_audience(a, aud));
+        let matches = |aud: &str| accepted.iter().any(|a| same_resource(a, aud));
         let ok = match claims.get("aud") {
             Some(Value::String(aud)) => matches(aud),
             Some(Value::Array(auds)) => auds.iter().filter_map(Value::as_str).any(matches),

@@ -11,6 +11,7 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use latchkey_protocol::BearerChallenge;
 use serde::Deserialize;
 use serde_json::json;
 use subtle::ConstantTimeEq;
@@ -58,10 +59,15 @@ impl IntoResponse for Refusal {
         let body = Json(json!({ "error": self.error, "message": self.message }));
         let mut response = (self.status, body).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"latchkey-admin\""),
-            );
+            let challenge = BearerChallenge {
+                realm: Some("latchkey-admin".to_owned()),
+                ..BearerChallenge::default()
+            };
+            if let Ok(value) = HeaderValue::from_str(&challenge.to_string()) {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, value);
+            }
         }
         response
     }
@@ -115,10 +121,10 @@ pub async fn add(
     let (tenant, spec) = new_scenario(&body)
         .map_err(|problem| refuse(StatusCode::BAD_REQUEST, "invalid_scenario", problem))?;
     let tenant = tenant_id(&state, &tenant)?;
-    let id = state
-        .scenarios
-        .add(tenant, spec)
+    let scenario = spec
+        .validate(tenant)
         .map_err(|problem| refuse(StatusCode::BAD_REQUEST, "invalid_scenario", problem))?;
+    let id = state.scenarios.add(scenario);
     tracing::info!(scenario = id, %tenant, "scenario added through the admin API");
     Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
 }

@@ -24,13 +24,15 @@ pub struct ServerConfig {
     /// The admin API's key; without one the admin API does not exist.
     pub admin_key: Option<String>,
     /// Error scenarios in force at start, by tenant (from the directory file).
-    pub scenarios: Vec<(uuid::Uuid, crate::scenarios::ScenarioSpec)>,
+    pub scenarios: Vec<crate::scenarios::Scenario>,
     /// Seeds the draws of scenarios with a `probability`, for reproducible runs.
     pub scenario_seed: Option<u64>,
     /// How often the signing keys are read again from the store: a key
     /// another process added (`latchkey keys rotate`) is published within
     /// this time. Rotate with an activation delay longer than this.
     pub key_reload_interval: Duration,
+    /// What every request reads the time from, once.
+    pub clock: crate::Clock,
 }
 
 impl ServerConfig {
@@ -49,7 +51,17 @@ impl ServerConfig {
             scenarios: Vec::new(),
             scenario_seed: None,
             key_reload_interval: Duration::from_secs(60),
+            clock: crate::Clock::system(),
         }
+    }
+}
+
+impl ServerConfig {
+    /// How long a superseded signing key stays published: until every
+    /// token it signed has expired, counting a replica that signed with it
+    /// until its next reload, and a resource server's clock leeway.
+    pub fn retirement_grace(&self) -> i64 {
+        (self.access_token_lifetime + self.key_reload_interval).as_secs() as i64 + 60
     }
 }
 

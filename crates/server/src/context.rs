@@ -1,5 +1,7 @@
-//! The per-request context layer: trace and correlation ids, the overload
-//! guard, the rendering of `ProtocolError`s, and the request log line.
+//! The per-request context layer: trace and correlation ids, the request's
+//! one reading of the clock, the rendering of `ProtocolError`s, and the
+//! request log line; and the overload guard, a layer of its own on the
+//! routes it protects.
 
 use std::sync::Arc;
 
@@ -18,13 +20,15 @@ use crate::state::AppState;
 /// The ids and time of one request; every error it gets carries them.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestContext {
+    /// `ids.timestamp` is the request's time: what it checks expiry
+    /// against, signs and stores.
     pub ids: ErrorContext,
     /// `return-client-request-id: true` was sent.
     pub return_client_request_id: bool,
 }
 
 impl RequestContext {
-    pub fn from_headers(headers: &HeaderMap) -> RequestContext {
+    pub fn new(headers: &HeaderMap, now: OffsetDateTime) -> RequestContext {
         // Only a GUID is echoed: anything else could smuggle text into logs
         // and into the error description.
         let correlation_id = headers
@@ -40,44 +44,57 @@ impl RequestContext {
             ids: ErrorContext {
                 trace_id: Uuid::new_v4(),
                 correlation_id,
-                timestamp: OffsetDateTime::now_utc(),
+                timestamp: now,
             },
             return_client_request_id,
         }
     }
+
+    /// The request's time.
+    pub fn now(&self) -> OffsetDateTime {
+        self.ids.timestamp
+    }
+
+    /// The request's time in Unix seconds, as the store keeps times.
+    pub fn unix_now(&self) -> i64 {
+        self.ids.timestamp.unix_timestamp()
+    }
 }
 
-/// Wraps every route: assigns ids, sheds load past the in-flight limit,
-/// renders errors, stamps the id headers and logs the outcome. Each log
-/// line carries the ids as fields (a span per request would cost every
-/// request, logged or not).
+/// Wraps every route: assigns ids, reads the clock, renders errors, stamps
+/// the id headers and logs the outcome. Each log line carries the ids as
+/// fields (a span per request would cost every request, logged or not).
 pub async fn request_context(
     State(state): State<Arc<AppState>>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let ctx = RequestContext::from_headers(request.headers());
+    let ctx = RequestContext::new(request.headers(), state.config.clock.now());
     request.extensions_mut().insert(ctx);
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    // The authorize endpoint applies the limit itself, after it knows where
-    // it may send the error (a redirect, not a JSON document).
-    let response =
-        if path.ends_with("/oauth2/authorize") || path.ends_with("/oauth2/v2.0/authorize") {
-            next.run(request).await
-        } else {
-            match state.in_flight.clone().try_acquire_owned() {
-                Ok(permit) => {
-                    let response = next.run(request).await;
-                    drop(permit);
-                    response
-                }
-                Err(_) => ProtocolError::new(Aadsts::Throttled)
-                    .with_retry_after(1)
-                    .into_response(),
-            }
-        };
+    let response = next.run(request).await;
     finish(response, &ctx, &state, &method, &path)
+}
+
+/// Sheds load past the in-flight limit with the seed's 503. On the routes
+/// whose errors are JSON documents; the authorize endpoint applies the
+/// limit itself, once it knows where it may send the error (a redirect).
+pub async fn overload_guard(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match state.in_flight.clone().try_acquire_owned() {
+        Ok(permit) => {
+            let response = next.run(request).await;
+            drop(permit);
+            response
+        }
+        Err(_) => ProtocolError::new(Aadsts::Throttled)
+            .with_retry_after(1)
+            .into_response(),
+    }
 }
 
 fn finish(

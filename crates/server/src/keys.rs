@@ -208,14 +208,14 @@ pub struct KeyRing {
 
 /// When a key was made and when it signs from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyTimes {
-    pub kid: String,
-    pub created_at: i64,
-    pub activates_at: i64,
+struct KeyTimes {
+    kid: String,
+    created_at: i64,
+    activates_at: i64,
 }
 
 impl KeyTimes {
-    pub fn of(key: &StoredKey) -> KeyTimes {
+    fn of(key: &StoredKey) -> KeyTimes {
         KeyTimes {
             kid: key.kid.clone(),
             created_at: key.created_at,
@@ -273,11 +273,50 @@ impl KeyRing {
             .map(|i| self.keys[i].clone())
             .collect()
     }
+
+    /// What each key does at `now`, in signing order.
+    pub fn statuses(&self, now: i64, grace: i64) -> Vec<(&str, KeyStatus)> {
+        let signing = signing_index(&self.times, now);
+        self.times
+            .iter()
+            .enumerate()
+            .map(|(i, key)| {
+                let status = match (i.cmp(&signing), self.times.get(i + 1)) {
+                    (std::cmp::Ordering::Equal, _) => KeyStatus::Signing,
+                    (std::cmp::Ordering::Greater, _) => KeyStatus::Pending {
+                        signs_from: key.activates_at,
+                    },
+                    (std::cmp::Ordering::Less, Some(next)) => {
+                        let retired_at = next.activates_at.saturating_add(grace);
+                        if now < retired_at {
+                            KeyStatus::Superseded {
+                                at: next.activates_at,
+                                retired_at,
+                            }
+                        } else {
+                            KeyStatus::Retired { at: retired_at }
+                        }
+                    }
+                    // A key before the signing one always has a successor.
+                    (std::cmp::Ordering::Less, None) => KeyStatus::Signing,
+                };
+                (key.kid.as_str(), status)
+            })
+            .collect()
+    }
 }
 
-/// Signing order: by `activates_at`, then `created_at`, then kid.
-pub fn sort_key_times(times: &mut [KeyTimes]) {
-    times.sort_by(signing_order);
+/// What a key does at a given time (Unix seconds in each variant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStatus {
+    /// Published, signing from `signs_from`.
+    Pending { signs_from: i64 },
+    /// Signing new tokens.
+    Signing,
+    /// Replaced `at`; published until `retired_at` for the tokens it signed.
+    Superseded { at: i64, retired_at: i64 },
+    /// No longer published since `at`; kept in the store.
+    Retired { at: i64 },
 }
 
 fn signing_order(a: &KeyTimes, b: &KeyTimes) -> std::cmp::Ordering {
@@ -286,7 +325,7 @@ fn signing_order(a: &KeyTimes, b: &KeyTimes) -> std::cmp::Ordering {
 
 /// Of keys in signing order, the last one active at `now`; the first one
 /// when none is yet (it cannot be: the first key signs from its creation).
-pub fn signing_index(keys: &[KeyTimes], now: i64) -> usize {
+fn signing_index(keys: &[KeyTimes], now: i64) -> usize {
     keys.iter()
         .rposition(|k| k.activates_at <= now)
         .unwrap_or(0)
@@ -294,7 +333,7 @@ pub fn signing_index(keys: &[KeyTimes], now: i64) -> usize {
 
 /// Pending keys, the signing key, and each key superseded less than
 /// `grace` ago.
-pub fn published_indices(keys: &[KeyTimes], now: i64, grace: i64) -> Vec<usize> {
+fn published_indices(keys: &[KeyTimes], now: i64, grace: i64) -> Vec<usize> {
     let signing = signing_index(keys, now);
     (0..keys.len())
         .filter(|&i| {
@@ -342,6 +381,33 @@ mod ring_tests {
         assert_eq!(published_indices(&keys, 250, 120), [1, 2]);
         assert_eq!(published_indices(&keys, 150, 120), [0, 1, 2]);
         assert_eq!(published_indices(&keys, 330, 120), [2]);
+    }
+
+    #[test]
+    fn each_key_says_what_it_does() {
+        let ring = KeyRing {
+            times: vec![times("k1", 0), times("k2", 1000), times("k3", 5000)],
+            keys: Vec::new(),
+        };
+        let grace = 100;
+        assert_eq!(
+            ring.statuses(1050, grace),
+            [
+                (
+                    "k1",
+                    KeyStatus::Superseded {
+                        at: 1000,
+                        retired_at: 1100
+                    }
+                ),
+                ("k2", KeyStatus::Signing),
+                ("k3", KeyStatus::Pending { signs_from: 5000 }),
+            ]
+        );
+        assert_eq!(
+            ring.statuses(1100, grace)[0],
+            ("k1", KeyStatus::Retired { at: 1100 })
+        );
     }
 
     #[test]

@@ -10,13 +10,16 @@
 
 mod admin;
 mod authorize;
+pub mod clock;
 pub mod config;
 mod context;
 pub mod directory;
 mod discovery;
 mod error;
+mod form_body;
 pub mod keys;
 pub mod scenarios;
+mod scope;
 pub mod secrets;
 mod state;
 pub mod store;
@@ -27,6 +30,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{any, get};
 
+pub use clock::Clock;
 pub use config::ServerConfig;
 pub use context::RequestContext;
 pub use error::ProtocolError;
@@ -59,14 +63,6 @@ fn routes(state: Shared) -> Router {
             get(discovery::openid_configuration_v2),
         )
         .route(
-            "/{tenant}/oauth2/authorize",
-            any(authorize::authorize_endpoint),
-        )
-        .route(
-            "/{tenant}/oauth2/v2.0/authorize",
-            any(authorize::authorize_endpoint_v2),
-        )
-        .route(
             "/{tenant}/.well-known/openid-configuration",
             get(discovery::openid_configuration),
         )
@@ -74,6 +70,21 @@ fn routes(state: Shared) -> Router {
         // ADAL asks `UserRealm`, MSAL `userrealm`.
         .route("/common/UserRealm/{user}", get(discovery::user_realm))
         .route("/common/userrealm/{user}", get(discovery::user_realm))
+        // The routes above shed load with the seed's JSON 503; the
+        // authorize endpoint, added after, applies the limit itself once it
+        // knows where it may send the error.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            context::overload_guard,
+        ))
+        .route(
+            "/{tenant}/oauth2/authorize",
+            any(authorize::authorize_endpoint),
+        )
+        .route(
+            "/{tenant}/oauth2/v2.0/authorize",
+            any(authorize::authorize_endpoint_v2),
+        )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             context::request_context,

@@ -8,24 +8,29 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use latchkey_protocol::{ErrorCode, GrantType, Surface};
+use latchkey_protocol::{Aadsts, ErrorCode, GrantType, Surface, same_resource};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::directory::same_resource;
+/// The server's surfaces a scenario can name: `"token"` or `"authorize"`
+/// (the resource middleware takes its scenarios from `demo-api --scenario`).
+mod endpoint {
+    use latchkey_protocol::Surface;
+    use serde::{Deserialize, Deserializer, Serializer, de};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Endpoint {
-    Token,
-    Authorize,
-}
+    pub fn serialize<S: Serializer>(surface: &Surface, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(match surface {
+            Surface::Token => "token",
+            Surface::Authorize => "authorize",
+            Surface::Resource => "resource",
+        })
+    }
 
-impl Endpoint {
-    fn surface(self) -> Surface {
-        match self {
-            Endpoint::Token => Surface::Token,
-            Endpoint::Authorize => Surface::Authorize,
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Surface, D::Error> {
+        match <std::borrow::Cow<'de, str>>::deserialize(deserializer)?.as_ref() {
+            "token" => Ok(Surface::Token),
+            "authorize" => Ok(Surface::Authorize),
+            other => Err(de::Error::unknown_variant(other, &["token", "authorize"])),
         }
     }
 }
@@ -34,7 +39,8 @@ impl Endpoint {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioSpec {
-    pub endpoint: Endpoint,
+    #[serde(with = "endpoint")]
+    pub endpoint: Surface,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -63,16 +69,16 @@ pub struct ScenarioSpec {
 const MAX_DELAY_MS: u64 = 60_000;
 
 impl ScenarioSpec {
-    /// The error code, if the scenario is one that can happen.
-    pub fn validate(&self) -> Result<ErrorCode, String> {
+    /// The scenario for `tenant`, if it is one that can happen.
+    pub fn validate(self, tenant: Uuid) -> Result<Scenario, String> {
         let code: ErrorCode = self.error.parse().unwrap_or_else(|never| match never {});
-        if !code.is_valid_on(self.endpoint.surface()) {
+        if !code.is_valid_on(self.endpoint) {
             return Err(format!(
                 "'{}' is not an error of the {} endpoint",
                 self.error,
                 match self.endpoint {
-                    Endpoint::Token => "token",
-                    Endpoint::Authorize => "authorize",
+                    Surface::Token => "token",
+                    _ => "authorize",
                 }
             ));
         }
@@ -87,8 +93,21 @@ impl ScenarioSpec {
         if self.delay_ms.is_some_and(|d| d > MAX_DELAY_MS) {
             return Err(format!("delay_ms is at most {MAX_DELAY_MS}"));
         }
-        Ok(code)
+        Ok(Scenario {
+            tenant,
+            spec: self,
+            code,
+        })
     }
+}
+
+/// A scenario that can happen: validated once, from the directory file
+/// or the admin API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    tenant: Uuid,
+    spec: ScenarioSpec,
+    code: ErrorCode,
 }
 
 /// A scenario in force.
@@ -102,7 +121,7 @@ pub struct ActiveScenario {
     pub remaining: Option<u32>,
     pub fired: u32,
     #[serde(skip)]
-    code: Option<ErrorCode>,
+    code: ErrorCode,
 }
 
 /// What a request looks like, for matching.
@@ -133,6 +152,73 @@ impl Injection {
     }
 }
 
+/// What the real condition behind an injected error names.
+pub struct Facts<'a> {
+    pub client_id: String,
+    pub app_name: &'a str,
+    /// The `{tenant}` segment as the client wrote it.
+    pub tenant_segment: &'a str,
+    pub grant: GrantType,
+    pub resource: &'a str,
+    pub scope: Option<&'a str>,
+    pub response_type: Option<&'a str>,
+}
+
+impl Injection {
+    /// The condition the injected code stands for, so that it renders
+    /// exactly as the real one would. Codes are valid on the surface the
+    /// scenario names (checked when it was added), so each arm is reached
+    /// only from the endpoint whose condition it is.
+    pub fn condition(&self, facts: Facts<'_>) -> Aadsts {
+        let Facts {
+            client_id,
+            app_name,
+            tenant_segment,
+            grant,
+            resource,
+            scope,
+            response_type,
+        } = facts;
+        match &self.code {
+            ErrorCode::InvalidRequest => Aadsts::MalformedRequest,
+            ErrorCode::UnauthorizedClient => Aadsts::GrantTypeNotAllowed {
+                client_id,
+                grant_type: grant.as_str().to_owned(),
+            },
+            ErrorCode::InvalidClient => Aadsts::InvalidClientSecret { client_id },
+            ErrorCode::UnsupportedGrantType => Aadsts::UnsupportedGrantType {
+                grant_type: grant.as_str().to_owned(),
+            },
+            ErrorCode::InvalidResource => Aadsts::ResourceNotFound {
+                resource: resource.to_owned(),
+                tenant: tenant_segment.to_owned(),
+            },
+            ErrorCode::InvalidGrant => match grant {
+                GrantType::Password => Aadsts::InvalidUsernameOrPassword,
+                GrantType::AuthorizationCode => Aadsts::CodeRedeemed,
+                _ => Aadsts::GrantMalformed,
+            },
+            ErrorCode::InteractionRequired => Aadsts::MfaRequired {
+                resource: resource.to_owned(),
+            },
+            ErrorCode::InvalidScope => Aadsts::InvalidScope {
+                scope: scope.unwrap_or(resource).to_owned(),
+            },
+            ErrorCode::TemporarilyUnavailable => Aadsts::Throttled,
+            ErrorCode::AccessDenied => Aadsts::UserDeclinedConsent,
+            ErrorCode::UnsupportedResponseType => Aadsts::UnsupportedResponseType {
+                response_type: response_type.unwrap_or("code").to_owned(),
+            },
+            ErrorCode::LoginRequired => Aadsts::LoginRequired,
+            ErrorCode::ConsentRequired => Aadsts::SilentConsentRequired {
+                client_id,
+                app_name: app_name.to_owned(),
+            },
+            _ => Aadsts::ServerError,
+        }
+    }
+}
+
 pub struct Scenarios {
     active: Mutex<Vec<ActiveScenario>>,
     rng: Mutex<fastrand::Rng>,
@@ -150,19 +236,19 @@ impl Scenarios {
         }
     }
 
-    pub fn add(&self, tenant: Uuid, spec: ScenarioSpec) -> Result<u64, String> {
-        let code = spec.validate()?;
+    /// Puts `scenario` in force; its id.
+    pub fn add(&self, scenario: Scenario) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::SeqCst);
-        let scenario = ActiveScenario {
+        let Scenario { tenant, spec, code } = scenario;
+        self.lock().push(ActiveScenario {
             id,
             tenant,
             remaining: spec.times,
             spec,
             fired: 0,
-            code: Some(code),
-        };
-        self.lock().push(scenario);
-        Ok(id)
+            code,
+        });
+        id
     }
 
     pub fn list(&self) -> Vec<ActiveScenario> {
@@ -185,7 +271,7 @@ impl Scenarios {
     }
 
     /// The first scenario of `endpoint` that matches and fires.
-    pub fn fire(&self, endpoint: Endpoint, probe: &Probe<'_>) -> Option<Injection> {
+    pub fn fire(&self, endpoint: Surface, probe: &Probe<'_>) -> Option<Injection> {
         let mut active = self.lock();
         if active.is_empty() {
             return None;
@@ -213,10 +299,9 @@ impl Scenarios {
                 *remaining -= 1;
             }
             scenario.fired += 1;
-            let code = scenario.code.clone()?;
             return Some(Injection {
                 id: scenario.id,
-                code,
+                code: scenario.code.clone(),
                 retry_after: scenario.spec.retry_after,
                 delay: scenario.spec.delay_ms.map(Duration::from_millis),
             });
@@ -243,7 +328,7 @@ mod tests {
 
     fn spec(error: &str) -> ScenarioSpec {
         ScenarioSpec {
-            endpoint: Endpoint::Token,
+            endpoint: Surface::Token,
             client_id: None,
             grant_type: None,
             upn: None,
@@ -258,18 +343,19 @@ mod tests {
 
     #[test]
     fn only_errors_of_the_endpoint_are_accepted() {
-        assert!(spec("temporarily_unavailable").validate().is_ok());
+        let tenant = Uuid::nil();
+        assert!(spec("temporarily_unavailable").validate(tenant).is_ok());
         assert!(
-            spec("access_denied").validate().is_err(),
+            spec("access_denied").validate(tenant).is_err(),
             "an authorize error"
         );
-        assert!(spec("slow_down").validate().is_err());
+        assert!(spec("slow_down").validate(tenant).is_err());
         assert!(
             ScenarioSpec {
                 probability: Some(1.5),
                 ..spec("server_error")
             }
-            .validate()
+            .validate(tenant)
             .is_err()
         );
     }
@@ -278,16 +364,15 @@ mod tests {
     fn times_and_matching() {
         let scenarios = Scenarios::new(Some(1));
         let tenant = Uuid::nil();
-        scenarios
-            .add(
-                tenant,
-                ScenarioSpec {
-                    times: Some(2),
-                    grant_type: Some("password".into()),
-                    ..spec("server_error")
-                },
-            )
-            .unwrap();
+        scenarios.add(
+            ScenarioSpec {
+                times: Some(2),
+                grant_type: Some("password".into()),
+                ..spec("server_error")
+            }
+            .validate(tenant)
+            .unwrap(),
+        );
         let password = Probe {
             tenant,
             grant_type: Some("password"),
@@ -298,12 +383,12 @@ mod tests {
             grant_type: Some("client_credentials"),
             ..Probe::default()
         };
-        assert!(scenarios.fire(Endpoint::Token, &other).is_none());
-        assert!(scenarios.fire(Endpoint::Authorize, &password).is_none());
-        assert!(scenarios.fire(Endpoint::Token, &password).is_some());
-        assert!(scenarios.fire(Endpoint::Token, &password).is_some());
+        assert!(scenarios.fire(Surface::Token, &other).is_none());
+        assert!(scenarios.fire(Surface::Authorize, &password).is_none());
+        assert!(scenarios.fire(Surface::Token, &password).is_some());
+        assert!(scenarios.fire(Surface::Token, &password).is_some());
         assert!(
-            scenarios.fire(Endpoint::Token, &password).is_none(),
+            scenarios.fire(Surface::Token, &password).is_none(),
             "fired twice, then normal"
         );
         assert_eq!(scenarios.list()[0].fired, 2);
@@ -313,21 +398,20 @@ mod tests {
     fn probability_is_reproducible_with_a_seed() {
         let run = || {
             let scenarios = Scenarios::new(Some(42));
-            scenarios
-                .add(
-                    Uuid::nil(),
-                    ScenarioSpec {
-                        probability: Some(0.3),
-                        ..spec("server_error")
-                    },
-                )
-                .unwrap();
+            scenarios.add(
+                ScenarioSpec {
+                    probability: Some(0.3),
+                    ..spec("server_error")
+                }
+                .validate(Uuid::nil())
+                .unwrap(),
+            );
             let probe = Probe {
                 tenant: Uuid::nil(),
                 ..Probe::default()
             };
             (0..1000)
-                .filter(|_| scenarios.fire(Endpoint::Token, &probe).is_some())
+                .filter(|_| scenarios.fire(Surface::Token, &probe).is_some())
                 .count()
         };
         let fired = run();

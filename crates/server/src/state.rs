@@ -2,7 +2,6 @@
 
 use std::sync::{Arc, RwLock};
 
-use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 
 use crate::config::ServerConfig;
@@ -17,8 +16,6 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Key(#[from] KeyError),
-    #[error("scenario for tenant {tenant}: {problem}")]
-    Scenario { tenant: uuid::Uuid, problem: String },
 }
 
 /// What a request sees: one consistent view of the directory, with the
@@ -113,23 +110,20 @@ impl AppState {
         let directory = Directory::new(store.load_directory().await?);
         let mut stored = store.signing_keys().await?;
         if stored.is_empty() {
-            let fresh =
-                tokio::task::spawn_blocking(|| SigningKey::generate(OffsetDateTime::now_utc()))
-                    .await
-                    .map_err(|_| KeyError::Generate)??;
+            let fresh = {
+                let now = config.clock.now();
+                tokio::task::spawn_blocking(move || SigningKey::generate(now))
+            }
+            .await
+            .map_err(|_| KeyError::Generate)??;
             store.insert_signing_key(&fresh).await?;
             // Another replica may have raced us: the store's keys decide.
             stored = store.signing_keys().await?;
         }
         let keys = Arc::new(RwLock::new(Arc::new(KeyRing::load(&stored, None)?)));
         let scenarios = Arc::new(Scenarios::new(config.scenario_seed));
-        for (tenant, spec) in &config.scenarios {
-            scenarios
-                .add(*tenant, spec.clone())
-                .map_err(|problem| StartError::Scenario {
-                    tenant: *tenant,
-                    problem,
-                })?;
+        for scenario in &config.scenarios {
+            scenarios.add(scenario.clone());
         }
         Ok(AppState {
             scenarios,
@@ -151,23 +145,15 @@ impl AppState {
     /// The key that signs now.
     pub fn signing_key(&self) -> Arc<SigningKey> {
         self.ring()
-            .signing(OffsetDateTime::now_utc().unix_timestamp())
+            .signing(self.config.clock.now().unix_timestamp())
     }
 
     /// The keys the JWKS names now.
     pub fn published_keys(&self) -> Vec<Arc<SigningKey>> {
         self.ring().published(
-            OffsetDateTime::now_utc().unix_timestamp(),
-            self.retirement_grace(),
+            self.config.clock.now().unix_timestamp(),
+            self.config.retirement_grace(),
         )
-    }
-
-    /// How long a superseded key stays published: until every token it
-    /// signed has expired, counting a replica that signed with it until its
-    /// next reload, and a resource server's clock leeway.
-    fn retirement_grace(&self) -> i64 {
-        let config = &self.config;
-        (config.access_token_lifetime + config.key_reload_interval).as_secs() as i64 + 60
     }
 
     /// Reads the signing keys from the store again (keys another process

@@ -135,7 +135,7 @@ async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("db")).await.unwrap();
     store
-        .apply_directory(&parse_directory(&directory(&api)).unwrap())
+        .apply_directory(&parse_directory(&directory(&api)).unwrap().directory)
         .await
         .unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

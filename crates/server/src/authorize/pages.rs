@@ -32,20 +32,62 @@ fn templates() -> &'static Environment<'static> {
     })
 }
 
-const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// A page's Content-Security-Policy: nothing loads from anywhere, the
+/// page is never framed, and forms and scripts only as each page needs.
+#[derive(Debug, Default)]
+struct Csp<'a> {
+    /// Inline `<style>`: every page has its styles inline.
+    inline_styles: bool,
+    /// The one inline script allowed (the form-post page's auto-submit).
+    script_nonce: Option<&'a str>,
+    /// `form-action` sources; `None` leaves form targets unrestricted.
+    form_action: Option<Vec<String>>,
+}
 
-/// The CSP of a form page. Browsers apply `form-action` to the redirects
-/// that follow a submission too, and a consent form's answer is a redirect
-/// to the client: so the client's redirect origin is allowed as well.
-fn form_csp(redirect_uri: &str) -> String {
-    match csp_source(redirect_uri) {
-        Some(source) => format!(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' {source}; frame-ancestors 'none'; base-uri 'none'"
-        ),
-        None => {
-            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
-                .to_owned()
+impl Csp<'_> {
+    /// The error page: forms (none today) only to us.
+    fn error_page() -> Csp<'static> {
+        Csp {
+            inline_styles: true,
+            form_action: Some(vec!["'self'".to_owned()]),
+            ..Csp::default()
         }
+    }
+
+    /// A form page. Browsers apply `form-action` to the redirects that
+    /// follow a submission too, and a consent form's answer is a redirect
+    /// to the client: so the client's redirect origin is allowed as well.
+    /// A redirect URI that cannot be a CSP source leaves form targets
+    /// unrestricted rather than break the consent redirect.
+    fn form_page(redirect_uri: &str) -> Csp<'static> {
+        Csp {
+            inline_styles: true,
+            form_action: csp_source(redirect_uri).map(|source| vec!["'self'".to_owned(), source]),
+            ..Csp::default()
+        }
+    }
+
+    fn form_post(nonce: &str) -> Csp<'_> {
+        Csp {
+            script_nonce: Some(nonce),
+            ..Csp::default()
+        }
+    }
+
+    fn header_value(&self) -> Option<HeaderValue> {
+        let mut directives = vec!["default-src 'none'".to_owned()];
+        if self.inline_styles {
+            directives.push("style-src 'unsafe-inline'".to_owned());
+        }
+        if let Some(nonce) = self.script_nonce {
+            directives.push(format!("script-src 'nonce-{nonce}'"));
+        }
+        if let Some(sources) = &self.form_action {
+            directives.push(format!("form-action {}", sources.join(" ")));
+        }
+        directives.push("frame-ancestors 'none'".to_owned());
+        directives.push("base-uri 'none'".to_owned());
+        HeaderValue::from_str(&directives.join("; ")).ok()
     }
 }
 
@@ -72,7 +114,7 @@ fn render(name: &str, ctx: Value) -> Result<String, minijinja::Error> {
 }
 
 /// An HTML response with the headers every page carries.
-fn html(status: StatusCode, body: String, csp: &str) -> Response {
+fn html(status: StatusCode, body: String, csp: &Csp<'_>) -> Response {
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -89,13 +131,13 @@ fn html(status: StatusCode, body: String, csp: &str) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    if let Ok(value) = HeaderValue::from_str(csp) {
+    if let Some(value) = csp.header_value() {
         headers.insert(header::CONTENT_SECURITY_POLICY, value);
     }
     response
 }
 
-fn page(name: &str, ctx: Value, csp: &str) -> Response {
+fn page(name: &str, ctx: Value, csp: &Csp<'_>) -> Response {
     match render(name, ctx) {
         Ok(body) => html(StatusCode::OK, body, csp),
         Err(err) => {
@@ -127,7 +169,7 @@ pub fn sign_in(form: &Form<'_>, username: &str, error: Option<&str>) -> Response
         "signin.html",
         context! { action => form.action, params => form.params, csrf => form.csrf, app => form.app,
         tenant => form.tenant, username => username, error => error },
-        &form_csp(form.redirect_uri),
+        &Csp::form_page(form.redirect_uri),
     )
 }
 
@@ -135,7 +177,7 @@ pub fn second_factor(form: &Form<'_>, upn: &str, error: Option<&str>) -> Respons
     page(
         "mfa.html",
         context! { action => form.action, params => form.params, csrf => form.csrf, upn => upn, error => error },
-        &form_csp(form.redirect_uri),
+        &Csp::form_page(form.redirect_uri),
     )
 }
 
@@ -144,7 +186,7 @@ pub fn consent(form: &Form<'_>, upn: &str, api: &str, scopes: &[String]) -> Resp
         "consent.html",
         context! { action => form.action, params => form.params, csrf => form.csrf, app => form.app,
         upn => upn, api => api, scopes => scopes },
-        &form_csp(form.redirect_uri),
+        &Csp::form_page(form.redirect_uri),
     )
 }
 
@@ -157,7 +199,7 @@ pub fn error(doc: &TokenErrorResponse, message: &str, status: StatusCode) -> Res
         "error.html",
         context! { doc => Value::from_serialize(doc), message => message, json => json },
     ) {
-        Ok(body) => html(status, body, PAGE_CSP),
+        Ok(body) => html(status, body, &Csp::error_page()),
         Err(err) => {
             tracing::error!(error = %err, "rendering the error page failed");
             (status, doc.to_json()).into_response()
@@ -167,14 +209,11 @@ pub fn error(doc: &TokenErrorResponse, message: &str, status: StatusCode) -> Res
 
 /// The `form_post` response: an auto-submitting form to the client.
 pub fn form_post(redirect_uri: &str, params: &[(&str, String)], nonce: &str) -> Response {
-    let csp = format!(
-        "default-src 'none'; script-src 'nonce-{nonce}'; frame-ancestors 'none'; base-uri 'none'"
-    );
     match render(
         "form_post.html",
         context! { action => redirect_uri, params => params, nonce => nonce },
     ) {
-        Ok(body) => html(StatusCode::OK, body, &csp),
+        Ok(body) => html(StatusCode::OK, body, &Csp::form_post(nonce)),
         Err(err) => {
             tracing::error!(error = %err, "rendering the form_post page failed");
             (
@@ -205,5 +244,26 @@ mod tests {
             Some("com.example.app:")
         );
         assert_eq!(csp_source("https://a;b/"), None);
+    }
+
+    #[test]
+    fn the_three_policies() {
+        let policy = |csp: Csp<'_>| csp.header_value().unwrap();
+        assert_eq!(
+            policy(Csp::error_page()),
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        );
+        assert_eq!(
+            policy(Csp::form_page("http://127.0.0.1:7000/cb")),
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' http://127.0.0.1:7000; frame-ancestors 'none'; base-uri 'none'"
+        );
+        assert_eq!(
+            policy(Csp::form_page("https://a;b/")),
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
+        );
+        assert_eq!(
+            policy(Csp::form_post("n0nce")),
+            "default-src 'none'; script-src 'nonce-n0nce'; frame-ancestors 'none'; base-uri 'none'"
+        );
     }
 }

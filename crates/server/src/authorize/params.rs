@@ -3,8 +3,10 @@
 //! `redirect_uri` or `state` makes the whole request untrustworthy.
 
 use axum::body::Body;
-use axum::http::{HeaderMap, Method, header};
+use axum::http::{HeaderMap, Method};
 use latchkey_protocol::Aadsts;
+
+use crate::form_body::read_form_body;
 
 /// Fields the server's own pages add to the protocol parameters.
 pub const STEP_FIELDS: [&str; 6] = [
@@ -39,20 +41,7 @@ impl Params {
                 method: method.to_string(),
             });
         }
-        let form = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|m| {
-                m.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            });
-        if !form {
-            return Err(Aadsts::NotFormEncoded);
-        }
-        let bytes = axum::body::to_bytes(body, limit)
-            .await
-            .map_err(|_| Aadsts::BodyTooLarge { limit })?;
+        let bytes = read_form_body(headers, body, limit).await?;
         Ok(Params::parse(&bytes))
     }
 

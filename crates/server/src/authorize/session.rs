@@ -1,6 +1,7 @@
 //! Cookies: the sign-in session and the CSRF token of the forms.
 
 use axum::http::{HeaderMap, HeaderValue, header};
+use cookie::{Cookie, SameSite};
 
 use crate::secrets::Digest;
 
@@ -20,23 +21,32 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-/// `Set-Cookie` for a cookie only this server reads: HttpOnly, and Secure
+/// A cookie only this server reads: HttpOnly, on every path, and Secure
 /// when the server is reached over https.
-pub fn set_cookie(
-    name: &str,
-    value: &str,
-    same_site: &str,
-    max_age: Option<u64>,
-    secure: bool,
-) -> Option<HeaderValue> {
-    let mut text = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}");
-    if let Some(seconds) = max_age {
-        text.push_str(&format!("; Max-Age={seconds}"));
+pub struct ServerCookie<'a> {
+    pub name: &'static str,
+    /// A base64url token: nothing a cookie value cannot carry.
+    pub value: &'a str,
+    pub same_site: SameSite,
+    /// `None`: a session cookie, gone when the browser closes.
+    pub max_age_seconds: Option<u64>,
+    pub secure: bool,
+}
+
+impl ServerCookie<'_> {
+    /// The `Set-Cookie` value; `None` if the value could not be a header.
+    pub fn header(&self) -> Option<HeaderValue> {
+        let mut cookie = Cookie::build((self.name, self.value))
+            .path("/")
+            .http_only(true)
+            .same_site(self.same_site)
+            .secure(self.secure);
+        if let Some(seconds) = self.max_age_seconds {
+            let seconds = i64::try_from(seconds).unwrap_or(i64::MAX);
+            cookie = cookie.max_age(cookie::time::Duration::seconds(seconds));
+        }
+        HeaderValue::from_str(&cookie.build().to_string()).ok()
     }
-    if secure {
-        text.push_str("; Secure");
-    }
-    HeaderValue::from_str(&text).ok()
 }
 
 /// The digest a session is stored under.
@@ -68,5 +78,31 @@ mod tests {
         assert!(csrf_matches(Some("t"), Some("t")));
         assert!(!csrf_matches(Some("t"), Some("u")));
         assert!(!csrf_matches(None, Some("t")));
+    }
+
+    #[test]
+    fn set_cookie_bytes() {
+        let session = ServerCookie {
+            name: SESSION_COOKIE,
+            value: "abc",
+            same_site: SameSite::Lax,
+            max_age_seconds: Some(28800),
+            secure: true,
+        };
+        assert_eq!(
+            session.header().unwrap(),
+            "lk_session=abc; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=28800"
+        );
+        let csrf = ServerCookie {
+            name: CSRF_COOKIE,
+            value: "t",
+            same_site: SameSite::Strict,
+            max_age_seconds: None,
+            secure: false,
+        };
+        assert_eq!(
+            csrf.header().unwrap(),
+            "lk_csrf=t; HttpOnly; SameSite=Strict; Path=/"
+        );
     }
 }

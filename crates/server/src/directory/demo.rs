@@ -27,7 +27,7 @@ pub fn demo_directory() -> Result<(DirectoryData, DemoCredentials), DemoError> {
     let text = DEMO
         .replace("{client_secret}", &client_secret)
         .replace("{user_password}", &user_password);
-    let data = parse_directory(&text)?;
+    let data = parse_directory(&text)?.directory;
     let credentials = DemoCredentials {
         tenant_id: "7fe81447-da57-4385-becb-6de57f21477e".into(),
         domain: "contoso.example".into(),

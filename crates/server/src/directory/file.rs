@@ -8,7 +8,10 @@ use latchkey_protocol::{GrantType, Profile};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{Api, App, Consent, DirectoryData, Permission, Tenant, User, same_resource};
+use latchkey_protocol::{is_absolute_uri, same_resource};
+
+use super::{Api, App, Consent, DirectoryData, Permission, Tenant, User};
+use crate::scenarios::{Scenario, ScenarioSpec};
 use crate::secrets::{Digest, MIN_SECRET_LEN, hash_password, is_argon2id_phc};
 
 #[derive(Debug, thiserror::Error)]
@@ -65,7 +68,7 @@ pub struct RawTenant {
     pub users: Vec<RawUser>,
     /// Error scenarios in force from the start (see `scenarios`).
     #[serde(default)]
-    pub scenarios: Vec<crate::scenarios::ScenarioSpec>,
+    pub scenarios: Vec<ScenarioSpec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -121,8 +124,16 @@ pub struct RawConsent {
     pub scopes: Vec<String>,
 }
 
+/// A directory file: what goes into the store, and the error scenarios it
+/// puts in force (kept in memory, never in the store).
+#[derive(Debug, Clone, Default)]
+pub struct DirectoryFile {
+    pub directory: DirectoryData,
+    pub scenarios: Vec<Scenario>,
+}
+
 /// Reads and validates a directory file.
-pub fn load_directory_file(path: &Path) -> Result<DirectoryData, DirectoryError> {
+pub fn load_directory_file(path: &Path) -> Result<DirectoryFile, DirectoryError> {
     let text = std::fs::read_to_string(path).map_err(|source| DirectoryError::Read {
         path: path.display().to_string(),
         source,
@@ -131,13 +142,14 @@ pub fn load_directory_file(path: &Path) -> Result<DirectoryData, DirectoryError>
 }
 
 /// Parses and validates directory TOML. Passwords are hashed here.
-pub fn parse_directory(text: &str) -> Result<DirectoryData, DirectoryError> {
+pub fn parse_directory(text: &str) -> Result<DirectoryFile, DirectoryError> {
     let raw: RawDirectory = toml::from_str(text)?;
     validate(raw)
 }
 
-pub(super) fn validate(raw: RawDirectory) -> Result<DirectoryData, DirectoryError> {
+fn validate(raw: RawDirectory) -> Result<DirectoryFile, DirectoryError> {
     let mut data = DirectoryData::default();
+    let mut scenarios = Vec::new();
     let mut tenant_ids = HashSet::new();
     let mut domains = HashSet::new();
     let mut client_ids = HashSet::new();
@@ -199,16 +211,19 @@ pub(super) fn validate(raw: RawDirectory) -> Result<DirectoryData, DirectoryErro
             data.users.push(user);
             data.consents.extend(consents);
         }
-        for (i, scenario) in raw_tenant.scenarios.into_iter().enumerate() {
-            scenario
-                .validate()
+        for (i, spec) in raw_tenant.scenarios.into_iter().enumerate() {
+            let scenario = spec
+                .validate(tenant.id)
                 .map_err(|problem| invalid(format!("{at}.scenarios[{i}]"), problem))?;
-            data.scenarios.push((tenant.id, scenario));
+            scenarios.push(scenario);
         }
         data.apis.extend(apis);
         data.tenants.push(tenant);
     }
-    Ok(data)
+    Ok(DirectoryFile {
+        directory: data,
+        scenarios,
+    })
 }
 
 fn validate_apis(at: &str, tenant_id: Uuid, raw: Vec<RawApi>) -> Result<Vec<Api>, DirectoryError> {
@@ -288,9 +303,7 @@ fn validate_app(
         grant_types.push(grant);
     }
     for uri in &raw.redirect_uris {
-        if !(uri.starts_with("https://") || uri.starts_with("http://") || uri.contains(':'))
-            || uri.contains('#')
-        {
+        if !is_absolute_uri(uri) {
             return Err(invalid(
                 format!("{at}.redirect_uris"),
                 format!("'{uri}' is not an absolute URI without a fragment"),
@@ -523,7 +536,8 @@ domains = ["Contoso.example"]
             "{TENANT}{}",
             user(&format!("  password_hash = \"{phc}\"\n"))
         ))
-        .unwrap();
+        .unwrap()
+        .directory;
         assert_eq!(data.users[0].password_hash, phc);
         assert!(crate::secrets::verify_password(
             "imported-password",
@@ -563,8 +577,8 @@ domains = ["Contoso.example"]
   password = "pw"
 "#
         );
-        let a = parse_directory(&text).unwrap();
-        let b = parse_directory(&text).unwrap();
+        let a = parse_directory(&text).unwrap().directory;
+        let b = parse_directory(&text).unwrap().directory;
         assert_eq!(a.users[0].object_id, b.users[0].object_id);
         assert_eq!(a.users[0].upn, "frank@contoso.example");
         assert_eq!(a.tenants[0].domains, ["contoso.example"]);

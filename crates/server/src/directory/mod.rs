@@ -10,13 +10,13 @@ mod file;
 
 use std::collections::HashMap;
 
-use latchkey_protocol::{GrantType, Profile};
+use latchkey_protocol::{GrantType, Profile, same_resource};
 use uuid::Uuid;
 
 use crate::secrets::Digest;
 
 pub use demo::{DemoCredentials, DemoError, demo_directory};
-pub use file::{DirectoryError, load_directory_file, parse_directory};
+pub use file::{DirectoryError, DirectoryFile, load_directory_file, parse_directory};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant {
@@ -142,26 +142,6 @@ pub struct DirectoryData {
     pub apps: Vec<App>,
     pub users: Vec<User>,
     pub consents: Vec<Consent>,
-    /// Error scenarios, by tenant: kept in memory, never in the store.
-    pub scenarios: Vec<(Uuid, crate::scenarios::ScenarioSpec)>,
-}
-
-/// Two resource identifiers name the same API when they differ at most by
-/// a trailing slash and the case of scheme and host (Azure AD matches
-/// `https://api.example/` and `https://api.example` alike).
-pub fn same_resource(a: &str, b: &str) -> bool {
-    fn key(s: &str) -> (String, &str) {
-        let s = s.strip_suffix('/').unwrap_or(s);
-        match s.find("://") {
-            Some(i) => {
-                let rest = &s[i + 3..];
-                let host_end = rest.find('/').map_or(s.len(), |j| i + 3 + j);
-                (s[..host_end].to_ascii_lowercase(), &s[host_end..])
-            }
-            None => (String::new(), s),
-        }
-    }
-    key(a) == key(b)
 }
 
 /// How the `{tenant}` path segment resolved.
@@ -230,31 +210,5 @@ impl Directory {
             .get(&tenant)?
             .iter()
             .find(|api| same_resource(&api.app_id_uri, resource))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn resources_match_modulo_trailing_slash_and_host_case() {
-        assert!(same_resource(
-            "https://files.contoso.example/",
-            "https://files.contoso.example"
-        ));
-        assert!(same_resource(
-            "HTTPS://Files.Contoso.Example/",
-            "https://files.contoso.example/"
-        ));
-        assert!(!same_resource(
-            "https://files.contoso.example/A",
-            "https://files.contoso.example/a"
-        ));
-        assert!(!same_resource(
-            "https://files.contoso.example.evil/",
-            "https://files.contoso.example/"
-        ));
-        assert!(same_resource("api://files", "api://files/"));
     }
 }

@@ -10,7 +10,6 @@ use aws_lc_rs::digest;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use latchkey_protocol::{Aadsts, TokenResponseV1};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::Caller;
@@ -28,7 +27,7 @@ pub async fn grant(
 ) -> Result<TokenResponseV1, ProtocolError> {
     let code = Digest::of(form.require("code")?);
     let redirect_uri = form.require("redirect_uri")?;
-    let now = OffsetDateTime::now_utc();
+    let now = caller.now;
     let record = state
         .store
         .find_code(&code)

@@ -2,7 +2,6 @@
 //! `roles` are the application roles an administrator granted on the API.
 
 use latchkey_protocol::TokenResponseV1;
-use time::OffsetDateTime;
 
 use super::Caller;
 use super::issue::{Subject, access_token, resolve_api, v1_response};
@@ -27,7 +26,7 @@ pub async fn grant(
                 .collect()
         })
         .unwrap_or_default();
-    let now = OffsetDateTime::now_utc();
+    let now = caller.now;
     let issued = access_token(state, caller, api, &Subject::App { roles }, now)?;
     Ok(v1_response(api, issued, now, None, None))
 }

@@ -17,9 +17,6 @@ use crate::secrets::{Digest, random_token};
 use crate::state::AppState;
 use crate::store::RefreshTokenRecord;
 
-/// OpenID Connect scopes: about the sign-in, not about the resource.
-pub const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
-
 /// The API that `resource` names in the caller's tenant.
 pub fn resolve_api<'a>(
     state: &'a AppState,
@@ -36,42 +33,6 @@ pub fn resolve_api<'a>(
             }
             .into()
         })
-}
-
-/// The `scope` parameter split into OpenID Connect scopes and the API's own
-/// scopes; a value that is neither is `invalid_scope`. An API scope may be
-/// written bare (`Files.Read`) or qualified (`https://api.example/Files.Read`).
-pub struct RequestedScopes {
-    pub oidc: Vec<String>,
-    pub api: Vec<String>,
-}
-
-pub fn requested_scopes(scope: Option<&str>, api: &Api) -> Result<RequestedScopes, Aadsts> {
-    let mut requested = RequestedScopes {
-        oidc: Vec::new(),
-        api: Vec::new(),
-    };
-    for value in scope.unwrap_or_default().split_whitespace() {
-        if OIDC_SCOPES.contains(&value) {
-            requested.oidc.push(value.to_owned());
-            continue;
-        }
-        let bare = value
-            .strip_prefix(api.app_id_uri.as_str())
-            .or_else(|| {
-                value
-                    .strip_prefix(api.app_id_uri.trim_end_matches('/'))
-                    .and_then(|s| s.strip_prefix('/'))
-            })
-            .unwrap_or(value);
-        if !api.scopes.iter().any(|s| s == bare) {
-            return Err(Aadsts::InvalidScope {
-                scope: value.to_owned(),
-            });
-        }
-        requested.api.push(bare.to_owned());
-    }
-    Ok(requested)
 }
 
 /// The delegated scopes (`scp`) the caller gets for `user` on `api`: those
@@ -388,47 +349,4 @@ pub fn new_refresh_token(
         revoked_at: None,
     };
     Ok((token, record))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn api() -> Api {
-        Api {
-            tenant_id: Uuid::nil(),
-            name: "Files".into(),
-            app_id_uri: "https://files.contoso.example/".into(),
-            scopes: vec!["Files.Read".into(), "Files.Write".into()],
-            roles: vec![],
-        }
-    }
-
-    #[test]
-    fn scopes_may_be_bare_or_qualified() {
-        let got = requested_scopes(
-            Some("openid https://files.contoso.example/Files.Read Files.Write"),
-            &api(),
-        )
-        .unwrap();
-        assert_eq!(got.oidc, ["openid"]);
-        assert_eq!(got.api, ["Files.Read", "Files.Write"]);
-    }
-
-    #[test]
-    fn an_undefined_scope_is_invalid_scope() {
-        let err = requested_scopes(Some("Files.Delete"), &api())
-            .err()
-            .unwrap();
-        assert_eq!(
-            err,
-            Aadsts::InvalidScope {
-                scope: "Files.Delete".into()
-            }
-        );
-        let err = requested_scopes(Some("https://other.example/Files.Read"), &api())
-            .err()
-            .unwrap();
-        assert_eq!(err.number(), 70011);
-    }
 }

@@ -16,18 +16,22 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
-use latchkey_protocol::{Aadsts, ErrorCode, GrantType, TokenResponseV1, TokenResponseV2, Version};
+use latchkey_protocol::{
+    Aadsts, ErrorCode, GrantType, Surface, TokenResponseV1, TokenResponseV2, Version,
+};
+
+use time::OffsetDateTime;
 
 use crate::ProtocolError;
-use crate::directory::{Api, App, Tenant, TenantRef};
-use crate::scenarios::{Endpoint, Probe};
+use crate::context::RequestContext;
+use crate::directory::{App, Tenant, TenantRef};
+use crate::scenarios::{Facts, Probe};
+use crate::scope::v2_scope;
 use crate::state::AppState;
-use request::{AuthMethod, Form, presented_client};
-
-pub(crate) use issue::requested_scopes;
+use request::{AuthMethod, Form, PresentedClient, presented_client};
 
 /// The tenant and the authenticated client a grant works for.
 pub struct Caller<'a> {
@@ -38,17 +42,26 @@ pub struct Caller<'a> {
     pub method: AuthMethod,
     /// The endpoint generation: decides issuer, claims and response shape.
     pub version: Version,
+    /// The request's time: what the grant checks, signs and stores.
+    pub now: OffsetDateTime,
 }
 
 /// `POST /{tenant}/oauth2/token` (v1).
 pub async fn token_endpoint(
     State(state): State<Arc<AppState>>,
     Path(tenant_segment): Path<String>,
+    Extension(ctx): Extension<RequestContext>,
     method: Method,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ProtocolError> {
-    token(&state, tenant_segment, method, headers, body, Version::V1).await
+    let request = Incoming {
+        tenant_segment,
+        method,
+        headers,
+        version: Version::V1,
+    };
+    token(&state, &ctx, request, body).await
 }
 
 /// `POST /{tenant}/oauth2/v2.0/token`: scopes name the resource
@@ -56,21 +69,40 @@ pub async fn token_endpoint(
 pub async fn token_endpoint_v2(
     State(state): State<Arc<AppState>>,
     Path(tenant_segment): Path<String>,
+    Extension(ctx): Extension<RequestContext>,
     method: Method,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ProtocolError> {
-    token(&state, tenant_segment, method, headers, body, Version::V2).await
+    let request = Incoming {
+        tenant_segment,
+        method,
+        headers,
+        version: Version::V2,
+    };
+    token(&state, &ctx, request, body).await
+}
+
+/// A token request as it arrived.
+struct Incoming {
+    tenant_segment: String,
+    method: Method,
+    headers: HeaderMap,
+    version: Version,
 }
 
 async fn token(
     state: &AppState,
-    tenant_segment: String,
-    method: Method,
-    headers: HeaderMap,
+    ctx: &RequestContext,
+    incoming: Incoming,
     body: Body,
-    version: Version,
 ) -> Result<Response, ProtocolError> {
+    let Incoming {
+        tenant_segment,
+        method,
+        headers,
+        version,
+    } = incoming;
     if method != Method::POST {
         return Err(Aadsts::MethodNotAllowed {
             method: method.to_string(),
@@ -90,7 +122,16 @@ async fn token(
     let form = Form::read(&headers, body, state.config.max_body_bytes)
         .await
         .map_err(|e| e.with_profile(profile))?;
-    let response = grant(state, tenant, &tenant_segment, &headers, &form, version).await;
+    let response = grant(
+        state,
+        ctx,
+        tenant,
+        &tenant_segment,
+        &headers,
+        &form,
+        version,
+    )
+    .await;
     match response {
         Ok(body) => Ok(token_response(body, version)),
         Err(error) => Err(error.with_profile(profile)),
@@ -99,6 +140,7 @@ async fn token(
 
 async fn grant(
     state: &AppState,
+    ctx: &RequestContext,
     tenant: TenantRef<'_>,
     tenant_segment: &str,
     headers: &HeaderMap,
@@ -109,8 +151,17 @@ async fn grant(
     let grant = GrantType::parse(grant_name).ok_or_else(|| Aadsts::UnsupportedGrantType {
         grant_type: grant_name.to_owned(),
     })?;
-    let mut caller = authenticate_client(state, tenant, tenant_segment, headers, form)?;
-    caller.version = version;
+    let presented = presented_client(headers, form)?;
+    let method = presented.method;
+    let (tenant, app) = authenticate_client(state, tenant, tenant_segment, presented)?;
+    let caller = Caller {
+        tenant,
+        tenant_segment,
+        app,
+        method,
+        version,
+        now: ctx.now(),
+    };
     let translated;
     let form = match version {
         Version::V1 => form,
@@ -133,7 +184,7 @@ async fn grant(
         upn: form.get("username"),
         resource: form.get("resource"),
     };
-    let injection = state.scenarios.fire(Endpoint::Token, &probe);
+    let injection = state.scenarios.fire(Surface::Token, &probe);
     let Some(injection) = injection else {
         return dispatch(state, &caller, form, grant, Forced::Nothing).await;
     };
@@ -148,7 +199,17 @@ async fn grant(
         (ErrorCode::InvalidGrant, GrantType::RefreshToken) => {
             dispatch(state, &caller, form, grant, Forced::Revocation).await
         }
-        (code, _) => Err(injected_condition(code, &caller, grant, form).into()),
+        _ => Err(injection
+            .condition(Facts {
+                client_id: caller.app.client_id.to_string(),
+                app_name: &caller.app.name,
+                tenant_segment: caller.tenant_segment,
+                grant,
+                resource: form.get("resource").unwrap_or_default(),
+                scope: form.get("scope"),
+                response_type: None,
+            })
+            .into()),
     };
     result.map_err(|error| {
         let retry_after = injection
@@ -187,52 +248,14 @@ async fn dispatch(
     }
 }
 
-/// The condition an injected error code stands for at the token endpoint.
-fn injected_condition(
-    code: &ErrorCode,
-    caller: &Caller<'_>,
-    grant: GrantType,
-    form: &Form,
-) -> Aadsts {
-    let client_id = caller.app.client_id.to_string();
-    let resource = form.get("resource").unwrap_or_default().to_owned();
-    match code {
-        ErrorCode::InvalidRequest => Aadsts::MalformedRequest,
-        ErrorCode::UnauthorizedClient => Aadsts::GrantTypeNotAllowed {
-            client_id,
-            grant_type: grant.as_str().to_owned(),
-        },
-        ErrorCode::InvalidClient => Aadsts::InvalidClientSecret { client_id },
-        ErrorCode::UnsupportedGrantType => Aadsts::UnsupportedGrantType {
-            grant_type: grant.as_str().to_owned(),
-        },
-        ErrorCode::InvalidResource => Aadsts::ResourceNotFound {
-            resource,
-            tenant: caller.tenant_segment.to_owned(),
-        },
-        ErrorCode::InvalidGrant => match grant {
-            GrantType::Password => Aadsts::InvalidUsernameOrPassword,
-            GrantType::AuthorizationCode => Aadsts::CodeRedeemed,
-            _ => Aadsts::GrantMalformed,
-        },
-        ErrorCode::InteractionRequired => Aadsts::MfaRequired { resource },
-        ErrorCode::InvalidScope => Aadsts::InvalidScope {
-            scope: form.get("scope").unwrap_or(&resource).to_owned(),
-        },
-        ErrorCode::TemporarilyUnavailable => Aadsts::Throttled,
-        _ => Aadsts::ServerError,
-    }
-}
-
-/// RFC 6749 §2.3: finds the client in the tenant and checks its secret.
+/// RFC 6749 §2.3: finds the client in the tenant and checks its secret;
+/// the client's tenant and app.
 fn authenticate_client<'a>(
     state: &'a AppState,
     tenant: TenantRef<'a>,
-    tenant_segment: &'a str,
-    headers: &HeaderMap,
-    form: &Form,
-) -> Result<Caller<'a>, ProtocolError> {
-    let presented = presented_client(headers, form)?;
+    tenant_segment: &str,
+    presented: PresentedClient,
+) -> Result<(&'a Tenant, &'a App), ProtocolError> {
     let unknown = || Aadsts::UnknownApplication {
         client_id: presented.client_id.clone(),
         tenant: tenant_segment.to_owned(),
@@ -262,13 +285,7 @@ fn authenticate_client<'a>(
         (None, Some(_)) => return Err(challenge(Aadsts::PublicClientSentSecret.into())),
         _ => {}
     }
-    Ok(Caller {
-        tenant,
-        tenant_segment,
-        app,
-        method: presented.method,
-        version: Version::V1,
-    })
+    Ok((tenant, app))
 }
 
 /// v2.0: the resource is named by the scopes (`{App ID URI}/{scope}`, or
@@ -285,51 +302,13 @@ fn v2_form(state: &AppState, caller: &Caller<'_>, form: &Form) -> Result<Form, P
         None if optional => return Ok(form.clone()),
         _ => form.require("scope")?,
     };
-    let (api, names) = v2_scope(state, caller.tenant, caller.tenant_segment, scope)?;
+    let (api, names) = v2_scope(
+        &state.directory,
+        caller.tenant,
+        caller.tenant_segment,
+        scope,
+    )?;
     Ok(form.with("resource", &api.app_id_uri).with("scope", &names))
-}
-
-/// A v2.0 `scope` (`api://files/Files.Read openid`, `https://api/.default`)
-/// as the v1 pair it stands for: the one API it names, and the scope names
-/// (`.default` dropped: no names means all that were granted).
-pub fn v2_scope<'s>(
-    state: &'s AppState,
-    tenant: &Tenant,
-    tenant_segment: &str,
-    scope: &str,
-) -> Result<(&'s Api, String), Aadsts> {
-    let mut api: Option<&Api> = None;
-    let mut names = Vec::new();
-    for value in scope.split_whitespace() {
-        if issue::OIDC_SCOPES.contains(&value) {
-            names.push(value);
-            continue;
-        }
-        let (prefix, name) = value.rsplit_once('/').ok_or_else(|| Aadsts::InvalidScope {
-            scope: value.to_owned(),
-        })?;
-        let found =
-            state
-                .directory
-                .api(tenant.id, prefix)
-                .ok_or_else(|| Aadsts::ResourceNotFound {
-                    resource: prefix.to_owned(),
-                    tenant: tenant_segment.to_owned(),
-                })?;
-        if api.is_some_and(|seen| seen.app_id_uri != found.app_id_uri) {
-            return Err(Aadsts::InvalidScope {
-                scope: scope.to_owned(),
-            });
-        }
-        api = Some(found);
-        if name != ".default" {
-            names.push(name);
-        }
-    }
-    let api = api.ok_or_else(|| Aadsts::InvalidScope {
-        scope: scope.to_owned(),
-    })?;
-    Ok((api, names.join(" ")))
 }
 
 fn token_response(body: TokenResponseV1, version: Version) -> Response {

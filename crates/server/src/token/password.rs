@@ -2,13 +2,13 @@
 //! the user signs in with a password alone and has consented.
 
 use latchkey_protocol::{Aadsts, TokenResponseV1};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::issue::{UserSignIn, delegated_scopes, requested_scopes, resolve_api};
+use super::issue::{UserSignIn, delegated_scopes, resolve_api};
 use super::request::Form;
 use super::{Caller, Forced};
 use crate::ProtocolError;
+use crate::scope::requested_scopes;
 use crate::secrets::verify_password;
 use crate::state::AppState;
 
@@ -58,7 +58,5 @@ pub async fn grant(
         nonce: None,
         auth_methods: "pwd",
     };
-    sign_in
-        .tokens(state, caller, OffsetDateTime::now_utc())
-        .await
+    sign_in.tokens(state, caller, caller.now).await
 }

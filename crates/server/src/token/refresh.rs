@@ -8,15 +8,14 @@
 //! `resource`; the user's consent for that resource decides.
 
 use latchkey_protocol::{Aadsts, TokenResponseV1};
-use time::OffsetDateTime;
 
 use super::issue::{
-    Subject, access_token, delegated_scopes, new_refresh_token, requested_scopes, resolve_api,
-    v1_response,
+    Subject, access_token, delegated_scopes, new_refresh_token, resolve_api, v1_response,
 };
 use super::request::Form;
 use super::{Caller, Forced};
 use crate::ProtocolError;
+use crate::scope::requested_scopes;
 use crate::secrets::Digest;
 use crate::state::AppState;
 use crate::store::{RefreshTokenRecord, Rotation};
@@ -28,7 +27,7 @@ pub async fn grant(
     forced: Forced,
 ) -> Result<TokenResponseV1, ProtocolError> {
     let presented = Digest::of(form.require("refresh_token")?);
-    let now = OffsetDateTime::now_utc();
+    let now = caller.now;
     let record = current_record(state, caller, &presented, now.unix_timestamp()).await?;
     if forced == Forced::Revocation {
         // As if the family had been revoked (a password change, an admin):

@@ -10,6 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use latchkey_protocol::Aadsts;
 
 use crate::ProtocolError;
+use crate::form_body::read_form_body;
 
 /// The parameters of a token request.
 #[derive(Debug, Default, Clone)]
@@ -24,20 +25,7 @@ impl Form {
         body: Body,
         limit: usize,
     ) -> Result<Form, ProtocolError> {
-        if !is_form_encoded(headers) {
-            return Err(Aadsts::NotFormEncoded.into());
-        }
-        let declared = headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|len| len > limit as u64) {
-            return Err(Aadsts::BodyTooLarge { limit }.into());
-        }
-        let bytes = axum::body::to_bytes(body, limit)
-            .await
-            .map_err(|_| ProtocolError::new(Aadsts::BodyTooLarge { limit }))?;
-        Form::parse(&bytes)
+        Form::parse(&read_form_body(headers, body, limit).await?)
     }
 
     /// Parses a form body; a parameter given twice is refused (the seed's
@@ -81,18 +69,6 @@ impl Form {
         self.get(name)
             .ok_or_else(|| Aadsts::MissingParameter { name }.into())
     }
-}
-
-fn is_form_encoded(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|media| {
-            media
-                .trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
 }
 
 /// How the client presented its credentials.

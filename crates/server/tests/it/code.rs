@@ -103,10 +103,14 @@ async fn concurrent_redemptions_have_exactly_one_winner() {
 
 #[tokio::test]
 async fn an_expired_code_is_invalid_grant() {
-    let server =
-        TestServer::start_with(|c| c.code_lifetime = std::time::Duration::from_secs(1)).await;
+    let clock = latchkey_server::Clock::adjustable();
+    let server = TestServer::start_with(|c| {
+        c.code_lifetime = std::time::Duration::from_secs(1);
+        c.clock = clock.clone();
+    })
+    .await;
     let code = code_for_frank(&server, false).await;
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    clock.advance(std::time::Duration::from_secs(2));
     assert_token_error(
         redeem(&server, &code, &[]).await,
         Expected::new(400, "invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource."),

@@ -48,7 +48,7 @@ impl TestServer {
         let db_path = dir.path().join("latchkey.db");
         let store = SqliteStore::open(&db_path).await.unwrap();
         store
-            .apply_directory(&parse_directory(DIRECTORY).unwrap())
+            .apply_directory(&parse_directory(DIRECTORY).unwrap().directory)
             .await
             .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -88,11 +88,14 @@ async fn concurrent_refreshes_of_one_token_have_exactly_one_winner() {
 
 #[tokio::test]
 async fn an_expired_refresh_token_is_invalid_grant() {
-    let server =
-        TestServer::start_with(|c| c.refresh_token_lifetime = std::time::Duration::from_secs(1))
-            .await;
+    let clock = latchkey_server::Clock::adjustable();
+    let server = TestServer::start_with(|c| {
+        c.refresh_token_lifetime = std::time::Duration::from_secs(1);
+        c.clock = clock.clone();
+    })
+    .await;
     let token = sign_in(&server).await;
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    clock.advance(std::time::Duration::from_secs(2));
     let response = refresh(&server, CLI, &token, &[]).await;
     assert_token_error(
         response,

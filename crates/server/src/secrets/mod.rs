@@ -3,7 +3,9 @@
 //! Client secrets are high-entropy (≥ 128 bits, checked at load), so one
 //! SHA-256 is as strong as a slow hash and costs nothing on the hot path;
 //! they are compared in constant time. User passwords are low-entropy and
-//! get Argon2id.
+//! get Argon2id. The second factor's codes are in `totp`.
+
+mod totp;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -12,6 +14,8 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use subtle::ConstantTimeEq;
+
+pub use totp::totp_matches;
 
 /// The shortest client secret accepted: 32 characters, as DESIGN.md fixes.
 pub const MIN_SECRET_LEN: usize = 32;

@@ -1,0 +1,302 @@
+//! The person's steps through the pages: who is signed in, the sign-in
+//! form, the second factor, consent; then a code (`code`). Every step
+//! re-validates the whole request (`request::validate`), so a page posted
+//! back can never widen what was asked for.
+
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use cookie::SameSite;
+use latchkey_protocol::{Aadsts, Version};
+
+use super::pages;
+use super::params::Params;
+use super::request::{Prompt, Request, validate};
+use super::session::{
+    CSRF_COOKIE, SESSION_COOKIE, ServerCookie, cookie, csrf_matches, session_digest,
+};
+use super::target::Target;
+use crate::ProtocolError;
+use crate::context::RequestContext;
+use crate::directory::{Consent, User};
+use crate::secrets::{random_token, totp_matches, verify_password};
+use crate::state::AppState;
+use crate::store::SessionRecord;
+
+pub struct Flow<'a> {
+    pub state: &'a AppState,
+    pub ctx: &'a RequestContext,
+    pub target: &'a Target<'a>,
+    pub params: &'a Params,
+    pub headers: &'a HeaderMap,
+    pub method: &'a Method,
+}
+
+const EXPIRED_FORM: &str = "This page has expired. Please try again.";
+
+impl<'a> Flow<'a> {
+    pub async fn run(&self) -> Result<Response, ProtocolError> {
+        let request = validate(self.state, self.target, self.params)?;
+        if *self.method == Method::POST {
+            match self.params.first("lk_step") {
+                Some("signin") => return self.sign_in_posted().await,
+                Some("mfa") => return self.second_factor_posted(&request).await,
+                Some("consent") => return self.consent_posted(&request).await,
+                _ => {}
+            }
+        }
+        self.proceed(&request).await
+    }
+
+    /// The GET path: who is signed in, what is still needed, or the code.
+    async fn proceed(&self, request: &Request<'_>) -> Result<Response, ProtocolError> {
+        let signed_in = match request.prompt {
+            Prompt::Login => None,
+            _ => self.signed_in().await?,
+        };
+        let Some((session, user)) = signed_in else {
+            if request.prompt == Prompt::None {
+                return Err(Aadsts::LoginRequired.into());
+            }
+            let hint = request.login_hint.clone().unwrap_or_default();
+            return self.form_page(|form| pages::sign_in(form, &hint, None));
+        };
+        if user.requires_second_factor() && session.mfa_at.is_none() {
+            if request.prompt == Prompt::None {
+                return Err(Aadsts::MfaRequired {
+                    resource: request.api.app_id_uri.clone(),
+                }
+                .into());
+            }
+            return self.form_page(|form| pages::second_factor(form, &user.upn, None));
+        }
+        let consented = self.has_consent(request, &user).await?;
+        if !consented || request.prompt == Prompt::Consent {
+            if request.prompt == Prompt::None {
+                let app = self.target.app;
+                return Err(Aadsts::SilentConsentRequired {
+                    client_id: app.client_id.to_string(),
+                    app_name: app.name.clone(),
+                }
+                .into());
+            }
+            return self.form_page(|form| {
+                pages::consent(form, &user.upn, &request.api.name, &request.scopes)
+            });
+        }
+        self.issue_code(request, &user, &session).await
+    }
+
+    /// The session cookie's session and its user, in this tenant.
+    async fn signed_in(&self) -> Result<Option<(SessionRecord, User)>, ProtocolError> {
+        let Some(value) = cookie(self.headers, SESSION_COOKIE) else {
+            return Ok(None);
+        };
+        let Some(session) = self
+            .state
+            .store
+            .find_session(&session_digest(value), self.ctx.unix_now())
+            .await?
+        else {
+            return Ok(None);
+        };
+        if session.tenant_id != self.target.tenant.id {
+            return Ok(None);
+        }
+        let user = self
+            .state
+            .store
+            .find_user(session.tenant_id, session.user_oid)
+            .await?;
+        Ok(user.map(|user| (session, user)))
+    }
+
+    async fn has_consent(&self, request: &Request<'_>, user: &User) -> Result<bool, ProtocolError> {
+        let consents = self
+            .state
+            .store
+            .consents(
+                self.target.tenant.id,
+                user.object_id,
+                self.target.app.client_id,
+            )
+            .await?;
+        Ok(request.scopes.iter().all(|scope| {
+            consents
+                .iter()
+                .any(|c| c.covers(request.api) && c.scopes.contains(scope))
+        }))
+    }
+
+    /// This tenant's authorize endpoint, where the pages post.
+    fn action(&self) -> String {
+        let segment = self.target.tenant_segment;
+        match self.target.version {
+            Version::V1 => format!("/{segment}/oauth2/authorize"),
+            Version::V2 => format!("/{segment}/oauth2/v2.0/authorize"),
+        }
+    }
+
+    /// A form page with the request's parameters and a CSRF token (set as
+    /// a cookie if the browser has none yet).
+    fn form_page(
+        &self,
+        render: impl FnOnce(&pages::Form<'_>) -> Response,
+    ) -> Result<Response, ProtocolError> {
+        let existing = cookie(self.headers, CSRF_COOKIE);
+        let csrf = match existing {
+            Some(value) => value.to_owned(),
+            None => random_token(32)?,
+        };
+        let params = self.params.protocol_pairs(&[]);
+        let action = self.action();
+        let form = pages::Form {
+            action: &action,
+            params: &params,
+            csrf: &csrf,
+            app: &self.target.app.name,
+            tenant: &self.target.tenant.name,
+            redirect_uri: &self.target.redirect_uri,
+        };
+        let mut response = render(&form);
+        if existing.is_none() {
+            let set_cookie = ServerCookie {
+                name: CSRF_COOKIE,
+                value: &csrf,
+                same_site: SameSite::Strict,
+                max_age_seconds: None,
+                secure: self.target.secure_cookies,
+            }
+            .header()
+            .ok_or_else(|| ProtocolError::internal("the CSRF cookie is not a header value"))?;
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, set_cookie);
+        }
+        Ok(response)
+    }
+
+    fn csrf_ok(&self) -> bool {
+        csrf_matches(
+            cookie(self.headers, CSRF_COOKIE),
+            self.params.first("lk_csrf"),
+        )
+    }
+
+    /// 303 back to this endpoint with the request's parameters, `drop` removed.
+    fn see_other(&self, drop: &[&str]) -> Result<Response, ProtocolError> {
+        let location = format!("{}?{}", self.action(), self.params.query_string(drop));
+        // The query is form-encoded and the action ours: always a header value.
+        let location = HeaderValue::from_str(&location)
+            .map_err(|_| ProtocolError::internal("the step's Location is not a header value"))?;
+        let mut response = StatusCode::SEE_OTHER.into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::LOCATION, location);
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        Ok(response)
+    }
+
+    async fn sign_in_posted(&self) -> Result<Response, ProtocolError> {
+        let username = self.params.first("username").unwrap_or_default().to_owned();
+        if !self.csrf_ok() {
+            return self.form_page(|form| pages::sign_in(form, &username, Some(EXPIRED_FORM)));
+        }
+        let password = self.params.first("password").unwrap_or_default().to_owned();
+        let user = self
+            .state
+            .store
+            .find_user_by_upn(self.target.tenant.id, &username)
+            .await?;
+        let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
+        let verified =
+            tokio::task::spawn_blocking(move || verify_password(&password, stored_hash.as_deref()))
+                .await
+                .map_err(ProtocolError::internal)?;
+        let user = match user {
+            Some(user) if verified => user,
+            _ => {
+                tracing::info!(trace_id = %self.ctx.ids.trace_id, aadsts = 50126, "sign-in failed: invalid username or password");
+                let message = "Your account or password is incorrect.";
+                return self.form_page(|form| pages::sign_in(form, &username, Some(message)));
+            }
+        };
+        let token = random_token(32)?;
+        let now = self.ctx.unix_now();
+        let lifetime = self.state.config.session_lifetime.as_secs();
+        self.state
+            .store
+            .insert_session(&SessionRecord {
+                digest: session_digest(&token),
+                tenant_id: self.target.tenant.id,
+                user_oid: user.object_id,
+                mfa_at: None,
+                created_at: now,
+                expires_at: now + lifetime as i64,
+            })
+            .await?;
+        let set_cookie = ServerCookie {
+            name: SESSION_COOKIE,
+            value: &token,
+            same_site: SameSite::Lax,
+            max_age_seconds: Some(lifetime),
+            secure: self.target.secure_cookies,
+        }
+        .header()
+        .ok_or_else(|| ProtocolError::internal("the session cookie is not a header value"))?;
+        let mut response = self.see_other(&["prompt"])?;
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, set_cookie);
+        Ok(response)
+    }
+
+    async fn second_factor_posted(&self, request: &Request<'_>) -> Result<Response, ProtocolError> {
+        let Some((session, user)) = self.signed_in().await? else {
+            return self.proceed(request).await;
+        };
+        if !self.csrf_ok() {
+            return self
+                .form_page(|form| pages::second_factor(form, &user.upn, Some(EXPIRED_FORM)));
+        }
+        let code = self.params.first("otp").unwrap_or_default();
+        let now = self.ctx.unix_now();
+        let at = u64::try_from(now).unwrap_or_default();
+        if !totp_matches(user.totp_secret.as_deref(), code, at) {
+            let message =
+                "That code is not right. Enter the current code from your authenticator app.";
+            return self.form_page(|form| pages::second_factor(form, &user.upn, Some(message)));
+        }
+        self.state
+            .store
+            .set_session_mfa(&session.digest, now)
+            .await?;
+        self.see_other(&["prompt"])
+    }
+
+    async fn consent_posted(&self, request: &Request<'_>) -> Result<Response, ProtocolError> {
+        let Some((session, user)) = self.signed_in().await? else {
+            return self.proceed(request).await;
+        };
+        if user.requires_second_factor() && session.mfa_at.is_none() {
+            return self.proceed(request).await;
+        }
+        if !self.csrf_ok() {
+            return self.form_page(|form| {
+                pages::consent(form, &user.upn, &request.api.name, &request.scopes)
+            });
+        }
+        if self.params.first("consent") != Some("accept") {
+            return Err(Aadsts::UserDeclinedConsent.into());
+        }
+        self.state
+            .store
+            .grant_consent(&Consent {
+                tenant_id: self.target.tenant.id,
+                user_oid: user.object_id,
+                client_id: self.target.app.client_id,
+                api: Some(request.api.app_id_uri.clone()),
+                scopes: request.scopes.clone(),
+            })
+            .await?;
+        self.issue_code(request, &user, &session).await
+    }
+}

@@ -1,0 +1,235 @@
+//! The trusted redirect target: a client and a redirect URI known to be
+//! genuine, and how a response reaches them. Nothing is ever sent to a
+//! redirect URI before `Target::find` has matched it against the client's
+//! registration (RFC 6749 §3.1.2.4, §4.1.2.1; RFC 9700 §4.1).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use latchkey_protocol::{
+    Aadsts, Profile, ResponseMode, Version, error_params, is_absolute_uri, redirect_location,
+};
+
+use super::pages;
+use super::params::Params;
+use crate::ProtocolError;
+use crate::context::RequestContext;
+use crate::directory::{App, Tenant, TenantRef};
+use crate::secrets::random_token;
+use crate::state::AppState;
+
+/// A client and a redirect URI that are known to be genuine: from here on
+/// the response goes to the client.
+pub struct Target<'a> {
+    pub tenant: &'a Tenant,
+    pub tenant_segment: &'a str,
+    pub app: &'a App,
+    pub redirect_uri: String,
+    mode: ResponseMode,
+    /// An unknown `response_mode`, reported (by query) once trust is settled.
+    pub mode_error: Option<Aadsts>,
+    state: Option<String>,
+    profile: Profile,
+    pub secure_cookies: bool,
+    pub version: Version,
+}
+
+impl<'a> Target<'a> {
+    pub fn find(
+        state: &'a AppState,
+        tenant: TenantRef<'a>,
+        tenant_segment: &'a str,
+        params: &Params,
+        version: Version,
+    ) -> Result<Target<'a>, Aadsts> {
+        // A repeated client_id, redirect_uri or state: which one is meant?
+        let client_id = params
+            .get("client_id")?
+            .ok_or(Aadsts::MissingParameter { name: "client_id" })?;
+        let requested_uri = params.get("redirect_uri")?;
+        let client_state = params.get("state")?.map(str::to_owned);
+        let unknown = || Aadsts::UnknownApplication {
+            client_id: client_id.to_owned(),
+            tenant: tenant_segment.to_owned(),
+        };
+        let app = state.directory.app(client_id).ok_or_else(unknown)?;
+        let tenant = match tenant {
+            TenantRef::Tenant(t) if t.id == app.tenant_id => t,
+            TenantRef::Tenant(_) => return Err(unknown()),
+            TenantRef::Common => state.directory.tenant(app.tenant_id).ok_or_else(unknown)?,
+        };
+        let redirect_uri = registered_redirect_uri(app, requested_uri)?;
+        let (mode, mode_error) = match params.first("response_mode") {
+            None => (ResponseMode::Query, None),
+            Some(name) => match ResponseMode::parse(name) {
+                Some(mode) => (mode, None),
+                None => (
+                    ResponseMode::Query,
+                    Some(Aadsts::UnsupportedResponseMode {
+                        response_mode: name.to_owned(),
+                    }),
+                ),
+            },
+        };
+        Ok(Target {
+            tenant,
+            tenant_segment,
+            app,
+            redirect_uri,
+            mode,
+            mode_error,
+            state: client_state,
+            profile: tenant.profile.unwrap_or(state.config.profile),
+            secure_cookies: state.config.public_url.starts_with("https://"),
+            version,
+        })
+    }
+
+    /// Sends `params` (plus `state`) to the client in the response mode.
+    pub fn deliver(&self, mut params: Vec<(&'static str, String)>) -> Result<Response, Aadsts> {
+        if let Some(state) = &self.state
+            && !params.iter().any(|(name, _)| *name == "state")
+        {
+            params.push(("state", state.clone()));
+        }
+        let location = match self.mode {
+            ResponseMode::FormPost => {
+                let nonce = random_token(16).map_err(|_| Aadsts::ServerError)?;
+                return Ok(pages::form_post(&self.redirect_uri, &params, &nonce));
+            }
+            ResponseMode::Query => redirect_location(&self.redirect_uri, false, &params),
+            ResponseMode::Fragment => redirect_location(&self.redirect_uri, true, &params),
+        };
+        // A registered URI with characters no header can carry.
+        let location =
+            HeaderValue::from_str(&location).map_err(|_| Aadsts::RedirectUriMalformed)?;
+        let mut response = StatusCode::FOUND.into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::LOCATION, location);
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        Ok(response)
+    }
+
+    /// An error for the client: `error`, `error_description`, `state`. An
+    /// internal error's detail goes to the log only. When even the error
+    /// cannot be delivered, the error page says so, never a redirect.
+    pub fn refuse(&self, state: &AppState, ctx: &RequestContext, error: ProtocolError) -> Response {
+        let condition = error.condition();
+        match error.internal_detail() {
+            Some(detail) => tracing::error!(
+                trace_id = %ctx.ids.trace_id, correlation_id = %ctx.ids.correlation_id,
+                detail, "authorization failed"
+            ),
+            None => tracing::info!(
+                trace_id = %ctx.ids.trace_id, correlation_id = %ctx.ids.correlation_id,
+                error = %condition.error_code(), aadsts = condition.number(), "authorization request refused"
+            ),
+        }
+        match self.deliver(error_params(condition, &ctx.ids, self.profile, None)) {
+            Ok(response) => response,
+            Err(undeliverable) => super::untrusted(state, ctx, Some(self.profile), undeliverable),
+        }
+    }
+}
+
+/// The redirect URI the request names, if the app registered it; the only
+/// one registered, if the request names none.
+fn registered_redirect_uri(app: &App, requested: Option<&str>) -> Result<String, Aadsts> {
+    let client_id = || app.client_id.to_string();
+    match requested {
+        None => match app.redirect_uris.as_slice() {
+            [only] => Ok(only.clone()),
+            _ => Err(Aadsts::RedirectUriMissing {
+                client_id: client_id(),
+            }),
+        },
+        Some(uri) if !is_absolute_uri(uri) => Err(Aadsts::RedirectUriMalformed),
+        // Exact string match: no normalisation of case, slashes or ports,
+        // except the loopback port of native apps (RFC 8252 §7.3).
+        Some(uri)
+            if app
+                .redirect_uris
+                .iter()
+                .any(|r| r == uri || loopback_port_variant(r, uri)) =>
+        {
+            Ok(uri.to_owned())
+        }
+        Some(uri) => Err(Aadsts::RedirectUriMismatch {
+            redirect_uri: uri.to_owned(),
+            client_id: client_id(),
+        }),
+    }
+}
+
+/// RFC 8252 §7.3: a native app registers `http://127.0.0.1/path` (or
+/// `http://[::1]/path`) without a port and listens on any port. Only an IP
+/// literal qualifies (`localhost` does not, §8.3), and everything but the
+/// port must match exactly.
+fn loopback_port_variant(registered: &str, requested: &str) -> bool {
+    for host in ["http://127.0.0.1", "http://[::1]"] {
+        let (Some(path), Some(rest)) =
+            (registered.strip_prefix(host), requested.strip_prefix(host))
+        else {
+            continue;
+        };
+        if !path.starts_with('/') {
+            continue;
+        }
+        let Some(after_colon) = rest.strip_prefix(':') else {
+            continue;
+        };
+        let digits = after_colon.bytes().take_while(u8::is_ascii_digit).count();
+        let port_ok =
+            (1..=5).contains(&digits) && after_colon[..digits].parse::<u16>().is_ok_and(|p| p > 0);
+        return port_ok && after_colon[digits..] == *path;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_ports_vary_only_for_ip_literals_registered_without_one() {
+        assert!(loopback_port_variant(
+            "http://127.0.0.1/",
+            "http://127.0.0.1:53012/"
+        ));
+        assert!(loopback_port_variant(
+            "http://[::1]/cb",
+            "http://[::1]:8000/cb"
+        ));
+        assert!(!loopback_port_variant(
+            "http://127.0.0.1/",
+            "http://127.0.0.1:53012/x"
+        ));
+        assert!(
+            !loopback_port_variant("http://127.0.0.1/", "http://127.0.0.1/"),
+            "exact match handles this"
+        );
+        assert!(!loopback_port_variant(
+            "http://127.0.0.1/",
+            "http://127.0.0.1:0/"
+        ));
+        assert!(!loopback_port_variant(
+            "http://127.0.0.1/",
+            "http://127.0.0.1:99999/"
+        ));
+        assert!(!loopback_port_variant(
+            "http://127.0.0.1/",
+            "http://127.0.0.1:80@evil.example/"
+        ));
+        assert!(!loopback_port_variant(
+            "http://localhost/",
+            "http://localhost:8000/"
+        ));
+        assert!(!loopback_port_variant(
+            "http://127.0.0.1:7000/",
+            "http://127.0.0.1:7001/"
+        ));
+        assert!(!loopback_port_variant(
+            "http://127.0.0.1/",
+            "https://127.0.0.1:7001/"
+        ));
+    }
+}

@@ -1,0 +1,131 @@
+//! The `scope` parameter, as the token and authorize endpoints read it:
+//! OpenID Connect scopes apart from the API's own, and v2.0 scopes that
+//! name their API (`https://api.example/Files.Read`, `api://x/.default`).
+
+use latchkey_protocol::Aadsts;
+
+use crate::directory::{Api, Directory, Tenant};
+
+/// OpenID Connect scopes: about the sign-in, not about the resource.
+pub const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+
+/// The `scope` parameter split into OpenID Connect scopes and the API's own
+/// scopes; a value that is neither is `invalid_scope`. An API scope may be
+/// written bare (`Files.Read`) or qualified (`https://api.example/Files.Read`).
+pub struct RequestedScopes {
+    pub oidc: Vec<String>,
+    pub api: Vec<String>,
+}
+
+pub fn requested_scopes(scope: Option<&str>, api: &Api) -> Result<RequestedScopes, Aadsts> {
+    let mut requested = RequestedScopes {
+        oidc: Vec::new(),
+        api: Vec::new(),
+    };
+    for value in scope.unwrap_or_default().split_whitespace() {
+        if OIDC_SCOPES.contains(&value) {
+            requested.oidc.push(value.to_owned());
+            continue;
+        }
+        let bare = value
+            .strip_prefix(api.app_id_uri.as_str())
+            .or_else(|| {
+                value
+                    .strip_prefix(api.app_id_uri.trim_end_matches('/'))
+                    .and_then(|s| s.strip_prefix('/'))
+            })
+            .unwrap_or(value);
+        if !api.scopes.iter().any(|s| s == bare) {
+            return Err(Aadsts::InvalidScope {
+                scope: value.to_owned(),
+            });
+        }
+        requested.api.push(bare.to_owned());
+    }
+    Ok(requested)
+}
+
+/// A v2.0 `scope` (`api://files/Files.Read openid`, `https://api/.default`)
+/// as the v1 pair it stands for: the one API it names, and the scope names
+/// (`.default` dropped: no names means all that were granted).
+pub fn v2_scope<'s>(
+    directory: &'s Directory,
+    tenant: &Tenant,
+    tenant_segment: &str,
+    scope: &str,
+) -> Result<(&'s Api, String), Aadsts> {
+    let mut api: Option<&Api> = None;
+    let mut names = Vec::new();
+    for value in scope.split_whitespace() {
+        if OIDC_SCOPES.contains(&value) {
+            names.push(value);
+            continue;
+        }
+        let (prefix, name) = value.rsplit_once('/').ok_or_else(|| Aadsts::InvalidScope {
+            scope: value.to_owned(),
+        })?;
+        let found = directory
+            .api(tenant.id, prefix)
+            .ok_or_else(|| Aadsts::ResourceNotFound {
+                resource: prefix.to_owned(),
+                tenant: tenant_segment.to_owned(),
+            })?;
+        if api.is_some_and(|seen| seen.app_id_uri != found.app_id_uri) {
+            return Err(Aadsts::InvalidScope {
+                scope: scope.to_owned(),
+            });
+        }
+        api = Some(found);
+        if name != ".default" {
+            names.push(name);
+        }
+    }
+    let api = api.ok_or_else(|| Aadsts::InvalidScope {
+        scope: scope.to_owned(),
+    })?;
+    Ok((api, names.join(" ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn api() -> Api {
+        Api {
+            tenant_id: Uuid::nil(),
+            name: "Files".into(),
+            app_id_uri: "https://files.contoso.example/".into(),
+            scopes: vec!["Files.Read".into(), "Files.Write".into()],
+            roles: vec![],
+        }
+    }
+
+    #[test]
+    fn scopes_may_be_bare_or_qualified() {
+        let got = requested_scopes(
+            Some("openid https://files.contoso.example/Files.Read Files.Write"),
+            &api(),
+        )
+        .unwrap();
+        assert_eq!(got.oidc, ["openid"]);
+        assert_eq!(got.api, ["Files.Read", "Files.Write"]);
+    }
+
+    #[test]
+    fn an_undefined_scope_is_invalid_scope() {
+        let err = requested_scopes(Some("Files.Delete"), &api())
+            .err()
+            .unwrap();
+        assert_eq!(
+            err,
+            Aadsts::InvalidScope {
+                scope: "Files.Delete".into()
+            }
+        );
+        let err = requested_scopes(Some("https://other.example/Files.Read"), &api())
+            .err()
+            .unwrap();
+        assert_eq!(err.number(), 70011);
+    }
+}
