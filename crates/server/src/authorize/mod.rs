@@ -4,7 +4,8 @@
 //!
 //! Until the client and its redirect URI are known to be genuine
 //! (`target`), nothing is sent to the redirect URI: an error is shown on
-//! our own page (the seed: "returned … as HTTP 200 errors on a web page").
+//! our own page (docs/spec/seed-001-error-handling.md: "returned … as HTTP
+//! 200 errors on a web page").
 //! From then on, every error goes back to the client (302, fragment, or
 //! form post) with `state`.
 //!

@@ -1,5 +1,6 @@
-//! The directory file (TOML). The keys of DESIGN.md are the contract;
-//! unknown keys are refused so a typo never silently drops a setting.
+//! The directory file (TOML). The keys of docs/spec/design.md are the
+//! contract; unknown keys are refused so a typo never silently drops a
+//! setting.
 
 use std::collections::HashSet;
 use std::path::Path;

@@ -17,7 +17,7 @@ use subtle::ConstantTimeEq;
 
 pub use totp::totp_matches;
 
-/// The shortest client secret accepted: 32 characters, as DESIGN.md fixes.
+/// The shortest client secret accepted: 32 characters, as docs/spec/design.md fixes.
 pub const MIN_SECRET_LEN: usize = 32;
 
 /// A SHA-256 digest of a client secret or a refresh token.
