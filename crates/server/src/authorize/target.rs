@@ -188,6 +188,69 @@ fn loopback_port_variant(registered: &str, requested: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use uuid::Uuid;
+
+    fn target<'a>(tenant: &'a Tenant, app: &'a App, mode: ResponseMode) -> Target<'a> {
+        Target {
+            tenant,
+            tenant_segment: "contoso.example",
+            app,
+            redirect_uri: app.redirect_uris[0].clone(),
+            mode,
+            mode_error: None,
+            state: Some("s t".into()),
+            profile: Profile::Azure,
+            secure_cookies: false,
+            version: Version::V1,
+        }
+    }
+
+    fn app(redirect_uri: &str) -> App {
+        App {
+            tenant_id: Uuid::nil(),
+            client_id: Uuid::nil(),
+            name: "App".into(),
+            object_id: Uuid::nil(),
+            secret: None,
+            redirect_uris: vec![redirect_uri.into()],
+            grant_types: Vec::new(),
+            permissions: Vec::new(),
+        }
+    }
+
+    fn tenant() -> Tenant {
+        Tenant {
+            id: Uuid::nil(),
+            name: "Contoso".into(),
+            domains: Vec::new(),
+            profile: None,
+        }
+    }
+
+    #[test]
+    fn a_response_is_delivered_with_state() {
+        let (tenant, app) = (tenant(), app("https://app.example/cb"));
+        let response = target(&tenant, &app, ResponseMode::Query)
+            .deliver(vec![("code", "c".into())])
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FOUND);
+        assert_eq!(
+            response.headers()[header::LOCATION],
+            "https://app.example/cb?code=c&state=s+t"
+        );
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+    }
+
+    #[test]
+    fn a_redirect_uri_no_header_can_carry_is_never_redirected_to() {
+        // The directory file refuses control characters; were one there,
+        // the answer is the error page, not a broken redirect.
+        let (tenant, app) = (tenant(), app("https://app.example/\u{7f}"));
+        let refused = target(&tenant, &app, ResponseMode::Query)
+            .deliver(vec![("code", "c".into())])
+            .unwrap_err();
+        assert_eq!(refused, Aadsts::RedirectUriMalformed);
+    }
 
     #[test]
     fn loopback_ports_vary_only_for_ip_literals_registered_without_one() {
