@@ -18,6 +18,7 @@ mod discovery;
 mod error;
 mod form_body;
 pub mod keys;
+mod password_check;
 pub mod scenarios;
 mod scope;
 pub mod secrets;

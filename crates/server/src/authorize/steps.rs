@@ -18,7 +18,8 @@ use super::target::Target;
 use crate::ProtocolError;
 use crate::context::RequestContext;
 use crate::directory::{Consent, User};
-use crate::secrets::{random_token, totp_matches, verify_password};
+use crate::password_check::user_with_password;
+use crate::secrets::{random_token, totp_matches};
 use crate::state::AppState;
 use crate::store::SessionRecord;
 
@@ -201,23 +202,12 @@ impl<'a> Flow<'a> {
             return self.form_page(|form| pages::sign_in(form, &username, Some(EXPIRED_FORM)));
         }
         let password = self.params.first("password").unwrap_or_default().to_owned();
-        let user = self
-            .state
-            .store
-            .find_user_by_upn(self.target.tenant.id, &username)
-            .await?;
-        let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
-        let verified =
-            tokio::task::spawn_blocking(move || verify_password(&password, stored_hash.as_deref()))
-                .await
-                .map_err(ProtocolError::internal)?;
-        let user = match user {
-            Some(user) if verified => user,
-            _ => {
-                tracing::info!(trace_id = %self.ctx.ids.trace_id, aadsts = 50126, "sign-in failed: invalid username or password");
-                let message = "Your account or password is incorrect.";
-                return self.form_page(|form| pages::sign_in(form, &username, Some(message)));
-            }
+        let user =
+            user_with_password(self.state, self.target.tenant.id, &username, password).await?;
+        let Some(user) = user else {
+            tracing::info!(trace_id = %self.ctx.ids.trace_id, aadsts = 50126, "sign-in failed: invalid username or password");
+            let message = "Your account or password is incorrect.";
+            return self.form_page(|form| pages::sign_in(form, &username, Some(message)));
         };
         let token = random_token(32)?;
         let now = self.ctx.unix_now();

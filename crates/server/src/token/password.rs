@@ -8,8 +8,8 @@ use super::issue::{UserSignIn, delegated_scopes, resolve_api};
 use super::request::Form;
 use super::{Caller, Forced};
 use crate::ProtocolError;
+use crate::password_check::user_with_password;
 use crate::scope::requested_scopes;
-use crate::secrets::verify_password;
 use crate::state::AppState;
 
 pub async fn grant(
@@ -24,20 +24,9 @@ pub async fn grant(
     let api = resolve_api(state, caller, resource)?;
     let requested = requested_scopes(form.get("scope"), api)?;
 
-    let user = state
-        .store
-        .find_user_by_upn(caller.tenant.id, username)
-        .await?;
-    let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
-    // Argon2 takes tens of milliseconds: off the async workers.
-    let verified =
-        tokio::task::spawn_blocking(move || verify_password(&password, stored_hash.as_deref()))
-            .await
-            .map_err(ProtocolError::internal)?;
-    let user = match user {
-        Some(user) if verified => user,
-        _ => return Err(Aadsts::InvalidUsernameOrPassword.into()),
-    };
+    let user = user_with_password(state, caller.tenant.id, username, password)
+        .await?
+        .ok_or(Aadsts::InvalidUsernameOrPassword)?;
     if user.requires_second_factor() || forced == Forced::SecondFactor {
         // A password alone is not enough: the user must sign in
         // interactively, where the second factor is asked for.
