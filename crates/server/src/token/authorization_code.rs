@@ -86,14 +86,18 @@ async fn check_code(
     if record.tenant_id != caller.tenant.id {
         return Err(Aadsts::GrantMalformed.into());
     }
+    // Before the replay check: only the code's own (authenticated) client
+    // may revoke the tokens of its first redemption. Another client, a
+    // public one authenticating with nothing, learns only that it is not
+    // its code.
+    if record.client_id != caller.app.client_id {
+        return Err(Aadsts::GrantClientMismatch.into());
+    }
     if record.redeemed_at.is_some() {
         return Err(replayed(state, &record.digest, now).await);
     }
     if record.expires_at <= now {
         return Err(Aadsts::GrantExpired.into());
-    }
-    if record.client_id != caller.app.client_id {
-        return Err(Aadsts::GrantClientMismatch.into());
     }
     if record.redirect_uri != redirect_uri {
         return Err(Aadsts::CodeRedirectUriMismatch.into());

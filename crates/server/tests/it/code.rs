@@ -227,3 +227,48 @@ async fn a_code_issued_to_one_client_is_not_anothers() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn another_clients_replay_of_a_used_code_revokes_nothing() {
+    let server = TestServer::start().await;
+    let code = code_for_frank(&server, true).await;
+    let first = redeem(&server, &code, &[("code_verifier", VERIFIER)]).await;
+    assert_eq!(first.status(), 200);
+    let body: serde_json::Value = first.json().await.unwrap();
+    let refresh = body["refresh_token"].as_str().unwrap().to_owned();
+    // A public client, which authenticates with nothing, presents WEB's used code.
+    let foreign = server
+        .token(
+            TENANT,
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", CLI),
+                ("code", &code),
+                ("redirect_uri", WEB_CALLBACK),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+        .await;
+    assert_token_error(
+        foreign,
+        Expected::new(
+            400,
+            "invalid_grant",
+            70000,
+            "Provided grant is invalid: it was issued to a different client.",
+        ),
+    )
+    .await;
+    let response = server
+        .token(
+            TENANT,
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", WEB),
+                ("client_secret", WEB_SECRET),
+                ("refresh_token", &refresh),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 200, "WEB's tokens were not revoked");
+}
