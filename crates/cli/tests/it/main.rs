@@ -3,5 +3,7 @@
 mod client;
 mod demo_api;
 mod keys;
+#[path = "../../../../tests/support/postgres.rs"]
+mod postgres;
 mod replicas;
 mod serve;

@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::client::hidden_fields;
+use crate::postgres;
 use crate::serve::BIN;
 
 const TENANT: &str = "7fe81447-da57-4385-becb-6de57f21477e";
@@ -47,7 +48,7 @@ domains = ["contoso.example"]
 /// PostgreSQL schema (dropped when done).
 enum Database {
     Sqlite(tempfile::TempDir),
-    Postgres { url: String, schema: String },
+    Postgres(postgres::Schema),
 }
 
 impl Database {
@@ -55,36 +56,21 @@ impl Database {
         Database::Sqlite(tempfile::tempdir().unwrap())
     }
 
+    /// `None` when the run opted out (`tests/support/postgres.rs` decides).
     async fn postgres() -> Option<Database> {
-        let Ok(url) = std::env::var("LATCHKEY_TEST_POSTGRES_URL") else {
-            eprintln!("LATCHKEY_TEST_POSTGRES_URL is not set: the PostgreSQL half is skipped");
-            return None;
-        };
-        let schema = format!("r_{}", uuid::Uuid::new_v4().simple());
-        let admin = sqlx::PgPool::connect(&url).await.unwrap();
-        sqlx::query(&format!("CREATE SCHEMA {schema}"))
-            .execute(&admin)
-            .await
-            .unwrap();
-        Some(Database::Postgres { url, schema })
+        postgres::fresh_schema("r").await.map(Database::Postgres)
     }
 
     fn url(&self) -> String {
         match self {
             Database::Sqlite(dir) => format!("sqlite://{}", dir.path().join("db").display()),
-            Database::Postgres { url, schema } => {
-                let sep = if url.contains('?') { '&' } else { '?' };
-                format!("{url}{sep}options=-c%20search_path%3D{schema}")
-            }
+            Database::Postgres(schema) => schema.url_with_search_path(),
         }
     }
 
     async fn drop_schema(self) {
-        if let Database::Postgres { url, schema } = self {
-            let admin = sqlx::PgPool::connect(&url).await.unwrap();
-            let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-                .execute(&admin)
-                .await;
+        if let Database::Postgres(schema) = self {
+            schema.drop_schema().await;
         }
     }
 }
