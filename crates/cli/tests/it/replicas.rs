@@ -19,30 +19,8 @@ const SECRET: &str = "web-secret-0123456789-abcdefghijklmnop";
 const CALLBACK: &str = "http://localhost:5000/callback";
 const TRIALS: usize = 1000;
 
-const DIRECTORY: &str = r#"
-[[tenants]]
-id = "7fe81447-da57-4385-becb-6de57f21477e"
-domains = ["contoso.example"]
-  [[tenants.apis]]
-  name = "Files"
-  app_id_uri = "https://files.contoso.example/"
-  scopes = ["Files.Read"]
-  [[tenants.apps]]
-  client_id = "2d4d11a2-f814-46a7-890a-274a72a7309e"
-  name = "Web"
-  secret = "web-secret-0123456789-abcdefghijklmnop"
-  redirect_uris = ["http://localhost:5000/callback"]
-  grant_types = ["authorization_code", "refresh_token"]
-    [[tenants.apps.permissions]]
-    api = "https://files.contoso.example/"
-    scopes = ["Files.Read"]
-  [[tenants.users]]
-  upn = "frank@contoso.example"
-  password = "frank-password"
-    [[tenants.users.consents]]
-    client_id = "2d4d11a2-f814-46a7-890a-274a72a7309e"
-    scopes = ["Files.Read"]
-"#;
+/// The Contoso test directory, shared with the other test suites.
+const DIRECTORY: &str = include_str!("../../../../tests/fixtures/directory.toml");
 
 /// Where the replicas keep their state: a SQLite file, or a fresh
 /// PostgreSQL schema (dropped when done).
@@ -130,9 +108,10 @@ fn http() -> reqwest::Client {
         .unwrap()
 }
 
+/// For the scope Frank consented to: no consent page.
 fn authorize_url(base: &str) -> String {
     format!(
-        "{base}/{TENANT}/oauth2/authorize?client_id={WEB}&response_type=code&resource=https%3A%2F%2Ffiles.contoso.example%2F&redirect_uri=http%3A%2F%2Flocalhost%3A5000%2Fcallback"
+        "{base}/{TENANT}/oauth2/authorize?client_id={WEB}&response_type=code&resource=https%3A%2F%2Ffiles.contoso.example%2F&scope=Files.Read&redirect_uri=http%3A%2F%2Flocalhost%3A5000%2Fcallback"
     )
 }
 
@@ -375,19 +354,23 @@ async fn sigkill_loses_nothing_on_postgres() {
 /// a new app) writes it to the store; the replicas still running serve it
 /// within their reload interval.
 async fn directory_changes_reach_every_replica(database: &Database) {
+    // The old directory: the shared one, the web app without client credentials.
+    const WEB_GRANTS: &str = r#"grant_types = ["authorization_code", "refresh_token", "client_credentials", "password"]"#;
+    assert_eq!(DIRECTORY.matches(WEB_GRANTS).count(), 1);
     let dir = tempfile::tempdir().unwrap();
     let old = dir.path().join("old.toml");
-    std::fs::write(&old, DIRECTORY).unwrap();
-    const NEW_SECRET: &str = "rotated-secret-0123456789-abcdefghijk";
-    let new = dir.path().join("new.toml");
     std::fs::write(
-        &new,
-        DIRECTORY.replace(SECRET, NEW_SECRET).replace(
-            "grant_types = [\"authorization_code\", \"refresh_token\"]",
-            "grant_types = [\"authorization_code\", \"refresh_token\", \"client_credentials\"]",
+        &old,
+        DIRECTORY.replace(
+            WEB_GRANTS,
+            r#"grant_types = ["authorization_code", "refresh_token", "password"]"#,
         ),
     )
     .unwrap();
+    // The new: the shared one, the web app's secret rotated.
+    const NEW_SECRET: &str = "rotated-secret-0123456789-abcdefghijk";
+    let new = dir.path().join("new.toml");
+    std::fs::write(&new, DIRECTORY.replace(SECRET, NEW_SECRET)).unwrap();
     let url = database.url();
     let running = replica_with(&url, &old, &["--key-reload-interval", "1"]);
     let http = reqwest::Client::new();
