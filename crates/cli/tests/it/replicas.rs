@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::client::hidden_fields;
 use crate::postgres;
 use crate::serve::BIN;
 
@@ -424,4 +423,30 @@ async fn directory_changes_reach_every_replica_on_postgres() {
     };
     directory_changes_reach_every_replica(&database).await;
     database.drop_schema().await;
+}
+
+/// The value of `name="…" value="…"` pairs of hidden inputs, unescaped.
+fn hidden_fields(html: &str) -> Vec<(String, String)> {
+    let unescape = |s: &str| {
+        s.replace("&#x2f;", "/")
+            .replace("&quot;", "\"")
+            .replace("&#x27;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    };
+    html.split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .map(|rest| {
+            let (name, rest) = rest.split_once('"').unwrap();
+            let value = rest
+                .split_once("value=\"")
+                .unwrap()
+                .1
+                .split_once('"')
+                .unwrap()
+                .0;
+            (unescape(name), unescape(value))
+        })
+        .collect()
 }
