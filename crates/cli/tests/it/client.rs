@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
-use latchkey_client::{Client, ClientConfig, Credentials, RetryPolicy};
+use latchkey_client::{Client, ClientConfig, Credentials};
 use latchkey_resource::{Requirement, ResourceConfig, Validator};
 use latchkey_server::ServerConfig;
 use latchkey_server::directory::parse_directory;
@@ -79,19 +79,17 @@ async fn world() -> World {
     }
 }
 
+/// The web app, with its secret.
 fn client(world: &World) -> Client {
-    let mut config = ClientConfig::new(WEB);
-    config.authority = Some(world.authority.clone());
-    config.credentials = Credentials {
-        client_secret: Some(SECRET.into()),
-        user: None,
-    };
-    config.retry = RetryPolicy {
-        base: Duration::from_millis(20),
-        cap: Duration::from_millis(100),
-        ..RetryPolicy::default()
-    };
-    Client::new(config).unwrap()
+    Client::new(ClientConfig {
+        authority: Some(world.authority.clone()),
+        credentials: Credentials {
+            client_secret: Some(SECRET.into()),
+            user: None,
+        },
+        ..ClientConfig::new(WEB)
+    })
+    .unwrap()
 }
 
 #[tokio::test]

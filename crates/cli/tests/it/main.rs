@@ -7,3 +7,5 @@ mod keys;
 mod postgres;
 mod replicas;
 mod serve;
+#[path = "../../../../tests/support/sign_in.rs"]
+mod sign_in;

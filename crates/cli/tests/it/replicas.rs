@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::postgres;
 use crate::serve::BIN;
+use crate::sign_in::sign_in_frank;
 
 const TENANT: &str = "7fe81447-da57-4385-becb-6de57f21477e";
 const WEB: &str = "2d4d11a2-f814-46a7-890a-274a72a7309e";
@@ -125,16 +126,7 @@ async fn sign_in(browser: &reqwest::Client, base: &str) {
         .text()
         .await
         .unwrap();
-    let mut fields = hidden_fields(&page);
-    fields.push(("username".into(), "frank@contoso.example".into()));
-    fields.push(("password".into(), "frank-password".into()));
-    let posted = browser
-        .post(format!("{base}/{TENANT}/oauth2/authorize"))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(posted.status(), 303);
+    sign_in_frank(browser, base, &page).await;
 }
 
 /// A fresh code from `base` for the signed-in browser.
@@ -423,30 +415,4 @@ async fn directory_changes_reach_every_replica_on_postgres() {
     };
     directory_changes_reach_every_replica(&database).await;
     database.drop_schema().await;
-}
-
-/// The value of `name="…" value="…"` pairs of hidden inputs, unescaped.
-fn hidden_fields(html: &str) -> Vec<(String, String)> {
-    let unescape = |s: &str| {
-        s.replace("&#x2f;", "/")
-            .replace("&quot;", "\"")
-            .replace("&#x27;", "'")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&")
-    };
-    html.split("<input type=\"hidden\" name=\"")
-        .skip(1)
-        .map(|rest| {
-            let (name, rest) = rest.split_once('"').unwrap();
-            let value = rest
-                .split_once("value=\"")
-                .unwrap()
-                .1
-                .split_once('"')
-                .unwrap()
-                .0;
-            (unescape(name), unescape(value))
-        })
-        .collect()
 }

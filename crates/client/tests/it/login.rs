@@ -4,33 +4,8 @@
 use axum::Router;
 use latchkey_client::{Client, ClientConfig};
 
-use crate::harness::{DESKTOP, FILES, TENANT, protected_api, serve_on_loopback, world};
-
-/// The value of `name="…" value="…"` pairs of hidden inputs, unescaped.
-fn hidden_fields(html: &str) -> Vec<(String, String)> {
-    let unescape = |s: &str| {
-        s.replace("&#x2f;", "/")
-            .replace("&quot;", "\"")
-            .replace("&#x27;", "'")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&")
-    };
-    html.split("<input type=\"hidden\" name=\"")
-        .skip(1)
-        .map(|rest| {
-            let (name, rest) = rest.split_once('"').unwrap();
-            let value = rest
-                .split_once("value=\"")
-                .unwrap()
-                .1
-                .split_once('"')
-                .unwrap()
-                .0;
-            (unescape(name), unescape(value))
-        })
-        .collect()
-}
+use crate::harness::{DESKTOP, FILES, protected_api, serve_on_loopback, world};
+use crate::sign_in::sign_in_frank;
 
 #[tokio::test]
 async fn login_runs_the_code_flow_with_pkce_through_a_loopback_listener() {
@@ -74,18 +49,8 @@ async fn scripted_sign_in(url: String) {
         .build()
         .unwrap();
     let page = b.get(&url).send().await.unwrap().text().await.unwrap();
-    let mut fields = hidden_fields(&page);
-    fields.push(("username".into(), "frank@contoso.example".into()));
-    fields.push(("password".into(), "frank-password".into()));
     let base = url.split("/7fe81447").next().unwrap().to_owned();
-    let posted = b
-        .post(format!("{base}/{TENANT}/oauth2/authorize"))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(posted.status(), 303);
-    let back = posted.headers()["location"].to_str().unwrap().to_owned();
+    let back = sign_in_frank(&b, &base, &page).await;
     let to_app = b.get(format!("{base}{back}")).send().await.unwrap();
     assert_eq!(to_app.status(), 302);
     let loopback = to_app.headers()["location"].to_str().unwrap().to_owned();

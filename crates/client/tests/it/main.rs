@@ -6,5 +6,7 @@
 mod call;
 mod harness;
 mod login;
+#[path = "../../../../tests/support/sign_in.rs"]
+mod sign_in;
 mod token;
 mod trust;
