@@ -11,7 +11,9 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use latchkey_client::{Action, Error};
 
-use crate::harness::{FILES, client, protected_api, serve_on_loopback, world};
+use crate::harness::{
+    FILES, client, holds_only_user_impersonation, protected_api, serve_on_loopback, world,
+};
 
 #[tokio::test]
 async fn invalid_token_gets_exactly_one_new_token_and_one_retry() {
@@ -62,18 +64,8 @@ async fn insufficient_scope_surfaces_the_scope_and_insufficient_access_stops() {
     let error = narrow.call(&read, Some(&world.api)).await.unwrap_err();
     assert_eq!(error.action(), Action::AskForConsent, "{error:?}");
     assert_eq!(narrow.token_requests(), 1);
-    // With the files API's narrow scope, straight from the token endpoint:
-    let token = narrow
-        .password(
-            &world.authority,
-            FILES,
-            "frank@contoso.example",
-            "frank-password",
-            Some("user_impersonation"),
-        )
-        .await
-        .unwrap();
-    narrow.remember(&world.authority, FILES, &token);
+    // With the files API's narrow scope:
+    holds_only_user_impersonation(&narrow, &world).await;
     let files_api = Router::new().merge(protected_api(&world.authority, FILES).await);
     let files_url = format!("{}/api/", serve_on_loopback(files_api).await);
     let error = narrow

@@ -140,3 +140,19 @@ pub fn client(world: &World, configure: impl FnOnce(&mut ClientConfig)) -> Clien
     configure(&mut config);
     Client::new(config).unwrap()
 }
+
+/// Puts in `client`'s cache a token of Frank's for the files API with the
+/// scope `user_impersonation` alone, straight from the token endpoint.
+pub async fn holds_only_user_impersonation(client: &Client, world: &World) {
+    let token = client
+        .password(
+            &world.authority,
+            FILES,
+            "frank@contoso.example",
+            "frank-password",
+            Some("user_impersonation"),
+        )
+        .await
+        .unwrap();
+    client.remember(&world.authority, FILES, &token);
+}

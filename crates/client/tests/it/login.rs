@@ -4,7 +4,9 @@
 use axum::Router;
 use latchkey_client::{Client, ClientConfig};
 
-use crate::harness::{DESKTOP, FILES, protected_api, serve_on_loopback, world};
+use crate::harness::{
+    DESKTOP, FILES, holds_only_user_impersonation, protected_api, serve_on_loopback, world,
+};
 use crate::sign_in::sign_in_frank;
 
 #[tokio::test]
@@ -70,17 +72,7 @@ async fn an_interactive_call_reauthorizes_for_the_scope_the_api_names() {
     })
     .unwrap();
     // A token with only user_impersonation, as an earlier sign-in left it.
-    let narrow = c
-        .password(
-            &world.authority,
-            FILES,
-            "frank@contoso.example",
-            "frank-password",
-            Some("user_impersonation"),
-        )
-        .await
-        .unwrap();
-    c.remember(&world.authority, FILES, &narrow);
+    holds_only_user_impersonation(&c, &world).await;
     let (tx, rx) = tokio::sync::oneshot::channel::<String>();
     let browser = tokio::spawn(async move { scripted_sign_in(rx.await.unwrap()).await });
     let response = c
