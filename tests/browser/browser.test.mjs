@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHmac, createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,8 +16,11 @@ import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
 
 const BIN = process.env.LATCHKEY_BIN ?? new URL('../../target/debug/latchkey', import.meta.url).pathname;
+// The Contoso test directory, shared with the other test suites; the names
+// below are its own. CLIENT is its public loopback app (Contoso Desktop).
+const DIRECTORY = new URL('../fixtures/directory.toml', import.meta.url).pathname;
 const TENANT = '7fe81447-da57-4385-becb-6de57f21477e';
-const CLIENT = '0b6d4a6e-6c1f-4b6e-9d42-3f1b0c3a9e11';
+const CLIENT = '8f3e2d1c-0b9a-4c8d-a7e6-f5d4c3b2a190';
 const RESOURCE = 'https://files.contoso.example/';
 const TOTP_SECRET = 'JBSWY3DPEHPK3PXP';
 const ARTIFACTS = new URL('./artifacts/', import.meta.url).pathname;
@@ -45,34 +48,6 @@ function totp(secret, at = Date.now()) {
 
 const b64url = (buf) => buf.toString('base64').replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 
-function directory() {
-  return `
-[[tenants]]
-id = "${TENANT}"
-domains = ["contoso.example"]
-  [[tenants.apis]]
-  name = "Contoso Files"
-  app_id_uri = "${RESOURCE}"
-  scopes = ["Files.Read"]
-  [[tenants.apps]]
-  client_id = "${CLIENT}"
-  name = "Contoso Browser App"
-  redirect_uris = ["${redirectUri}"]
-  grant_types = ["authorization_code", "refresh_token"]
-    [[tenants.apps.permissions]]
-    api = "${RESOURCE}"
-    scopes = ["Files.Read"]
-  [[tenants.users]]
-  upn = "mia@contoso.example"
-  display_name = "Mia"
-  password = "mia-password"
-  totp_secret = "${TOTP_SECRET}"
-  [[tenants.users]]
-  upn = "nora@contoso.example"
-  password = "nora-password"
-`;
-}
-
 before(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   // The app's loopback redirect listener.
@@ -86,8 +61,7 @@ before(async () => {
   redirectUri = `http://127.0.0.1:${callback.address().port}/cb`;
 
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-browser-'));
-  writeFileSync(join(dir, 'directory.toml'), directory());
-  server = spawn(BIN, ['serve', '--directory', join(dir, 'directory.toml'), '--listen', '127.0.0.1:0', '--data', join(dir, 'data')], {
+  server = spawn(BIN, ['serve', '--directory', DIRECTORY, '--listen', '127.0.0.1:0', '--data', join(dir, 'data')], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const first = await new Promise((resolve, reject) => {

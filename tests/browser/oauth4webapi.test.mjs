@@ -11,7 +11,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
@@ -22,6 +22,9 @@ import * as oauth from 'oauth4webapi';
 import { chromium } from 'playwright-core';
 
 const BIN = process.env.LATCHKEY_BIN ?? new URL('../../target/debug/latchkey', import.meta.url).pathname;
+// The Contoso test directory, shared with the other test suites; the names
+// below are its own. CLIENT is its confidential web app (Contoso Web).
+const DIRECTORY = new URL('../fixtures/directory.toml', import.meta.url).pathname;
 const TENANT = '7fe81447-da57-4385-becb-6de57f21477e';
 const CLIENT = '2d4d11a2-f814-46a7-890a-274a72a7309e';
 const SECRET = 'web-secret-0123456789-abcdefghijklmnop';
@@ -67,33 +70,6 @@ const options = { [oauth.customFetch]: fetchWithCa };
 // `latchkey demo-api` serves plain http on loopback; only its calls allow it.
 const apiOptions = { ...options, [oauth.allowInsecureRequests]: true };
 
-function directory() {
-  return `
-[[tenants]]
-id = "${TENANT}"
-domains = ["contoso.example"]
-  [[tenants.apis]]
-  name = "Contoso Files"
-  app_id_uri = "${FILES}"
-  scopes = ["Files.Read"]
-  roles = ["Files.ReadAll"]
-  [[tenants.apps]]
-  client_id = "${CLIENT}"
-  name = "Contoso Web App"
-  secret = "${SECRET}"
-  redirect_uris = ["${redirectUri}"]
-  grant_types = ["client_credentials", "authorization_code", "refresh_token"]
-    [[tenants.apps.permissions]]
-    api = "${FILES}"
-    scopes = ["Files.Read"]
-    roles = ["Files.ReadAll"]
-  [[tenants.users]]
-  upn = "olga@contoso.example"
-  display_name = "Olga"
-  password = "olga-password"
-`;
-}
-
 /** Starts a latchkey command; resolves with the lines it printed first. */
 async function start(args, count) {
   const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -119,9 +95,8 @@ before(async () => {
   redirectUri = `http://127.0.0.1:${callback.address().port}/cb`;
 
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-oauth4webapi-'));
-  writeFileSync(join(dir, 'directory.toml'), directory());
   const [listening, trust] = await start(
-    ['serve', '--directory', join(dir, 'directory.toml'), '--listen', '127.0.0.1:0', '--data', join(dir, 'data'), '--tls-self-signed'], 2);
+    ['serve', '--directory', DIRECTORY, '--listen', '127.0.0.1:0', '--data', join(dir, 'data'), '--tls-self-signed'], 2);
   const base = listening.match(/listening on (https:\/\/\S+)/)[1];
   const caPath = trust.match(/local CA at (\S+)/)[1];
   ca = readFileSync(caPath);

@@ -1,4 +1,4 @@
-"""What the client-library tests share: a directory, a real `latchkey serve
+"""What the client-library tests share: the directory, a real `latchkey serve
 --tls-self-signed` started on it, and a TAP-like runner printing
 `# pass N` / `# fail N`.
 """
@@ -16,41 +16,9 @@ SECRET = "web-secret-0123456789-abcdefghijklmnop"
 CLI = "0b6d4a6e-6c1f-4b6e-9d42-3f1b0c3a9e11"
 SEED_FIELDS = ("error", "error_description", "error_codes", "timestamp", "trace_id", "correlation_id")
 
-DIRECTORY = f"""
-[[tenants]]
-id = "{TENANT}"
-domains = ["contoso.example"]
-  [[tenants.apis]]
-  name = "Files"
-  app_id_uri = "{RESOURCE}"
-  scopes = ["Files.Read"]
-  roles = ["Files.ReadAll"]
-  [[tenants.apps]]
-  client_id = "{WEB}"
-  name = "Web"
-  secret = "{SECRET}"
-  grant_types = ["client_credentials", "password", "refresh_token"]
-    [[tenants.apps.permissions]]
-    api = "{RESOURCE}"
-    scopes = ["Files.Read"]
-    roles = ["Files.ReadAll"]
-  [[tenants.apps]]
-  client_id = "{CLI}"
-  name = "CLI"
-  grant_types = ["password", "refresh_token"]
-    [[tenants.apps.permissions]]
-    api = "{RESOURCE}"
-    scopes = ["Files.Read"]
-  [[tenants.users]]
-  upn = "frank@contoso.example"
-  password = "frank-password"
-    [[tenants.users.consents]]
-    client_id = "{CLI}"
-    scopes = ["Files.Read"]
-    [[tenants.users.consents]]
-    client_id = "{WEB}"
-    scopes = ["Files.Read"]
-"""
+# The Contoso test directory, shared with the other test suites; the names
+# above are its own.
+DIRECTORY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "directory.toml")
 
 
 class Logs(logging.Handler):
@@ -66,12 +34,9 @@ class Logs(logging.Handler):
 
 def start_server(workdir, listen="127.0.0.1:0"):
     """Starts `latchkey serve --tls-self-signed`; returns (process, base URL)."""
-    directory = os.path.join(workdir, "directory.toml")
-    with open(directory, "w") as f:
-        f.write(DIRECTORY)
     binary = os.environ.get("LATCHKEY_BIN", "target/debug/latchkey")
     server = subprocess.Popen(
-        [binary, "serve", "--directory", directory, "--listen", listen, "--data", os.path.join(workdir, "data"), "--tls-self-signed"],
+        [binary, "serve", "--directory", DIRECTORY, "--listen", listen, "--data", os.path.join(workdir, "data"), "--tls-self-signed"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     first = server.stdout.readline()

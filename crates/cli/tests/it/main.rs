@@ -3,5 +3,9 @@
 mod client;
 mod demo_api;
 mod keys;
+#[path = "../../../../tests/support/postgres.rs"]
+mod postgres;
 mod replicas;
 mod serve;
+#[path = "../../../../tests/support/sign_in.rs"]
+mod sign_in;

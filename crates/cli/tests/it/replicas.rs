@@ -9,8 +9,9 @@ use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::client::hidden_fields;
+use crate::postgres;
 use crate::serve::BIN;
+use crate::sign_in::sign_in_frank;
 
 const TENANT: &str = "7fe81447-da57-4385-becb-6de57f21477e";
 const WEB: &str = "2d4d11a2-f814-46a7-890a-274a72a7309e";
@@ -18,36 +19,14 @@ const SECRET: &str = "web-secret-0123456789-abcdefghijklmnop";
 const CALLBACK: &str = "http://localhost:5000/callback";
 const TRIALS: usize = 1000;
 
-const DIRECTORY: &str = r#"
-[[tenants]]
-id = "7fe81447-da57-4385-becb-6de57f21477e"
-domains = ["contoso.example"]
-  [[tenants.apis]]
-  name = "Files"
-  app_id_uri = "https://files.contoso.example/"
-  scopes = ["Files.Read"]
-  [[tenants.apps]]
-  client_id = "2d4d11a2-f814-46a7-890a-274a72a7309e"
-  name = "Web"
-  secret = "web-secret-0123456789-abcdefghijklmnop"
-  redirect_uris = ["http://localhost:5000/callback"]
-  grant_types = ["authorization_code", "refresh_token"]
-    [[tenants.apps.permissions]]
-    api = "https://files.contoso.example/"
-    scopes = ["Files.Read"]
-  [[tenants.users]]
-  upn = "frank@contoso.example"
-  password = "frank-password"
-    [[tenants.users.consents]]
-    client_id = "2d4d11a2-f814-46a7-890a-274a72a7309e"
-    scopes = ["Files.Read"]
-"#;
+/// The Contoso test directory, shared with the other test suites.
+const DIRECTORY: &str = include_str!("../../../../tests/fixtures/directory.toml");
 
 /// Where the replicas keep their state: a SQLite file, or a fresh
 /// PostgreSQL schema (dropped when done).
 enum Database {
     Sqlite(tempfile::TempDir),
-    Postgres { url: String, schema: String },
+    Postgres(postgres::Schema),
 }
 
 impl Database {
@@ -55,36 +34,21 @@ impl Database {
         Database::Sqlite(tempfile::tempdir().unwrap())
     }
 
+    /// `None` when the run opted out (`tests/support/postgres.rs` decides).
     async fn postgres() -> Option<Database> {
-        let Ok(url) = std::env::var("LATCHKEY_TEST_POSTGRES_URL") else {
-            eprintln!("LATCHKEY_TEST_POSTGRES_URL is not set: the PostgreSQL half is skipped");
-            return None;
-        };
-        let schema = format!("r_{}", uuid::Uuid::new_v4().simple());
-        let admin = sqlx::PgPool::connect(&url).await.unwrap();
-        sqlx::query(&format!("CREATE SCHEMA {schema}"))
-            .execute(&admin)
-            .await
-            .unwrap();
-        Some(Database::Postgres { url, schema })
+        postgres::fresh_schema("r").await.map(Database::Postgres)
     }
 
     fn url(&self) -> String {
         match self {
             Database::Sqlite(dir) => format!("sqlite://{}", dir.path().join("db").display()),
-            Database::Postgres { url, schema } => {
-                let sep = if url.contains('?') { '&' } else { '?' };
-                format!("{url}{sep}options=-c%20search_path%3D{schema}")
-            }
+            Database::Postgres(schema) => schema.url_with_search_path(),
         }
     }
 
     async fn drop_schema(self) {
-        if let Database::Postgres { url, schema } = self {
-            let admin = sqlx::PgPool::connect(&url).await.unwrap();
-            let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-                .execute(&admin)
-                .await;
+        if let Database::Postgres(schema) = self {
+            schema.drop_schema().await;
         }
     }
 }
@@ -144,9 +108,10 @@ fn http() -> reqwest::Client {
         .unwrap()
 }
 
+/// For the scope Frank consented to: no consent page.
 fn authorize_url(base: &str) -> String {
     format!(
-        "{base}/{TENANT}/oauth2/authorize?client_id={WEB}&response_type=code&resource=https%3A%2F%2Ffiles.contoso.example%2F&redirect_uri=http%3A%2F%2Flocalhost%3A5000%2Fcallback"
+        "{base}/{TENANT}/oauth2/authorize?client_id={WEB}&response_type=code&resource=https%3A%2F%2Ffiles.contoso.example%2F&scope=Files.Read&redirect_uri=http%3A%2F%2Flocalhost%3A5000%2Fcallback"
     )
 }
 
@@ -161,16 +126,7 @@ async fn sign_in(browser: &reqwest::Client, base: &str) {
         .text()
         .await
         .unwrap();
-    let mut fields = hidden_fields(&page);
-    fields.push(("username".into(), "frank@contoso.example".into()));
-    fields.push(("password".into(), "frank-password".into()));
-    let posted = browser
-        .post(format!("{base}/{TENANT}/oauth2/authorize"))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(posted.status(), 303);
+    sign_in_frank(browser, base, &page).await;
 }
 
 /// A fresh code from `base` for the signed-in browser.
@@ -389,19 +345,23 @@ async fn sigkill_loses_nothing_on_postgres() {
 /// a new app) writes it to the store; the replicas still running serve it
 /// within their reload interval.
 async fn directory_changes_reach_every_replica(database: &Database) {
+    // The old directory: the shared one, the web app without client credentials.
+    const WEB_GRANTS: &str = r#"grant_types = ["authorization_code", "refresh_token", "client_credentials", "password"]"#;
+    assert_eq!(DIRECTORY.matches(WEB_GRANTS).count(), 1);
     let dir = tempfile::tempdir().unwrap();
     let old = dir.path().join("old.toml");
-    std::fs::write(&old, DIRECTORY).unwrap();
-    const NEW_SECRET: &str = "rotated-secret-0123456789-abcdefghijk";
-    let new = dir.path().join("new.toml");
     std::fs::write(
-        &new,
-        DIRECTORY.replace(SECRET, NEW_SECRET).replace(
-            "grant_types = [\"authorization_code\", \"refresh_token\"]",
-            "grant_types = [\"authorization_code\", \"refresh_token\", \"client_credentials\"]",
+        &old,
+        DIRECTORY.replace(
+            WEB_GRANTS,
+            r#"grant_types = ["authorization_code", "refresh_token", "password"]"#,
         ),
     )
     .unwrap();
+    // The new: the shared one, the web app's secret rotated.
+    const NEW_SECRET: &str = "rotated-secret-0123456789-abcdefghijk";
+    let new = dir.path().join("new.toml");
+    std::fs::write(&new, DIRECTORY.replace(SECRET, NEW_SECRET)).unwrap();
     let url = database.url();
     let running = replica_with(&url, &old, &["--key-reload-interval", "1"]);
     let http = reqwest::Client::new();

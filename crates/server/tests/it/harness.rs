@@ -22,7 +22,8 @@ pub const FABRIKAM_DAEMON: &str = "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b";
 pub const FABRIKAM_SECRET: &str = "fabrikam-secret-0123456789-abcdefghijk";
 pub const FILES: &str = "https://files.contoso.example/";
 
-const DIRECTORY: &str = include_str!("directory.toml");
+/// The Contoso test directory, shared with the other test suites.
+const DIRECTORY: &str = include_str!("../../../../tests/fixtures/directory.toml");
 
 pub struct TestServer {
     pub base: String,

@@ -6,6 +6,8 @@ mod code;
 mod discovery;
 mod harness;
 mod oauth2_rs;
+#[path = "../../../../tests/support/postgres.rs"]
+mod postgres;
 mod refresh;
 mod scenarios;
 mod store;

@@ -1,7 +1,7 @@
 //! The store suite: one set of tests, run against both engines — a
 //! temporary SQLite file, and PostgreSQL at `LATCHKEY_TEST_POSTGRES_URL`
 //! (a schema of its own per test, dropped after). `./test` sets the URL;
-//! without it the PostgreSQL half says so and does nothing.
+//! without it the PostgreSQL half fails, unless `LATCHKEY_TEST_POSTGRES=skip`.
 
 use std::future::Future;
 use std::str::FromStr;
@@ -16,6 +16,8 @@ use latchkey_server::store::{
 use sqlx::postgres::PgConnectOptions;
 use uuid::Uuid;
 
+use crate::postgres;
+
 pub async fn on_sqlite<F, Fut>(test: F)
 where
     F: FnOnce(Arc<dyn Store>) -> Fut,
@@ -28,49 +30,18 @@ where
     test(Arc::new(store)).await;
 }
 
-/// A PostgreSQL store in a fresh schema, or `None` without the URL.
-pub async fn postgres_schema() -> Option<(PostgresStore, PgSchema)> {
-    let Ok(url) = std::env::var("LATCHKEY_TEST_POSTGRES_URL") else {
-        eprintln!("LATCHKEY_TEST_POSTGRES_URL is not set: the PostgreSQL half is skipped");
-        return None;
-    };
-    let schema = format!("t_{}", Uuid::new_v4().simple());
-    let admin = sqlx::PgPool::connect(&url)
-        .await
-        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at LATCHKEY_TEST_POSTGRES_URL: {e}"));
-    sqlx::query(&format!("CREATE SCHEMA {schema}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let options = PgConnectOptions::from_str(&url)
-        .unwrap()
-        .options([("search_path", schema.as_str())]);
-    let store = PostgresStore::connect(options, 8).await.unwrap();
-    Some((store, PgSchema { admin, schema }))
-}
-
-/// Drops its schema when the test is over.
-pub struct PgSchema {
-    admin: sqlx::PgPool,
-    pub schema: String,
-}
-
-impl PgSchema {
-    pub async fn drop_schema(self) {
-        let _ = sqlx::query(&format!("DROP SCHEMA {} CASCADE", self.schema))
-            .execute(&self.admin)
-            .await;
-    }
-}
-
+/// `test` on a PostgreSQL store in a fresh schema (dropped after); nothing
+/// when the run opted out (`tests/support/postgres.rs` decides).
 pub async fn on_postgres<F, Fut>(test: F)
 where
     F: FnOnce(Arc<dyn Store>) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let Some((store, schema)) = postgres_schema().await else {
+    let Some(schema) = postgres::fresh_schema("t").await else {
         return;
     };
+    let options = PgConnectOptions::from_str(&schema.url_with_search_path()).unwrap();
+    let store = PostgresStore::connect(options, 8).await.unwrap();
     test(Arc::new(store)).await;
     schema.drop_schema().await;
 }

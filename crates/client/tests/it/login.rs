@@ -1,0 +1,87 @@
+//! `login`: the code flow with PKCE through a loopback listener, and an
+//! interactive call that re-authorizes for the scope the API names.
+
+use axum::Router;
+use latchkey_client::{Client, ClientConfig};
+
+use crate::harness::{
+    DESKTOP, FILES, holds_only_user_impersonation, protected_api, serve_on_loopback, world,
+};
+use crate::sign_in::sign_in_frank;
+
+#[tokio::test]
+async fn login_runs_the_code_flow_with_pkce_through_a_loopback_listener() {
+    let world = world().await;
+    let c = Client::new(ClientConfig {
+        authority: Some(world.authority.clone()),
+        ..ClientConfig::new(DESKTOP)
+    })
+    .unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<String>();
+    let browser = tokio::spawn(async move { scripted_sign_in(rx.await.unwrap()).await });
+    let tokens = c
+        .login(&world.authority, FILES, Some("openid"), move |url| {
+            assert!(
+                url.contains("code_challenge_method=S256")
+                    && url.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A")
+            );
+            tx.send(url.to_owned()).unwrap();
+        })
+        .await
+        .unwrap();
+    browser.await.unwrap();
+    assert_eq!(
+        tokens.scope.as_deref(),
+        Some("Files.Read user_impersonation"),
+        "v1: every permitted, consented scope"
+    );
+    assert!(tokens.id_token.is_some() && tokens.refresh_token.is_some());
+    // The tokens are cached for the resource.
+    let cached = c.access_token(&world.authority, FILES).await.unwrap();
+    assert_eq!(cached, tokens.access_token);
+    assert_eq!(c.token_requests(), 1);
+}
+
+/// A person's browser, scripted: opens the sign-in URL, signs Frank in
+/// (consent is on file), and follows the redirect to the loopback listener.
+async fn scripted_sign_in(url: String) {
+    let b = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = b.get(&url).send().await.unwrap().text().await.unwrap();
+    let base = url.split("/7fe81447").next().unwrap().to_owned();
+    let back = sign_in_frank(&b, &base, &page).await;
+    let to_app = b.get(format!("{base}{back}")).send().await.unwrap();
+    assert_eq!(to_app.status(), 302);
+    let loopback = to_app.headers()["location"].to_str().unwrap().to_owned();
+    assert!(loopback.starts_with("http://127.0.0.1:"), "{loopback}");
+    let landed = b.get(&loopback).send().await.unwrap().text().await.unwrap();
+    assert!(landed.contains("Signed in"));
+}
+
+#[tokio::test]
+async fn an_interactive_call_reauthorizes_for_the_scope_the_api_names() {
+    let world = world().await;
+    let files_api = Router::new().merge(protected_api(&world.authority, FILES).await);
+    let url = format!("{}/api/read", serve_on_loopback(files_api).await);
+    let c = Client::new(ClientConfig {
+        authority: Some(world.authority.clone()),
+        ..ClientConfig::new(DESKTOP)
+    })
+    .unwrap();
+    // A token with only user_impersonation, as an earlier sign-in left it.
+    holds_only_user_impersonation(&c, &world).await;
+    let (tx, rx) = tokio::sync::oneshot::channel::<String>();
+    let browser = tokio::spawn(async move { scripted_sign_in(rx.await.unwrap()).await });
+    let response = c
+        .call_interactive(&url, Some(FILES), move |sign_in| {
+            assert!(sign_in.contains("scope=Files.Read"), "{sign_in}");
+            tx.send(sign_in.to_owned()).unwrap();
+        })
+        .await
+        .unwrap();
+    browser.await.unwrap();
+    assert_eq!(response.status, 200);
+}

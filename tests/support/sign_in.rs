@@ -1,0 +1,48 @@
+//! Frank signing in as a person's browser does it, on the Contoso test
+//! directory's sign-in page; included by the client's and the cli's test
+//! binaries (`#[path]`, not a crate: one more link).
+
+/// The value of `name="…" value="…"` pairs of hidden inputs, unescaped.
+fn hidden_fields(html: &str) -> Vec<(String, String)> {
+    let unescape = |s: &str| {
+        s.replace("&#x2f;", "/")
+            .replace("&quot;", "\"")
+            .replace("&#x27;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    };
+    html.split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .map(|rest| {
+            let (name, rest) = rest.split_once('"').unwrap();
+            let value = rest
+                .split_once("value=\"")
+                .unwrap()
+                .1
+                .split_once('"')
+                .unwrap()
+                .0;
+            (unescape(name), unescape(value))
+        })
+        .collect()
+}
+
+/// Submits the sign-in `page` that `base` served with Frank's password;
+/// asserts the 303 back to the authorize endpoint, and returns where it
+/// points.
+pub async fn sign_in_frank(browser: &reqwest::Client, base: &str, page: &str) -> String {
+    let mut fields = hidden_fields(page);
+    fields.push(("username".into(), "frank@contoso.example".into()));
+    fields.push(("password".into(), "frank-password".into()));
+    let posted = browser
+        .post(format!(
+            "{base}/7fe81447-da57-4385-becb-6de57f21477e/oauth2/authorize"
+        ))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 303);
+    posted.headers()["location"].to_str().unwrap().to_owned()
+}
