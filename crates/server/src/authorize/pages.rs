@@ -193,8 +193,9 @@ pub fn consent(form: &Form<'_>, upn: &str, api: &str, scopes: &[String]) -> Resp
 /// The error page for a request that cannot be redirected. The document
 /// is both shown and embedded as JSON, for tests and tools.
 pub fn error(doc: &TokenErrorResponse, message: &str, status: StatusCode) -> Response {
-    // `</` inside the JSON could close the script element early.
-    let json = doc.to_json().replace("</", "<\\/");
+    // No `<` at all inside the script element: `</script` would close it
+    // early and `<!--` would change how the HTML parser reads the rest.
+    let json = doc.to_json().replace('<', "\\u003c");
     match render(
         "error.html",
         context! { doc => Value::from_serialize(doc), message => message, json => json },

@@ -818,3 +818,32 @@ async fn an_authorization_request_may_be_posted_as_a_form() {
         "Invalid request. The request body must be of type 'application/x-www-form-urlencoded'.",
     );
 }
+
+#[tokio::test]
+async fn the_error_pages_json_carries_no_markup_from_a_hostile_redirect_uri() {
+    let server = TestServer::start().await;
+    let hostile = "http://localhost:5000/<!--<script>alert(1)</script>";
+    let url = server.authorize_url(
+        TENANT,
+        &[
+            ("client_id", WEB),
+            ("redirect_uri", hostile),
+            ("response_type", "code"),
+            ("resource", FILES),
+        ],
+    );
+    let Outcome::Page { html, .. } = server.open(&server.browser(), &url).await else {
+        panic!("expected the error page")
+    };
+    let script = html
+        .split("<script type=\"application/json\" id=\"latchkey-error\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</script>").next())
+        .unwrap();
+    assert!(!script.contains('<'), "{script}");
+    let doc = error_page_document(&html);
+    assert!(
+        doc["error_description"].as_str().unwrap().contains(hostile),
+        "{doc}"
+    );
+}
