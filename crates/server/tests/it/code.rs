@@ -52,6 +52,21 @@ async fn redeem(server: &TestServer, code: &str, extra: &[(&str, &str)]) -> reqw
     server.token(TENANT, &params).await
 }
 
+/// WEB refreshes `refresh`.
+async fn refresh_as_web(server: &TestServer, refresh: &str) -> reqwest::Response {
+    server
+        .token(
+            TENANT,
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", WEB),
+                ("client_secret", WEB_SECRET),
+                ("refresh_token", refresh),
+            ],
+        )
+        .await
+}
+
 #[tokio::test]
 async fn a_code_redeems_once_and_its_replay_revokes_the_refresh_tokens() {
     let server = TestServer::start().await;
@@ -71,17 +86,7 @@ async fn a_code_redeems_once_and_its_replay_revokes_the_refresh_tokens() {
         Expected::new(400, "invalid_grant", 54005, "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token."),
     )
     .await;
-    let response = server
-        .token(
-            TENANT,
-            &[
-                ("grant_type", "refresh_token"),
-                ("client_id", WEB),
-                ("client_secret", WEB_SECRET),
-                ("refresh_token", &refresh),
-            ],
-        )
-        .await;
+    let response = refresh_as_web(&server, &refresh).await;
     assert_token_error(
         response,
         Expected::new(400, "invalid_grant", 50173, "The provided grant has been revoked. Send a new interactive authorization request for this user and resource."),
@@ -259,16 +264,6 @@ async fn another_clients_replay_of_a_used_code_revokes_nothing() {
         ),
     )
     .await;
-    let response = server
-        .token(
-            TENANT,
-            &[
-                ("grant_type", "refresh_token"),
-                ("client_id", WEB),
-                ("client_secret", WEB_SECRET),
-                ("refresh_token", &refresh),
-            ],
-        )
-        .await;
+    let response = refresh_as_web(&server, &refresh).await;
     assert_eq!(response.status(), 200, "WEB's tokens were not revoked");
 }
