@@ -33,7 +33,10 @@ impl Params {
         body: Body,
         limit: usize,
     ) -> Result<Params, Aadsts> {
-        if *method == Method::GET || *method == Method::HEAD {
+        // Not HEAD: a signed-in browser's HEAD would issue a code that
+        // nobody receives (link checkers, prefetchers), and change state
+        // that a HEAD must leave alone (RFC 9110 §9.3.2).
+        if *method == Method::GET {
             return Ok(Params::parse(query.unwrap_or_default().as_bytes()));
         }
         if *method != Method::POST {

@@ -9,7 +9,7 @@ use latchkey_protocol::{GrantType, Profile};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use latchkey_protocol::{is_absolute_uri, same_resource};
+use latchkey_protocol::same_resource;
 
 use super::{Api, App, Consent, DirectoryData, Permission, Tenant, User};
 use crate::scenarios::{Scenario, ScenarioSpec};
@@ -304,10 +304,10 @@ fn validate_app(
         grant_types.push(grant);
     }
     for uri in &raw.redirect_uris {
-        if !is_absolute_uri(uri) {
+        if let Some(problem) = super::redirect_uri::refusal(uri, secret.is_none()) {
             return Err(invalid(
                 format!("{at}.redirect_uris"),
-                format!("'{uri}' is not an absolute URI without a fragment"),
+                format!("'{uri}' {problem}"),
             ));
         }
     }
@@ -566,6 +566,33 @@ domains = ["Contoso.example"]
                 "{not_argon2id}"
             );
         }
+    }
+
+    #[test]
+    fn a_redirect_uri_app_registration_would_refuse_names_its_path() {
+        let app = |secret: &str, uri: &str| {
+            format!(
+                "\n  [[tenants.apps]]\n  client_id = \"2d4d11a2-f814-46a7-890a-274a72a7309e\"\n  name = \"Web\"\n{secret}  redirect_uris = [\"{uri}\"]\n"
+            )
+        };
+        let confidential = "  secret = \"0123456789abcdef0123456789abcdef\"\n";
+        assert_eq!(
+            error_of(&app(confidential, "http://app.example/cb")),
+            "tenants[0].apps[0].redirect_uris: 'http://app.example/cb' uses http to a host that is not loopback (localhost, 127.0.0.1, [::1]): use https"
+        );
+        assert_eq!(
+            error_of(&app("", "javascript:alert(1)//")),
+            "tenants[0].apps[0].redirect_uris: 'javascript:alert(1)//' uses a scheme a browser runs or reads locally"
+        );
+        assert_eq!(
+            error_of(&app(confidential, "msal2d4d11a2://auth")),
+            "tenants[0].apps[0].redirect_uris: 'msal2d4d11a2://auth' uses a custom scheme, which only a public client (no secret) may register"
+        );
+        let native = parse_directory(&format!("{TENANT}{}", app("", "msal2d4d11a2://auth")));
+        assert!(
+            native.is_ok(),
+            "a public client may register a custom scheme"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 mod demo;
 mod file;
+mod redirect_uri;
 
 use std::collections::HashMap;
 

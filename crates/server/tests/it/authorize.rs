@@ -847,3 +847,31 @@ async fn the_error_pages_json_carries_no_markup_from_a_hostile_redirect_uri() {
         "{doc}"
     );
 }
+
+#[tokio::test]
+async fn head_on_the_authorize_endpoint_issues_no_code() {
+    let server = TestServer::start().await;
+    let b = server.browser();
+    let url = server.authorize_url(
+        TENANT,
+        &[
+            ("client_id", WEB),
+            ("redirect_uri", WEB_CALLBACK),
+            ("response_type", "code"),
+            ("resource", FILES),
+            ("scope", "Files.Read"),
+            ("state", "s"),
+        ],
+    );
+    // Frank is signed in and has consented: a GET goes straight to a code.
+    let signed_in = server
+        .sign_in(&b, &url, "frank@contoso.example", "frank-password")
+        .await;
+    assert!(signed_in.delivered().contains_key("code"));
+    let head = b.head(&url).send().await.unwrap();
+    assert_eq!(head.status(), 200, "the error page, without its body");
+    assert!(head.headers().get("location").is_none());
+    assert_eq!(head.text().await.unwrap(), "");
+    // The session is untouched and still leads to a code.
+    assert!(server.open(&b, &url).await.delivered().contains_key("code"));
+}
