@@ -37,9 +37,14 @@ pub struct ServeArgs {
     /// `keys rotate` added is published within this time).
     #[arg(long, default_value_t = 60)]
     key_reload_interval: u64,
-    /// Refresh token lifetime, in seconds.
+    /// Refresh token lifetime, in seconds (sliding: each refresh token lives
+    /// this long from its issue).
     #[arg(long, default_value_t = 14 * 24 * 3600)]
     refresh_token_lifetime: u64,
+    /// The absolute lifetime of a sign-in's refresh tokens, in seconds: none
+    /// outlives its sign-in by more, however often refreshed.
+    #[arg(long, default_value_t = 90 * 24 * 3600)]
+    refresh_family_lifetime: u64,
     /// Turns the admin API (/_admin/scenarios) on, answering to this key.
     #[arg(long, env = "LATCHKEY_ADMIN_KEY", hide_env_values = true)]
     admin_key: Option<String>,
@@ -107,6 +112,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     config.max_in_flight = args.max_in_flight;
     config.access_token_lifetime = std::time::Duration::from_secs(args.access_token_lifetime);
     config.refresh_token_lifetime = std::time::Duration::from_secs(args.refresh_token_lifetime);
+    config.refresh_family_lifetime = std::time::Duration::from_secs(args.refresh_family_lifetime);
     config.key_reload_interval = std::time::Duration::from_secs(args.key_reload_interval.max(1));
     if args.admin_key.as_deref().is_some_and(|k| k.len() < 16) {
         bail!("--admin-key needs at least 16 characters");
@@ -129,10 +135,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         print_demo(&public_url, &demo);
     }
     match tls {
-        None => axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .context("serving")?,
+        None => axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving")?,
         Some(files) => serve_tls(listener, router, &files).await?,
     }
     Ok(())
@@ -219,7 +228,7 @@ async fn serve_tls(
     });
     axum_server::from_tcp_rustls(listener.into_std()?, config)?
         .handle(handle)
-        .serve(router.into_make_service())
+        .serve(router.into_make_service_with_connect_info::<SocketAddr>())
         .await
         .context("serving")
 }

@@ -156,6 +156,12 @@ catalogue! {
     InvalidUsernameOrPassword = 50126, InvalidGrant, AzureAd,
         "A wrong user name or password (an unknown user alike, in the same time: no enumeration).",
         "Error validating credentials due to invalid username or password.";
+    AccountLocked = 50053, InvalidGrant, AzureAd,
+        "The user name is locked out after too many failed passwords or second-factor codes (the tenant's `lockout_threshold`); answered without checking the password, so it neither confirms nor denies it.",
+        "The account is locked, you've tried to sign in too many times with an incorrect user ID or password.";
+    SignInRateLimited = 90055, TemporarilyUnavailable, Latchkey,
+        "More password checks from one client IP address than its rate allows (with `Retry-After`).",
+        "There are too many sign-in attempts from this client address. Please try again later.";
     GrantExpired = 70008, InvalidGrant, AzureAd,
         "A refresh token or authorization code past its lifetime.",
         "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.";
@@ -165,6 +171,12 @@ catalogue! {
     RefreshTokenReused = 70000, InvalidGrant, Latchkey,
         "A refresh token presented again after it was rotated out (which revokes its family).",
         "The refresh token has already been used to obtain a new one; every refresh token of this sign-in has been revoked. Send a new interactive authorization request for this user and resource.";
+    RefreshFamilyExpired { lifetime_days: u64 } = 70043, InvalidGrant, Latchkey,
+        "A refresh token whose sign-in is older than the absolute family lifetime (90 days by default), however recently it was refreshed.",
+        "The refresh token has expired: its sign-in is older than the maximum lifetime of {lifetime_days} days. Send a new interactive authorization request for this user and resource.";
+    ScopeNotGranted { scope: String } = 70011, InvalidScope, Latchkey,
+        "A refresh asking its sign-in's resource for a scope the sign-in did not grant (RFC 6749 §6).",
+        "The provided value for the input parameter 'scope' is not valid. The scope {scope} was not granted to this refresh token; ask for it in a new authorization request.";
     GrantMalformed = 70000, InvalidGrant, AzureAd,
         "A refresh token or authorization code that does not exist.",
         "Provided grant is invalid or malformed.";
@@ -273,6 +285,12 @@ impl Quote for usize {
     }
 }
 
+impl Quote for u64 {
+    fn quote(&self) -> String {
+        self.to_string()
+    }
+}
+
 impl Quote for Vec<String> {
     fn quote(&self) -> String {
         let each: Vec<String> = self.iter().map(|v| bounded(v)).collect();
@@ -370,9 +388,15 @@ mod tests {
                 tenant: s("t"),
             },
             Aadsts::InvalidUsernameOrPassword,
+            Aadsts::AccountLocked,
+            Aadsts::SignInRateLimited,
             Aadsts::GrantExpired,
             Aadsts::GrantRevoked,
             Aadsts::RefreshTokenReused,
+            Aadsts::RefreshFamilyExpired { lifetime_days: 90 },
+            Aadsts::ScopeNotGranted {
+                scope: s("Files.Write"),
+            },
             Aadsts::GrantMalformed,
             Aadsts::GrantClientMismatch,
             Aadsts::MfaRequired {
@@ -449,9 +473,13 @@ mod tests {
             70003 400 unsupported_grant_type: The app requested an unsupported grant type 'magic'.
             500011 400 invalid_resource: The resource principal named https://r/ was not found in the tenant named t. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.
             50126 400 invalid_grant: Error validating credentials due to invalid username or password.
+            50053 400 invalid_grant: The account is locked, you've tried to sign in too many times with an incorrect user ID or password.
+            90055 503 temporarily_unavailable: There are too many sign-in attempts from this client address. Please try again later.
             70008 400 invalid_grant: The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.
             50173 400 invalid_grant: The provided grant has been revoked. Send a new interactive authorization request for this user and resource.
             70000 400 invalid_grant: The refresh token has already been used to obtain a new one; every refresh token of this sign-in has been revoked. Send a new interactive authorization request for this user and resource.
+            70043 400 invalid_grant: The refresh token has expired: its sign-in is older than the maximum lifetime of 90 days. Send a new interactive authorization request for this user and resource.
+            70011 400 invalid_scope: The provided value for the input parameter 'scope' is not valid. The scope Files.Write was not granted to this refresh token; ask for it in a new authorization request.
             70000 400 invalid_grant: Provided grant is invalid or malformed.
             70000 400 invalid_grant: Provided grant is invalid: it was issued to a different client.
             50076 400 interaction_required: Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access 'https://r/'.

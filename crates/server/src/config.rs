@@ -16,7 +16,20 @@ pub struct ServerConfig {
     /// The largest token request body read.
     pub max_body_bytes: usize,
     pub access_token_lifetime: Duration,
+    /// The sliding lifetime: each refresh token lives this long from its
+    /// issue…
     pub refresh_token_lifetime: Duration,
+    /// …but no token of a sign-in's family outlives the sign-in by more
+    /// than this (Azure AD's default: 90 days).
+    pub refresh_family_lifetime: Duration,
+    /// Password hashes (Argon2id, 19 MiB each) computed at once, whatever
+    /// the load: what bounds the memory unauthenticated requests can use.
+    pub max_concurrent_password_hashes: usize,
+    /// Password checks one client IP address may start: a burst of this
+    /// many…
+    pub password_checks_per_ip_burst: u32,
+    /// …then one every this long.
+    pub password_check_interval_per_ip: Duration,
     /// How long an authorization code can be redeemed (at most 10 minutes).
     pub code_lifetime: Duration,
     /// How long a browser stays signed in.
@@ -45,6 +58,11 @@ impl ServerConfig {
             max_body_bytes: 64 * 1024,
             access_token_lifetime: Duration::from_secs(3600),
             refresh_token_lifetime: Duration::from_secs(14 * 24 * 3600),
+            refresh_family_lifetime: Duration::from_secs(90 * 24 * 3600),
+            max_concurrent_password_hashes: std::thread::available_parallelism()
+                .map_or(2, |n| n.get().max(2)),
+            password_checks_per_ip_burst: 30,
+            password_check_interval_per_ip: Duration::from_millis(100),
             code_lifetime: Duration::from_secs(600),
             session_lifetime: Duration::from_secs(8 * 3600),
             admin_key: None,

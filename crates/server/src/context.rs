@@ -3,10 +3,11 @@
 //! request log line; and the overload guard, a layer of its own on the
 //! routes it protects.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -25,10 +26,18 @@ pub struct RequestContext {
     pub ids: ErrorContext,
     /// `return-client-request-id: true` was sent.
     pub return_client_request_id: bool,
+    /// The peer's address, when the router is served with connection info
+    /// (`into_make_service_with_connect_info`). Not `X-Forwarded-For`: a
+    /// header anyone can write would let a caller pick its own rate limit.
+    pub client_ip: Option<IpAddr>,
 }
 
 impl RequestContext {
-    pub fn new(headers: &HeaderMap, now: OffsetDateTime) -> RequestContext {
+    pub fn new(
+        headers: &HeaderMap,
+        now: OffsetDateTime,
+        client_ip: Option<IpAddr>,
+    ) -> RequestContext {
         // Only a GUID is echoed: anything else could smuggle text into logs
         // and into the error description.
         let correlation_id = headers
@@ -47,6 +56,7 @@ impl RequestContext {
                 timestamp: now,
             },
             return_client_request_id,
+            client_ip,
         }
     }
 
@@ -69,7 +79,11 @@ pub async fn request_context(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let ctx = RequestContext::new(request.headers(), state.config.clock.now());
+    let client_ip = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip());
+    let ctx = RequestContext::new(request.headers(), state.config.clock.now(), client_ip);
     request.extensions_mut().insert(ctx);
     let method = request.method().clone();
     let path = request.uri().path().to_owned();

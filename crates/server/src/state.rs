@@ -8,6 +8,7 @@ use crate::config::ServerConfig;
 use crate::directory::Directory;
 use crate::keys::{KeyError, KeyRing, SigningKey};
 use crate::scenarios::Scenarios;
+use crate::sign_in::SignInLimits;
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +31,8 @@ pub struct AppState {
     keys: Arc<RwLock<Arc<KeyRing>>>,
     pub in_flight: Arc<Semaphore>,
     pub scenarios: Arc<Scenarios>,
+    /// The limits on password hashing (per client IP, and at once).
+    pub sign_in_limits: Arc<SignInLimits>,
 }
 
 /// The router's state: the current view, replaced whole when the directory
@@ -66,6 +69,7 @@ impl Shared {
     pub async fn reload(&self) -> Result<(), StartError> {
         let state = self.current();
         state.reload_keys().await?;
+        state.forget_idle_sign_in_attempts().await?;
         let directory = Directory::new(state.store.load_directory().await?);
         if directory == state.directory {
             return Ok(());
@@ -78,6 +82,7 @@ impl Shared {
             keys: state.keys.clone(),
             in_flight: state.in_flight.clone(),
             scenarios: state.scenarios.clone(),
+            sign_in_limits: state.sign_in_limits.clone(),
         });
         match self.current.write() {
             Ok(mut guard) => *guard = next,
@@ -128,6 +133,7 @@ impl AppState {
         Ok(AppState {
             scenarios,
             in_flight: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
+            sign_in_limits: Arc::new(SignInLimits::new(&config)),
             config,
             store,
             directory,
@@ -154,6 +160,15 @@ impl AppState {
             self.config.clock.now().unix_timestamp(),
             self.config.retirement_grace(),
         )
+    }
+
+    /// Forgets the sign-in failures of names idle for a day (that were
+    /// not locked), and the client addresses whose allowance is full.
+    async fn forget_idle_sign_in_attempts(&self) -> Result<(), StartError> {
+        self.sign_in_limits.forget_idle();
+        let day_ago = self.config.clock.now().unix_timestamp() - 86_400;
+        self.store.prune_sign_in_attempts(day_ago).await?;
+        Ok(())
     }
 
     /// Reads the signing keys from the store again (keys another process

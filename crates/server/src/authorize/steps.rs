@@ -18,8 +18,8 @@ use super::target::Target;
 use crate::ProtocolError;
 use crate::context::RequestContext;
 use crate::directory::{Consent, User};
-use crate::password_check::user_with_password;
-use crate::secrets::{random_token, totp_matches};
+use crate::secrets::random_token;
+use crate::sign_in::{self, Checked, check_password, check_second_factor};
 use crate::state::AppState;
 use crate::store::SessionRecord;
 
@@ -202,13 +202,19 @@ impl<'a> Flow<'a> {
             return self.form_page(|form| pages::sign_in(form, &username, Some(EXPIRED_FORM)));
         }
         let password = self.params.first("password").unwrap_or_default().to_owned();
-        let user =
-            user_with_password(self.state, self.target.tenant.id, &username, password).await?;
-        let Some(user) = user else {
-            tracing::info!(trace_id = %self.ctx.ids.trace_id, aadsts = 50126, "sign-in failed: invalid username or password");
-            let message = "Your account or password is incorrect.";
-            return self.form_page(|form| pages::sign_in(form, &username, Some(message)));
+        let tenant = self.target.tenant.id;
+        let checked = check_password(self.state, self.ctx, tenant, &username, password).await?;
+        let user = match checked {
+            Checked::Passed(user) => user,
+            refused => {
+                let message = refusal_message(&refused);
+                tracing::info!(trace_id = %self.ctx.ids.trace_id, aadsts = refusal_number(&refused), "sign-in refused");
+                return self.form_page(|form| pages::sign_in(form, &username, Some(&message)));
+            }
         };
+        if !user.requires_second_factor() {
+            sign_in::completed(self.state, tenant, &user.upn).await?;
+        }
         let token = random_token(32)?;
         let now = self.ctx.unix_now();
         let lifetime = self.state.config.session_lifetime.as_secs();
@@ -249,12 +255,20 @@ impl<'a> Flow<'a> {
         }
         let code = self.params.first("otp").unwrap_or_default();
         let now = self.ctx.unix_now();
-        let at = u64::try_from(now).unwrap_or_default();
-        if !totp_matches(user.totp_secret.as_deref(), code, at) {
-            let message =
-                "That code is not right. Enter the current code from your authenticator app.";
-            return self.form_page(|form| pages::second_factor(form, &user.upn, Some(message)));
+        match check_second_factor(self.state, self.ctx, &user, code).await? {
+            Checked::Passed(()) => {}
+            Checked::Failed => {
+                let message =
+                    "That code is not right. Enter the current code from your authenticator app.";
+                return self.form_page(|form| pages::second_factor(form, &user.upn, Some(message)));
+            }
+            refused => {
+                let message = refusal_message(&refused);
+                return self
+                    .form_page(|form| pages::second_factor(form, &user.upn, Some(&message)));
+            }
         }
+        sign_in::completed(self.state, user.tenant_id, &user.upn).await?;
         self.state
             .store
             .set_session_mfa(&session.digest, now)
@@ -288,5 +302,30 @@ impl<'a> Flow<'a> {
             })
             .await?;
         self.issue_code(request, &user, &session).await
+    }
+}
+
+/// What a sign-in page says when a credential was refused; a lockout or
+/// a rate limit names its AADSTS condition, as Azure AD's pages do.
+fn refusal_message<T>(refused: &Checked<T>) -> String {
+    match refused {
+        Checked::Locked => {
+            let condition = Aadsts::AccountLocked;
+            format!("AADSTS{}: {}", condition.number(), condition.message())
+        }
+        Checked::Throttled { .. } => {
+            let condition = Aadsts::SignInRateLimited;
+            format!("AADSTS{}: {}", condition.number(), condition.message())
+        }
+        Checked::Passed(_) | Checked::Failed => "Your account or password is incorrect.".to_owned(),
+    }
+}
+
+/// The AADSTS number of a refusal, for the log.
+fn refusal_number<T>(refused: &Checked<T>) -> u32 {
+    match refused {
+        Checked::Locked => Aadsts::AccountLocked.number(),
+        Checked::Throttled { .. } => Aadsts::SignInRateLimited.number(),
+        Checked::Passed(_) | Checked::Failed => Aadsts::InvalidUsernameOrPassword.number(),
     }
 }

@@ -224,6 +224,7 @@ mod tests {
             name: "Contoso".into(),
             domains: Vec::new(),
             profile: None,
+            lockout: Default::default(),
         }
     }
 

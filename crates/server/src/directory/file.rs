@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use latchkey_protocol::same_resource;
 
-use super::{Api, App, Consent, DirectoryData, Permission, Tenant, User};
+use super::{Api, App, Consent, DirectoryData, LockoutPolicy, Permission, Tenant, User};
 use crate::scenarios::{Scenario, ScenarioSpec};
 use crate::secrets::{Digest, MIN_SECRET_LEN, hash_password, is_argon2id_phc};
 
@@ -61,6 +61,10 @@ pub struct RawTenant {
     #[serde(default)]
     pub domains: Vec<String>,
     pub profile: Option<Profile>,
+    /// Failed sign-ins that lock a user name (default 10).
+    pub lockout_threshold: Option<u32>,
+    /// The first lockout's length in seconds (default 60).
+    pub lockout_duration_seconds: Option<u32>,
     #[serde(default)]
     pub apis: Vec<RawApi>,
     #[serde(default)]
@@ -189,6 +193,7 @@ fn validate(raw: RawDirectory) -> Result<DirectoryFile, DirectoryError> {
             }),
             domains: tenant_domains,
             profile: raw_tenant.profile,
+            lockout: lockout_policy(&at, &raw_tenant)?,
         };
         let apis = validate_apis(&at, tenant.id, raw_tenant.apis)?;
         for (a, raw_app) in raw_tenant.apps.into_iter().enumerate() {
@@ -465,6 +470,22 @@ fn validate_user(
 /// always yields the same ids, so reloading is idempotent.
 fn derived_id(tenant: Uuid, kind: &str, name: &str) -> Uuid {
     Uuid::new_v5(&tenant, format!("{kind}:{name}").as_bytes())
+}
+
+/// The tenant's lockout policy: Azure AD's defaults for what it leaves out.
+fn lockout_policy(at: &str, raw: &RawTenant) -> Result<LockoutPolicy, DirectoryError> {
+    let defaults = LockoutPolicy::default();
+    let policy = LockoutPolicy {
+        threshold: raw.lockout_threshold.unwrap_or(defaults.threshold),
+        seconds: raw.lockout_duration_seconds.unwrap_or(defaults.seconds),
+    };
+    if policy.threshold == 0 || policy.seconds == 0 {
+        return Err(invalid(
+            at.to_owned(),
+            "lockout_threshold and lockout_duration_seconds must be at least 1".to_owned(),
+        ));
+    }
+    Ok(policy)
 }
 
 #[cfg(test)]

@@ -27,6 +27,27 @@ pub struct Tenant {
     pub domains: Vec<String>,
     /// The description profile for this tenant; `None` follows the server.
     pub profile: Option<Profile>,
+    /// When failed sign-ins lock a user name, and for how long.
+    pub lockout: LockoutPolicy,
+}
+
+/// Smart lockout, as Azure AD's defaults have it: `threshold` failed
+/// passwords or second-factor codes lock the user name for `seconds`, and
+/// each further lockout before a successful sign-in doubles that (up to
+/// 64 times).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockoutPolicy {
+    pub threshold: u32,
+    pub seconds: u32,
+}
+
+impl Default for LockoutPolicy {
+    fn default() -> Self {
+        LockoutPolicy {
+            threshold: 10,
+            seconds: 60,
+        }
+    }
 }
 
 /// A secured resource (web API), named by its App ID URI.

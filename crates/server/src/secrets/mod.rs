@@ -15,7 +15,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use subtle::ConstantTimeEq;
 
-pub use totp::totp_matches;
+pub use totp::totp_step;
 
 /// The shortest client secret accepted: 32 characters, as docs/spec/design.md fixes.
 pub const MIN_SECRET_LEN: usize = 32;

@@ -9,7 +9,7 @@ mod sqlite;
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use crate::directory::{Consent, DirectoryData, User};
+use crate::directory::{Consent, DirectoryData, LockoutPolicy, User};
 use crate::secrets::Digest;
 
 pub use postgres::PostgresStore;
@@ -65,8 +65,15 @@ pub struct RefreshTokenRecord {
     pub resource: String,
     /// The OpenID Connect scopes of the sign-in (`openid`, `offline_access`…).
     pub scope: String,
+    /// The API scopes the sign-in granted on `resource`, space-separated:
+    /// a refresh for that resource gets at most these (RFC 6749 §6). Empty
+    /// for a token stored before scopes were kept.
+    pub granted_scope: String,
     pub issued_at: i64,
+    /// The sliding end: at most the family's end.
     pub expires_at: i64,
+    /// The absolute end of the family (sign-in + the family lifetime).
+    pub family_expires_at: i64,
     pub used_at: Option<i64>,
     pub revoked_at: Option<i64>,
 }
@@ -189,6 +196,33 @@ pub trait Store: Send + Sync + 'static {
 
     /// Revokes every refresh token of a family.
     async fn revoke_refresh_family(&self, family: Uuid, now: i64) -> Result<(), StoreError>;
+
+    /// Until when the user name `upn` (lower-case) of `tenant` is locked
+    /// out (Unix seconds; in the past, or 0, when it is not).
+    async fn locked_until(&self, tenant: Uuid, upn: &str) -> Result<i64, StoreError>;
+
+    /// Counts a failed password or second-factor code for `upn`; the
+    /// failure that reaches the policy's threshold locks the name, for
+    /// longer at each lockout since the last success. Returns until when
+    /// the name is now locked (0 if it is not).
+    async fn record_sign_in_failure(
+        &self,
+        tenant: Uuid,
+        upn: &str,
+        now: i64,
+        policy: LockoutPolicy,
+    ) -> Result<i64, StoreError>;
+
+    /// A completed sign-in: the failures and lockouts of `upn` are forgotten.
+    async fn record_sign_in_success(&self, tenant: Uuid, upn: &str) -> Result<(), StoreError>;
+
+    /// Marks TOTP time step `step` used for `upn`, atomically: `false` if
+    /// it (or a later step) was used before, so a code is accepted once.
+    async fn use_totp_step(&self, tenant: Uuid, upn: &str, step: i64) -> Result<bool, StoreError>;
+
+    /// Forgets the failures of names not locked and idle since `before`
+    /// (names nobody has a second factor for, mostly mistyped or guessed).
+    async fn prune_sign_in_attempts(&self, before: i64) -> Result<(), StoreError>;
 
     /// Marks `old` used and stores `successor` in its family, atomically:
     /// of two concurrent rotations of one token exactly one gets `Rotated`.

@@ -7,6 +7,7 @@ use latchkey_protocol::Profile;
 use uuid::Uuid;
 
 use super::StoreError;
+use crate::directory::LockoutPolicy;
 use crate::secrets::Digest;
 
 pub(super) fn to_json<T: serde::Serialize>(value: &T) -> String {
@@ -32,6 +33,22 @@ pub(super) fn profile_name(profile: Option<Profile>) -> Option<&'static str> {
     })
 }
 
+/// A stored lockout policy; a column left NULL (a tenant stored before
+/// the policy existed) takes the default.
+pub(super) fn lockout_policy(threshold: Option<i64>, seconds: Option<i64>) -> LockoutPolicy {
+    let defaults = LockoutPolicy::default();
+    let positive = |value: Option<i64>, default: u32| {
+        value
+            .and_then(|v| u32::try_from(v).ok())
+            .filter(|v| *v > 0)
+            .unwrap_or(default)
+    };
+    LockoutPolicy {
+        threshold: positive(threshold, defaults.threshold),
+        seconds: positive(seconds, defaults.seconds),
+    }
+}
+
 /// `impl Store for $store` over the pools `pool` (reads) and `writer`
 /// (writes) of database `$db`, with rows `$row`.
 macro_rules! sql_store {
@@ -43,9 +60,11 @@ macro_rules! sql_store {
             use uuid::Uuid;
 
             use super::$store;
-            use crate::directory::{Api, App, Consent, DirectoryData, Permission, Tenant, User};
+            use crate::directory::{
+                Api, App, Consent, DirectoryData, LockoutPolicy, Permission, Tenant, User,
+            };
             use crate::secrets::Digest;
-            use crate::store::sql::{digest, from_json, profile_name, to_json, uuid};
+            use crate::store::sql::{digest, from_json, lockout_policy, profile_name, to_json, uuid};
             use crate::store::{
                 AuthCodeRecord, RefreshTokenRecord, Rotation, SessionRecord, Store, StoreError,
                 StoredKey,
@@ -72,8 +91,10 @@ fn refresh_from_row(row: &$row) -> Result<RefreshTokenRecord, StoreError> {
         user_oid: uuid(row.try_get("user_oid")?)?,
         resource: row.try_get("resource")?,
         scope: row.try_get("scope")?,
+        granted_scope: row.try_get("granted_scope")?,
         issued_at: row.try_get("issued_at")?,
         expires_at: row.try_get("expires_at")?,
+        family_expires_at: row.try_get("family_expires_at")?,
         used_at: row.try_get("used_at")?,
         revoked_at: row.try_get("revoked_at")?,
     })
@@ -105,10 +126,12 @@ impl Store for $store {
     async fn apply_directory(&self, data: &DirectoryData) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
         for tenant in &data.tenants {
-            sqlx::query("INSERT INTO tenants (id, name, profile) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET name = excluded.name, profile = excluded.profile")
+            sqlx::query("INSERT INTO tenants (id, name, profile, lockout_threshold, lockout_seconds) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET name = excluded.name, profile = excluded.profile, lockout_threshold = excluded.lockout_threshold, lockout_seconds = excluded.lockout_seconds")
                 .bind(tenant.id.to_string())
                 .bind(&tenant.name)
                 .bind(profile_name(tenant.profile))
+                .bind(i64::from(tenant.lockout.threshold))
+                .bind(i64::from(tenant.lockout.seconds))
                 .execute(&mut *tx)
                 .await?;
             sqlx::query("DELETE FROM tenant_domains WHERE tenant_id = $1")
@@ -178,7 +201,7 @@ impl Store for $store {
         let domains = sqlx::query("SELECT domain, tenant_id FROM tenant_domains ORDER BY domain")
             .fetch_all(&self.pool)
             .await?;
-        for row in sqlx::query("SELECT id, name, profile FROM tenants ORDER BY id")
+        for row in sqlx::query("SELECT id, name, profile, lockout_threshold, lockout_seconds FROM tenants ORDER BY id")
             .fetch_all(&self.pool)
             .await?
         {
@@ -196,6 +219,10 @@ impl Store for $store {
                     .map(|p| p.parse())
                     .transpose()
                     .map_err(StoreError::Corrupt)?,
+                lockout: lockout_policy(
+                    row.try_get("lockout_threshold")?,
+                    row.try_get("lockout_seconds")?,
+                ),
             });
         }
         for row in sqlx::query("SELECT tenant_id, app_id_uri, name, scopes, roles FROM apis ORDER BY tenant_id, app_id_uri")
@@ -469,6 +496,65 @@ impl Store for $store {
         revoke_family(&self.writer, family, now).await
     }
 
+    async fn locked_until(&self, tenant: Uuid, upn: &str) -> Result<i64, StoreError> {
+        let until: Option<i64> = sqlx::query_scalar("SELECT locked_until FROM sign_in_attempts WHERE tenant_id = $1 AND upn = $2")
+            .bind(tenant.to_string())
+            .bind(upn)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(until.unwrap_or(0))
+    }
+
+    async fn record_sign_in_failure(
+        &self,
+        tenant: Uuid,
+        upn: &str,
+        now: i64,
+        policy: LockoutPolicy,
+    ) -> Result<i64, StoreError> {
+        ensure_attempts_row(&self.writer, tenant, upn).await?;
+        // One statement counts and decides: concurrent failures each count,
+        // and exactly one of them reaches the threshold. The lockout
+        // doubles with each one since the last success, up to 64 times.
+        let until: i64 = sqlx::query_scalar("UPDATE sign_in_attempts SET failures = CASE WHEN failures + 1 >= $3 THEN 0 ELSE failures + 1 END, lockouts = CASE WHEN failures + 1 >= $3 THEN lockouts + 1 ELSE lockouts END, locked_until = CASE WHEN failures + 1 >= $3 THEN $4 + $5 * (CASE lockouts WHEN 0 THEN 1 WHEN 1 THEN 2 WHEN 2 THEN 4 WHEN 3 THEN 8 WHEN 4 THEN 16 WHEN 5 THEN 32 ELSE 64 END) ELSE locked_until END, last_failure_at = $4 WHERE tenant_id = $1 AND upn = $2 RETURNING locked_until")
+            .bind(tenant.to_string())
+            .bind(upn)
+            .bind(i64::from(policy.threshold))
+            .bind(now)
+            .bind(i64::from(policy.seconds))
+            .fetch_one(&self.writer)
+            .await?;
+        Ok(if until > now { until } else { 0 })
+    }
+
+    async fn record_sign_in_success(&self, tenant: Uuid, upn: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sign_in_attempts SET failures = 0, lockouts = 0, locked_until = 0 WHERE tenant_id = $1 AND upn = $2 AND (failures > 0 OR lockouts > 0 OR locked_until > 0)")
+            .bind(tenant.to_string())
+            .bind(upn)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn use_totp_step(&self, tenant: Uuid, upn: &str, step: i64) -> Result<bool, StoreError> {
+        ensure_attempts_row(&self.writer, tenant, upn).await?;
+        let done = sqlx::query("UPDATE sign_in_attempts SET totp_step = $3 WHERE tenant_id = $1 AND upn = $2 AND (totp_step IS NULL OR totp_step < $3)")
+            .bind(tenant.to_string())
+            .bind(upn)
+            .bind(step)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn prune_sign_in_attempts(&self, before: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sign_in_attempts WHERE totp_step IS NULL AND locked_until < $1 AND last_failure_at < $1")
+            .bind(before)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
     async fn rotate_refresh_token(
         &self,
         old: &Digest,
@@ -513,7 +599,7 @@ async fn insert_refresh<'e, E>(executor: E, token: &RefreshTokenRecord) -> Resul
 where
     E: sqlx::Executor<'e, Database = $db>,
 {
-    sqlx::query("INSERT INTO refresh_tokens (token_sha256, family_id, tenant_id, client_id, user_oid, resource, scope, issued_at, expires_at, used_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+    sqlx::query("INSERT INTO refresh_tokens (token_sha256, family_id, tenant_id, client_id, user_oid, resource, scope, issued_at, expires_at, used_at, revoked_at, granted_scope, family_expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
         .bind(token.digest.0.to_vec())
         .bind(token.family_id.to_string())
         .bind(token.tenant_id.to_string())
@@ -525,6 +611,21 @@ where
         .bind(token.expires_at)
         .bind(token.used_at)
         .bind(token.revoked_at)
+        .bind(&token.granted_scope)
+        .bind(token.family_expires_at)
+        .execute(executor)
+        .await?;
+    Ok(())
+}
+
+/// The row that counts `upn`'s attempts, made if missing.
+async fn ensure_attempts_row<'e, E>(executor: E, tenant: Uuid, upn: &str) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'e, Database = $db>,
+{
+    sqlx::query("INSERT INTO sign_in_attempts (tenant_id, upn) VALUES ($1, $2) ON CONFLICT (tenant_id, upn) DO NOTHING")
+        .bind(tenant.to_string())
+        .bind(upn)
         .execute(executor)
         .await?;
     Ok(())

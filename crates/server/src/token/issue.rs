@@ -292,15 +292,15 @@ impl UserSignIn<'_> {
         };
         let issued = access_token(state, caller, self.api, &subject, now)?;
         let (refresh_token, record) = if caller.app.allows(GrantType::RefreshToken) {
-            let (token, record) = new_refresh_token(
-                state,
-                caller,
-                self.user,
-                &self.api.app_id_uri,
-                self.oidc_scope,
-                self.family,
-                now,
-            )?;
+            let grant = FamilyGrant {
+                family: self.family,
+                resource: &self.api.app_id_uri,
+                granted_scope: &self.scp,
+                oidc_scope: self.oidc_scope,
+                expires_at: now.unix_timestamp()
+                    + state.config.refresh_family_lifetime.as_secs() as i64,
+            };
+            let (token, record) = new_refresh_token(state, caller, self.user, &grant, now)?;
             (Some(token), Some(record))
         } else {
             (None, None)
@@ -322,29 +322,45 @@ impl UserSignIn<'_> {
     }
 }
 
-/// A new refresh token for `user` in `family`. Returns the token and the
-/// record to store.
+/// What a refresh-token family was granted at sign-in: every token of the
+/// family carries it unchanged (RFC 6749 §6), whatever a refresh narrowed.
+pub struct FamilyGrant<'a> {
+    pub family: Uuid,
+    /// The resource of the sign-in; the default of a refresh without `resource`.
+    pub resource: &'a str,
+    /// The API scopes granted on `resource`, space-separated.
+    pub granted_scope: &'a str,
+    /// The OpenID Connect scopes of the sign-in.
+    pub oidc_scope: &'a str,
+    /// The family's absolute end (Unix seconds).
+    pub expires_at: i64,
+}
+
+/// A new refresh token for `user` in the family of `grant`, living the
+/// sliding lifetime but never past the family's end. Returns the token and
+/// the record to store.
 pub fn new_refresh_token(
     state: &AppState,
     caller: &Caller<'_>,
     user: &User,
-    resource: &str,
-    oidc_scope: &str,
-    family: Uuid,
+    grant: &FamilyGrant<'_>,
     now: OffsetDateTime,
 ) -> Result<(String, RefreshTokenRecord), ProtocolError> {
     let token = random_token(32)?;
     let issued_at = now.unix_timestamp();
+    let sliding_end = issued_at + state.config.refresh_token_lifetime.as_secs() as i64;
     let record = RefreshTokenRecord {
         digest: Digest::of(&token),
-        family_id: family,
+        family_id: grant.family,
         tenant_id: caller.tenant.id,
         client_id: caller.app.client_id,
         user_oid: user.object_id,
-        resource: resource.to_owned(),
-        scope: oidc_scope.to_owned(),
+        resource: grant.resource.to_owned(),
+        scope: grant.oidc_scope.to_owned(),
+        granted_scope: grant.granted_scope.to_owned(),
         issued_at,
-        expires_at: issued_at + state.config.refresh_token_lifetime.as_secs() as i64,
+        expires_at: sliding_end.min(grant.expires_at),
+        family_expires_at: grant.expires_at,
         used_at: None,
         revoked_at: None,
     };

@@ -44,6 +44,8 @@ pub struct Caller<'a> {
     pub version: Version,
     /// The request's time: what the grant checks, signs and stores.
     pub now: OffsetDateTime,
+    /// The request's ids, time and client address.
+    pub ctx: &'a RequestContext,
 }
 
 /// `POST /{tenant}/oauth2/token` (v1).
@@ -161,6 +163,7 @@ async fn grant(
         method,
         version,
         now: ctx.now(),
+        ctx,
     };
     let translated;
     let form = match version {

@@ -8,8 +8,8 @@ use super::issue::{UserSignIn, delegated_scopes, resolve_api};
 use super::request::Form;
 use super::{Caller, Forced};
 use crate::ProtocolError;
-use crate::password_check::user_with_password;
 use crate::scope::requested_scopes;
+use crate::sign_in::{self, Checked, check_password};
 use crate::state::AppState;
 
 pub async fn grant(
@@ -24,17 +24,27 @@ pub async fn grant(
     let api = resolve_api(state, caller, resource)?;
     let requested = requested_scopes(form.get("scope"), api)?;
 
-    let user = user_with_password(state, caller.tenant.id, username, password)
-        .await?
-        .ok_or(Aadsts::InvalidUsernameOrPassword)?;
+    // Until the password is verified every refusal reads the same (see
+    // `sign_in`): what follows it may then be told.
+    let user = match check_password(state, caller.ctx, caller.tenant.id, username, password).await?
+    {
+        Checked::Passed(user) => user,
+        Checked::Failed => return Err(Aadsts::InvalidUsernameOrPassword.into()),
+        Checked::Locked => return Err(Aadsts::AccountLocked.into()),
+        Checked::Throttled { retry_after } => {
+            return Err(ProtocolError::new(Aadsts::SignInRateLimited).with_retry_after(retry_after));
+        }
+    };
     if user.requires_second_factor() || forced == Forced::SecondFactor {
         // A password alone is not enough: the user must sign in
-        // interactively, where the second factor is asked for.
+        // interactively, where the second factor is asked for. The sign-in
+        // is not complete, so its failures still count.
         return Err(Aadsts::MfaRequired {
             resource: api.app_id_uri.clone(),
         }
         .into());
     }
+    sign_in::completed(state, caller.tenant.id, &user.upn).await?;
     let scp = delegated_scopes(state, caller, &user, api, &requested.api).await?;
 
     let oidc_scope = requested.oidc.join(" ");

@@ -4,17 +4,23 @@
 //! (RFC 9700 §4.14.2). The policy is strict: of two concurrent refreshes of
 //! one token, one wins and the other counts as reuse.
 //!
-//! Like Azure AD's multi-resource refresh tokens, a refresh may name another
-//! `resource`; the user's consent for that resource decides.
+//! A refresh token carries what its sign-in granted: a refresh for the
+//! sign-in's resource gets at most those scopes (narrowing allowed, RFC
+//! 6749 §6), and no token of a family outlives the sign-in by more than the
+//! family lifetime. Like Azure AD's multi-resource refresh tokens, a
+//! refresh may name another `resource`; the user's consent for that
+//! resource decides.
 
-use latchkey_protocol::{Aadsts, TokenResponseV1};
+use latchkey_protocol::{Aadsts, TokenResponseV1, same_resource};
 
 use super::issue::{
-    Subject, access_token, delegated_scopes, new_refresh_token, resolve_api, v1_response,
+    FamilyGrant, Subject, access_token, delegated_scopes, new_refresh_token, resolve_api,
+    v1_response,
 };
 use super::request::Form;
 use super::{Caller, Forced};
 use crate::ProtocolError;
+use crate::directory::Api;
 use crate::scope::requested_scopes;
 use crate::secrets::Digest;
 use crate::state::AppState;
@@ -42,22 +48,22 @@ pub async fn grant(
     let resource = form.get("resource").unwrap_or(&record.resource);
     let api = resolve_api(state, caller, resource)?;
     let requested = requested_scopes(form.get("scope"), api)?;
+    let asked = within_grant(&record, api, requested.api)?;
     let user = state
         .store
         .find_user(record.tenant_id, record.user_oid)
         .await?
         .ok_or(Aadsts::GrantRevoked)?;
-    let scp = delegated_scopes(state, caller, &user, api, &requested.api).await?;
+    let scp = delegated_scopes(state, caller, &user, api, &asked).await?;
 
-    let (token, successor) = new_refresh_token(
-        state,
-        caller,
-        &user,
-        &record.resource,
-        &record.scope,
-        record.family_id,
-        now,
-    )?;
+    let family = FamilyGrant {
+        family: record.family_id,
+        resource: &record.resource,
+        granted_scope: &record.granted_scope,
+        oidc_scope: &record.scope,
+        expires_at: record.family_expires_at,
+    };
+    let (token, successor) = new_refresh_token(state, caller, &user, &family, now)?;
     match state
         .store
         .rotate_refresh_token(&presented, &successor, now.unix_timestamp())
@@ -108,10 +114,43 @@ async fn current_record(
             .await?;
         return Err(Aadsts::RefreshTokenReused.into());
     }
+    if record.family_expires_at <= now {
+        let lifetime_days = state.config.refresh_family_lifetime.as_secs() / 86_400;
+        return Err(Aadsts::RefreshFamilyExpired { lifetime_days }.into());
+    }
     if record.expires_at <= now {
         return Err(Aadsts::GrantExpired.into());
     }
     Ok(record)
+}
+
+/// The scopes to ask consent for: on the sign-in's own resource, what was
+/// asked if the sign-in granted all of it (everything it granted if nothing
+/// was asked); on another resource, what was asked (consent decides).
+fn within_grant(
+    record: &RefreshTokenRecord,
+    api: &Api,
+    requested: Vec<String>,
+) -> Result<Vec<String>, ProtocolError> {
+    // A token stored before grants were kept has none to bound it.
+    if !same_resource(&record.resource, &api.app_id_uri) || record.granted_scope.is_empty() {
+        return Ok(requested);
+    }
+    let granted: Vec<String> = record
+        .granted_scope
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    if requested.is_empty() {
+        return Ok(granted);
+    }
+    if let Some(beyond) = requested.iter().find(|s| !granted.contains(s)) {
+        return Err(Aadsts::ScopeNotGranted {
+            scope: beyond.clone(),
+        }
+        .into());
+    }
+    Ok(requested)
 }
 
 fn rotation_failure(outcome: Rotation) -> Aadsts {

@@ -60,7 +60,8 @@ impl TestServer {
             .await
             .unwrap();
         let server = tokio::spawn(async move {
-            axum::serve(listener, router).await.unwrap();
+            let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+            axum::serve(listener, service).await.unwrap();
         });
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(20))

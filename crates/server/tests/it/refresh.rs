@@ -185,3 +185,106 @@ async fn a_refresh_for_another_resource_needs_consent_for_it() {
     // The refused attempt left the token usable.
     assert_eq!(refresh(&server, CLI, &token, &[]).await.status(), 200);
 }
+
+const SERVICE: &str = "4b7a9c2e-1d3f-4e5a-b6c7-d8e9f0a1b2c3";
+const SERVICE_SECRET: &str = "service-secret-0123456789-abcdefghijk";
+
+/// Frank's refresh token for the Service app, granted `scope` on Files
+/// (he consented to Files.Read and user_impersonation).
+async fn service_sign_in(server: &TestServer, scope: &str) -> String {
+    let response = server
+        .token(
+            TENANT,
+            &[
+                ("grant_type", "password"),
+                ("client_id", SERVICE),
+                ("client_secret", SERVICE_SECRET),
+                ("username", "frank@contoso.example"),
+                ("password", "frank-password"),
+                ("resource", FILES),
+                ("scope", scope),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    body["refresh_token"].as_str().unwrap().to_owned()
+}
+
+async fn service_refresh(
+    server: &TestServer,
+    token: &str,
+    scope: Option<&str>,
+) -> reqwest::Response {
+    let mut extra = vec![("client_secret", SERVICE_SECRET)];
+    extra.extend(scope.map(|s| ("scope", s)));
+    refresh(server, SERVICE, token, &extra).await
+}
+
+/// The refreshed token's `scope`, and its successor.
+async fn refreshed(response: reqwest::Response) -> (String, String) {
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    (
+        body["scope"].as_str().unwrap().to_owned(),
+        body["refresh_token"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_refresh_gets_at_most_what_its_sign_in_granted() {
+    let server = TestServer::start().await;
+    // Granted Files.Read only, though Frank consented to more.
+    let token = service_sign_in(&server, "Files.Read").await;
+    let (scope, token) = refreshed(service_refresh(&server, &token, None).await).await;
+    assert_eq!(scope, "Files.Read");
+    let response = service_refresh(&server, &token, Some("Files.Read user_impersonation")).await;
+    assert_token_error(
+        response,
+        Expected::new(400, "invalid_scope", 70011, "The provided value for the input parameter 'scope' is not valid. The scope user_impersonation was not granted to this refresh token; ask for it in a new authorization request."),
+    )
+    .await;
+    // The refusal did not spend the token.
+    let (scope, _) = refreshed(service_refresh(&server, &token, None).await).await;
+    assert_eq!(scope, "Files.Read");
+}
+
+#[tokio::test]
+async fn a_refresh_may_narrow_and_its_successor_keeps_the_grant() {
+    let server = TestServer::start().await;
+    let token = service_sign_in(&server, "Files.Read user_impersonation").await;
+    let (scope, token) =
+        refreshed(service_refresh(&server, &token, Some("Files.Read")).await).await;
+    assert_eq!(scope, "Files.Read");
+    // RFC 6749 §6: the new refresh token's scope is the old one's.
+    let (scope, _) = refreshed(service_refresh(&server, &token, None).await).await;
+    assert_eq!(scope, "Files.Read user_impersonation");
+}
+
+#[tokio::test]
+async fn a_family_ends_ninety_days_after_its_sign_in_however_often_refreshed() {
+    let clock = latchkey_server::Clock::adjustable();
+    let server = TestServer::start_with(|c| c.clock = clock.clone()).await;
+    let mut token = sign_in(&server).await;
+    // Refreshed every 13 days, within the 14-day sliding lifetime…
+    for _ in 0..6 {
+        clock.advance(std::time::Duration::from_secs(13 * 86_400));
+        let response = refresh(&server, CLI, &token, &[]).await;
+        assert_eq!(response.status(), 200);
+        let body: serde_json::Value = response.json().await.unwrap();
+        token = body["refresh_token"].as_str().unwrap().to_owned();
+    }
+    // …day 78's token lives to day 90, not day 92.
+    clock.advance(std::time::Duration::from_secs(12 * 86_400 + 1));
+    let response = refresh(&server, CLI, &token, &[]).await;
+    // The server's clock is 90 days ahead: every field but the timestamp.
+    assert_eq!(response.status(), 400);
+    let doc: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(doc["error"], "invalid_grant");
+    assert_eq!(doc["error_codes"], serde_json::json!([70043]));
+    let description = doc["error_description"].as_str().unwrap();
+    assert!(
+        description.starts_with("AADSTS70043: The refresh token has expired: its sign-in is older than the maximum lifetime of 90 days. Send a new interactive authorization request for this user and resource.\r\nTrace ID: "),
+        "{description}"
+    );
+}

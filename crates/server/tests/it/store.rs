@@ -7,7 +7,7 @@ use std::future::Future;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use latchkey_server::directory::{Consent, demo_directory};
+use latchkey_server::directory::{Consent, LockoutPolicy, demo_directory};
 use latchkey_server::secrets::Digest;
 use latchkey_server::store::{
     AuthCodeRecord, PostgresStore, RefreshTokenRecord, Rotation, SessionRecord, SqliteStore, Store,
@@ -70,6 +70,9 @@ both_engines!(
     concurrent_rotations_have_one_winner,
     sessions_and_consents,
     signing_keys_keep_their_order,
+    failed_sign_ins_lock_a_name_and_each_lockout_doubles,
+    concurrent_failures_lock_once,
+    a_totp_step_is_used_once,
 );
 
 const NOW: i64 = 1_800_000_000;
@@ -103,8 +106,10 @@ fn refresh(secret: &str, family: Uuid) -> RefreshTokenRecord {
         user_oid: Uuid::new_v4(),
         resource: "https://files.contoso.example/".into(),
         scope: "openid".into(),
+        granted_scope: "Files.Read".into(),
         issued_at: NOW,
         expires_at: NOW + 3600,
+        family_expires_at: NOW + 7200,
         used_at: None,
         revoked_at: None,
     }
@@ -380,6 +385,149 @@ mod tests {
                 ("b".to_owned(), NOW, NOW + 10),
                 ("a".to_owned(), NOW + 1, NOW + 11)
             ]
+        );
+    }
+
+    const POLICY: LockoutPolicy = LockoutPolicy {
+        threshold: 3,
+        seconds: 60,
+    };
+
+    pub async fn failed_sign_ins_lock_a_name_and_each_lockout_doubles(store: Arc<dyn Store>) {
+        let t = Uuid::new_v4();
+        let fail = |now: i64| {
+            let store = store.clone();
+            async move {
+                store
+                    .record_sign_in_failure(t, "ida@contoso.example", now, POLICY)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(
+            store.locked_until(t, "ida@contoso.example").await.unwrap(),
+            0
+        );
+        assert_eq!(fail(NOW).await, 0);
+        assert_eq!(fail(NOW).await, 0);
+        assert_eq!(fail(NOW + 1).await, NOW + 61, "the third failure locks");
+        assert_eq!(
+            store.locked_until(t, "ida@contoso.example").await.unwrap(),
+            NOW + 61
+        );
+        // Another tenant's name of the same spelling is another name.
+        assert_eq!(
+            store
+                .locked_until(Uuid::new_v4(), "ida@contoso.example")
+                .await
+                .unwrap(),
+            0
+        );
+        for _ in 0..2 {
+            assert_eq!(fail(NOW + 100).await, 0);
+        }
+        assert_eq!(
+            fail(NOW + 100).await,
+            NOW + 220,
+            "the second lockout is twice as long"
+        );
+        for lockout in 3..12 {
+            for _ in 0..3 {
+                fail(NOW + 1_000_000 * lockout).await;
+            }
+        }
+        assert_eq!(
+            store.locked_until(t, "ida@contoso.example").await.unwrap(),
+            NOW + 11_000_000 + 64 * 60,
+            "the growth stops at 64 times"
+        );
+        store
+            .record_sign_in_success(t, "ida@contoso.example")
+            .await
+            .unwrap();
+        assert_eq!(
+            store.locked_until(t, "ida@contoso.example").await.unwrap(),
+            0
+        );
+        assert_eq!(fail(NOW + 20_000_000).await, 0, "the count starts again");
+        // Idle and unlocked: forgotten.
+        store
+            .prune_sign_in_attempts(NOW + 30_000_000)
+            .await
+            .unwrap();
+        for _ in 0..2 {
+            assert_eq!(fail(NOW + 30_000_001).await, 0);
+        }
+    }
+
+    pub async fn concurrent_failures_lock_once(store: Arc<dyn Store>) {
+        let t = Uuid::new_v4();
+        let attempts: Vec<_> = (0..9)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    store
+                        .record_sign_in_failure(t, "ida@contoso.example", NOW, POLICY)
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut locking = 0;
+        for attempt in attempts {
+            if attempt.await.unwrap() > NOW {
+                locking += 1;
+            }
+        }
+        // Nine failures at a threshold of three: three lockouts, the last
+        // 60 × 4 s; none lost, none counted twice.
+        assert_eq!(
+            store.locked_until(t, "ida@contoso.example").await.unwrap(),
+            NOW + 240
+        );
+        assert!(locking >= 1);
+    }
+
+    pub async fn a_totp_step_is_used_once(store: Arc<dyn Store>) {
+        let t = Uuid::new_v4();
+        assert!(
+            store
+                .use_totp_step(t, "mia@contoso.example", 100)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .use_totp_step(t, "mia@contoso.example", 100)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .use_totp_step(t, "mia@contoso.example", 99)
+                .await
+                .unwrap(),
+            "an older step"
+        );
+        assert!(
+            store
+                .use_totp_step(t, "mia@contoso.example", 101)
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .use_totp_step(t, "olga@contoso.example", 100)
+                .await
+                .unwrap()
+        );
+        // A used step is not forgotten with the failures.
+        store.prune_sign_in_attempts(i64::MAX).await.unwrap();
+        assert!(
+            !store
+                .use_totp_step(t, "mia@contoso.example", 101)
+                .await
+                .unwrap()
         );
     }
 }
