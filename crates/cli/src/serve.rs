@@ -45,6 +45,14 @@ pub struct ServeArgs {
     /// outlives its sign-in by more, however often refreshed.
     #[arg(long, default_value_t = 90 * 24 * 3600)]
     refresh_family_lifetime: u64,
+    /// Password hashes (Argon2id, 19 MiB each) computed at once; 0: one per
+    /// core, at least 2. Bounds the memory unauthenticated sign-ins can take.
+    #[arg(long, default_value_t = 0)]
+    max_password_hashes: usize,
+    /// Password checks a client IP address may start at once before it is
+    /// held to one every 100 ms (503 with Retry-After past it).
+    #[arg(long, default_value_t = 30)]
+    password_burst_per_ip: u32,
     /// Turns the admin API (/_admin/scenarios) on, answering to this key.
     #[arg(long, env = "LATCHKEY_ADMIN_KEY", hide_env_values = true)]
     admin_key: Option<String>,
@@ -113,6 +121,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     config.access_token_lifetime = std::time::Duration::from_secs(args.access_token_lifetime);
     config.refresh_token_lifetime = std::time::Duration::from_secs(args.refresh_token_lifetime);
     config.refresh_family_lifetime = std::time::Duration::from_secs(args.refresh_family_lifetime);
+    if args.max_password_hashes > 0 {
+        config.max_concurrent_password_hashes = args.max_password_hashes;
+    }
+    config.password_checks_per_ip_burst = args.password_burst_per_ip.max(1);
     config.key_reload_interval = std::time::Duration::from_secs(args.key_reload_interval.max(1));
     if args.admin_key.as_deref().is_some_and(|k| k.len() < 16) {
         bail!("--admin-key needs at least 16 characters");

@@ -1,0 +1,13 @@
+//! The directory file: any text is loaded or refused with a message, never
+//! a panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        if let Err(err) = latchkey_server::directory::parse_directory(text) {
+            let _ = err.to_string();
+        }
+    }
+});
