@@ -10,6 +10,7 @@ mod oauth2_rs;
 mod postgres;
 mod refresh;
 mod scenarios;
+mod sessions;
 mod store;
 mod token;
 mod v2;
