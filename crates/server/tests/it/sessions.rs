@@ -273,7 +273,6 @@ async fn the_session_id_changes_at_sign_in_and_at_the_second_factor() {
     let url = web_url(&server);
     let mut jar = Jar::default();
     let page = open(&server, &mut jar, &url).await;
-    let pre_session = jar.get("lk_presession").unwrap().to_owned();
     let posted = post(
         &server,
         &mut jar,
@@ -288,12 +287,6 @@ async fn the_session_id_changes_at_sign_in_and_at_the_second_factor() {
         panic!("{posted:?}")
     };
     let signed_in = jar.get("lk_session").unwrap().to_owned();
-    assert_ne!(signed_in, pre_session);
-    assert_eq!(
-        jar.get("lk_presession"),
-        None,
-        "the pre-session ends at sign-in"
-    );
     let mfa = open(&server, &mut jar, &location).await;
     assert!(mfa.page().contains("id=\"mfa\""));
     // The CSRF token changed with the binding.
@@ -327,6 +320,19 @@ async fn the_session_id_changes_at_sign_in_and_at_the_second_factor() {
     assert!(!matches!(stale, Outcome::Redirect { .. }), "{stale:?}");
     let code = post(&server, &mut jar, consent.page(), &[("consent", "accept")]).await;
     assert!(code.delivered().contains_key("code"));
+    // Signing in again (prompt=login) replaces the raised session too.
+    sign_in(
+        &server,
+        &mut jar,
+        &format!("{url}&prompt=login"),
+        "mia@contoso.example",
+        "mia-password",
+    )
+    .await;
+    assert_ne!(jar.get("lk_session").unwrap(), raised);
+    assert!(is_sign_in_page(
+        &with_only_session(&server, "lk_session", &raised, &url).await
+    ));
 }
 
 #[tokio::test]
