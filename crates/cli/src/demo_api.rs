@@ -10,7 +10,9 @@ use axum::Json;
 use axum::Router;
 use axum::routing::get;
 use clap::Args;
-use latchkey_resource::{Requirement, ResourceConfig, ResourceScenario, TokenClaims, Validator};
+use latchkey_resource::{
+    AcceptedTenants, Requirement, ResourceConfig, ResourceScenario, TokenClaims, Validator,
+};
 use serde_json::{Value, json};
 
 #[derive(Args, Debug)]
@@ -21,6 +23,14 @@ pub struct DemoApiArgs {
     /// The API's App ID URI.
     #[arg(long)]
     resource_id: String,
+    /// A tenant id whose tokens are accepted; repeatable. Required (or
+    /// --any-tenant) with a multi-tenant authority (common, organizations).
+    #[arg(long = "tenant", value_name = "ID")]
+    tenants: Vec<String>,
+    /// Accept tokens from every tenant of a multi-tenant authority: any
+    /// tenant can register this App ID URI (docs/resource.md).
+    #[arg(long, conflicts_with = "tenants")]
+    any_tenant: bool,
     /// The address to listen on.
     #[arg(long, default_value = "127.0.0.1:8081")]
     listen: SocketAddr,
@@ -56,6 +66,13 @@ pub struct DemoApiArgs {
 pub async fn run(args: DemoApiArgs) -> anyhow::Result<()> {
     let mut config = ResourceConfig::new(&args.authority, &args.resource_id);
     config.strict = args.strict;
+    config.tenants = if args.any_tenant {
+        AcceptedTenants::Any
+    } else if args.tenants.is_empty() {
+        AcceptedTenants::Unset
+    } else {
+        AcceptedTenants::Only(args.tenants.clone())
+    };
     config.cache_capacity = args.token_cache;
     config.refresh_interval = std::time::Duration::from_secs(args.key_refresh_interval.max(1));
     if let Some(path) = &args.ca_file {

@@ -14,6 +14,11 @@ pub struct ResourceConfig {
     pub resource_id: String,
     /// `aud` values accepted; the resource id alone when empty.
     pub audiences: Vec<String>,
+    /// Whose tokens are accepted. Required with a multi-tenant authority
+    /// (`common`, `organizations`), whose tokens each name their own
+    /// tenant: App ID URIs are unique only within a tenant, so any tenant
+    /// can register this API's App ID URI and get tokens for it.
+    pub tenants: AcceptedTenants,
     /// RFC 6750 §3.1: no `error` when a request carries no credentials.
     pub strict: bool,
     /// Clock skew allowed on `exp` and `nbf`.
@@ -39,6 +44,7 @@ impl ResourceConfig {
             authority: authority.into().trim_end_matches('/').to_owned(),
             resource_id: resource_id.into(),
             audiences: Vec::new(),
+            tenants: AcceptedTenants::Unset,
             strict: false,
             leeway: Duration::from_secs(60),
             refresh_interval: Duration::from_secs(3600),
@@ -51,6 +57,20 @@ impl ResourceConfig {
     }
 }
 
+/// The tenants (`tid`) whose tokens an API accepts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AcceptedTenants {
+    /// Not said: a single-tenant authority's own tenant (its issuer pins
+    /// it); refused at start with a multi-tenant authority.
+    #[default]
+    Unset,
+    /// Only these tenant ids (GUIDs).
+    Only(Vec<String>),
+    /// Every tenant of the authority: only for an API that decides per
+    /// tenant itself, from `tid` and `iss` (logged as a warning at start).
+    Any,
+}
+
 /// A configuration that cannot work, refused at start.
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
@@ -58,6 +78,13 @@ pub enum InitError {
     Authority(String),
     #[error("the resource id is empty")]
     ResourceId,
+    #[error(
+        "the authority '{0}' is multi-tenant: name the tenants whose tokens this API accepts \
+         (or accept any tenant, explicitly)"
+    )]
+    TenantsRequired(String),
+    #[error("'{0}' is not a tenant id (a GUID)")]
+    Tenant(String),
     #[error("the extra CA certificates cannot be read: {0}")]
     Certificates(reqwest::Error),
     #[error("cannot build the HTTP client: {0}")]

@@ -30,10 +30,11 @@ mod keys;
 mod layer;
 mod requirement;
 mod scenario;
+mod tenants;
 mod validate;
 
 pub use claims::TokenClaims;
-pub use config::{InitError, ResourceConfig};
+pub use config::{AcceptedTenants, InitError, ResourceConfig};
 pub use keys::FetchError;
 pub use layer::{BearerAuth, BearerAuthLayer, Rejection, bearer_token};
 pub use requirement::Requirement;

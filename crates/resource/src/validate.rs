@@ -18,6 +18,7 @@ use crate::cache::TokenCache;
 use crate::claims::UniqueObject;
 use crate::config::{InitError, ResourceConfig};
 use crate::keys::{FetchError, KeyCache};
+use crate::tenants::Tenants;
 use crate::{Rejection, TokenClaims};
 
 /// Validates tokens for one API. Cheap to share: wrap it in an `Arc`.
@@ -29,6 +30,7 @@ pub struct Validator {
     challenges: RwLock<RenderedChallenges>,
     /// `{authority}/oauth2/authorize`, until discovery names the endpoint.
     fallback_authorization_uri: Arc<str>,
+    tenants: Tenants,
     pub(crate) scenarios: crate::scenario::Scenarios,
 }
 
@@ -79,7 +81,9 @@ impl Validator {
             }
         }
         let http = http.build()?;
+        let tenants = Tenants::new(&config.authority, &config.tenants)?;
         Ok(Validator {
+            tenants,
             keys: KeyCache::new(config.authority.clone(), http, config.min_refetch_interval),
             cache: TokenCache::new(config.cache_capacity),
             challenges: RwLock::new(HashMap::new()),
@@ -237,26 +241,23 @@ impl Validator {
         Ok((TokenClaims::new(claims), exp + leeway))
     }
 
+    /// The issuer and its tenant: one of the authority's issuers (a
+    /// `common` template filled with the token's `tid`), of a tenant this
+    /// API accepts. The audience is checked after it, so an App ID URI
+    /// counts only within an accepted tenant.
     fn check_issuer(&self, claims: &Map<String, Value>) -> Result<(), Rejection> {
         let expected = self.keys.issuer().ok_or_else(|| {
             Rejection::Internal("no issuer known: discovery has not answered".into())
         })?;
-        let tid = claims
-            .get("tid")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        // `common` discovery names a template; the token's tenant fills it.
-        let matches = |template: &str, iss: &str| template.replace("{tenantid}", tid) == iss;
+        let v2 = self.keys.issuer_v2();
+        let mut issuers = vec![expected.as_str()];
+        issuers.extend(v2.as_deref());
         let iss = claims
             .get("iss")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let v2 = self.keys.issuer_v2();
-        if matches(&expected, iss) || v2.is_some_and(|v2| matches(&v2, iss)) {
-            Ok(())
-        } else {
-            Err(BearerError::WrongIssuer.into())
-        }
+        let tid = claims.get("tid").and_then(Value::as_str);
+        Ok(self.tenants.check(&issuers, iss, tid)?)
     }
 
     fn check_audience(&self, claims: &Map<String, Value>) -> Result<(), Rejection> {

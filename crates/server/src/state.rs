@@ -8,6 +8,7 @@ use crate::config::ServerConfig;
 use crate::directory::Directory;
 use crate::keys::{KeyError, KeyRing, SigningKey};
 use crate::scenarios::Scenarios;
+use crate::secrets::{MacKey, RngError, random_bytes};
 use crate::sign_in::SignInLimits;
 use crate::store::{Store, StoreError};
 
@@ -17,6 +18,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Key(#[from] KeyError),
+    #[error(transparent)]
+    Rng(#[from] RngError),
 }
 
 /// What a request sees: one consistent view of the directory, with the
@@ -33,6 +36,8 @@ pub struct AppState {
     pub scenarios: Arc<Scenarios>,
     /// The limits on password hashing (per client IP, and at once).
     pub sign_in_limits: Arc<SignInLimits>,
+    /// Binds the pages' CSRF tokens to the browser's cookies.
+    pub csrf_key: Arc<MacKey>,
 }
 
 /// The router's state: the current view, replaced whole when the directory
@@ -83,6 +88,7 @@ impl Shared {
             in_flight: state.in_flight.clone(),
             scenarios: state.scenarios.clone(),
             sign_in_limits: state.sign_in_limits.clone(),
+            csrf_key: state.csrf_key.clone(),
         });
         match self.current.write() {
             Ok(mut guard) => *guard = next,
@@ -126,12 +132,16 @@ impl AppState {
             stored = store.signing_keys().await?;
         }
         let keys = Arc::new(RwLock::new(Arc::new(KeyRing::load(&stored, None)?)));
+        let now = config.clock.now().unix_timestamp();
+        let csrf_key = store.mac_key("csrf", &random_bytes(32)?, now).await?;
+        let csrf_key = Arc::new(MacKey::new(&csrf_key));
         let scenarios = Arc::new(Scenarios::new(config.scenario_seed));
         for scenario in &config.scenarios {
             scenarios.add(scenario.clone());
         }
         Ok(AppState {
             scenarios,
+            csrf_key,
             in_flight: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
             sign_in_limits: Arc::new(SignInLimits::new(&config)),
             config,

@@ -191,3 +191,46 @@ async fn tokens_from_serve_open_exactly_the_routes_they_should() {
     assert_eq!(call(&api, "/api/admin", Some(&ada)).await.0, 200);
     drop(api.server);
 }
+
+#[test]
+fn a_multi_tenant_authority_needs_its_tenants_named() {
+    let run = |extra: &[&str]| {
+        Command::new(BIN)
+            .args([
+                "demo-api",
+                "--authority",
+                "http://127.0.0.1:1/common",
+                "--resource-id",
+                "https://files.contoso.example/",
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let refused = run(&[]);
+    assert!(!refused.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&refused.stderr),
+        "latchkey: configuring the resource middleware: the authority \
+         'http://127.0.0.1:1/common' is multi-tenant: name the tenants whose tokens this API \
+         accepts (or accept any tenant, explicitly)\n"
+    );
+    let both = run(&[
+        "--tenant",
+        "7fe81447-da57-4385-becb-6de57f21477e",
+        "--any-tenant",
+    ]);
+    assert!(!both.status.success());
+    // Any tenant starts, and says so: here it stops at a port in use,
+    // after the warning.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().to_string();
+    let any = run(&["--any-tenant", "--listen", &port]);
+    let log = String::from_utf8_lossy(&any.stderr);
+    assert!(
+        log.contains(" WARN ")
+            && log.contains("accepting tokens from ANY tenant of the authority")
+            && log.contains(&format!("latchkey: cannot listen on {port}")),
+        "{log}"
+    );
+}

@@ -9,6 +9,7 @@ use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKeyComponents};
 use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
 use axum::Router;
+use axum::extract::Path;
 use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -113,25 +114,45 @@ impl Authority {
         let published = Arc::new(Mutex::new(keys.iter().map(|k| k.jwk()).collect::<Vec<_>>()));
         let jwks_hits = Arc::new(AtomicUsize::new(0));
         let evil_hits = Arc::new(AtomicUsize::new(0));
-        let discovery = json!({
-            "issuer": format!("{base}/{TID}/"),
-            "jwks_uri": format!("{base}/common/discovery/keys"),
-            "authorization_endpoint": format!("{base}/{TID}/oauth2/authorize"),
-        });
-        let discovery_v2 = json!({
-            "issuer": format!("{base}/{TID}/v2.0"),
-            "jwks_uri": format!("{base}/common/discovery/keys"),
-            "authorization_endpoint": format!("{base}/{TID}/oauth2/v2.0/authorize"),
-        });
+        // A tenant's discovery names its issuer; `common` and
+        // `organizations` name Azure AD's template, filled from `tid`.
+        let base_url = base.clone();
+        let discovery = move |tenant: String, suffix: &str| {
+            let base = &base_url;
+            let issuer_tenant = match tenant.as_str() {
+                "common" | "organizations" => "{tenantid}",
+                _ => TID,
+            };
+            let endpoint_tenant = match tenant.as_str() {
+                "common" | "organizations" => tenant.as_str(),
+                _ => TID,
+            };
+            let (issuer, authorize) = match suffix {
+                "v2.0" => (
+                    format!("{base}/{issuer_tenant}/v2.0"),
+                    format!("{base}/{endpoint_tenant}/oauth2/v2.0/authorize"),
+                ),
+                _ => (
+                    format!("{base}/{issuer_tenant}/"),
+                    format!("{base}/{endpoint_tenant}/oauth2/authorize"),
+                ),
+            };
+            axum::Json(json!({
+                "issuer": issuer,
+                "jwks_uri": format!("{base}/common/discovery/keys"),
+                "authorization_endpoint": authorize,
+            }))
+        };
+        let discovery_v2 = discovery.clone();
         let (k, h, e) = (published.clone(), jwks_hits.clone(), evil_hits.clone());
         let app = Router::new()
             .route(
                 "/{tenant}/.well-known/openid-configuration",
-                get(move || async move { axum::Json(discovery) }),
+                get(move |Path(tenant): Path<String>| async move { discovery(tenant, "v1") }),
             )
             .route(
                 "/{tenant}/v2.0/.well-known/openid-configuration",
-                get(move || async move { axum::Json(discovery_v2) }),
+                get(move |Path(tenant): Path<String>| async move { discovery_v2(tenant, "v2.0") }),
             )
             .route(
                 "/common/discovery/keys",

@@ -6,3 +6,4 @@ mod challenges;
 mod forged;
 mod harness;
 mod rotation;
+mod tenants;

@@ -5,20 +5,16 @@
 
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use cookie::SameSite;
 use latchkey_protocol::{Aadsts, Version};
 
 use super::pages;
 use super::params::Params;
 use super::request::{Prompt, Request, validate};
-use super::session::{
-    CSRF_COOKIE, SESSION_COOKIE, ServerCookie, cookie, csrf_matches, session_digest,
-};
+use super::session::session_digest;
 use super::target::Target;
 use crate::ProtocolError;
 use crate::context::RequestContext;
 use crate::directory::{Consent, User};
-use crate::secrets::random_token;
 use crate::sign_in::{self, Checked, check_password, check_second_factor};
 use crate::state::AppState;
 use crate::store::SessionRecord;
@@ -89,7 +85,7 @@ impl<'a> Flow<'a> {
 
     /// The session cookie's session and its user, in this tenant.
     async fn signed_in(&self) -> Result<Option<(SessionRecord, User)>, ProtocolError> {
-        let Some(value) = cookie(self.headers, SESSION_COOKIE) else {
+        let Some(value) = self.session_cookie() else {
             return Ok(None);
         };
         let Some(session) = self
@@ -137,17 +133,13 @@ impl<'a> Flow<'a> {
         }
     }
 
-    /// A form page with the request's parameters and a CSRF token (set as
-    /// a cookie if the browser has none yet).
+    /// A form page with the request's parameters and a CSRF token (bound
+    /// to the browser's session or pre-session: `session`).
     fn form_page(
         &self,
         render: impl FnOnce(&pages::Form<'_>) -> Response,
     ) -> Result<Response, ProtocolError> {
-        let existing = cookie(self.headers, CSRF_COOKIE);
-        let csrf = match existing {
-            Some(value) => value.to_owned(),
-            None => random_token(32)?,
-        };
+        let (csrf, set_cookie) = self.page_csrf()?;
         let params = self.params.protocol_pairs(&[]);
         let action = self.action();
         let form = pages::Form {
@@ -159,28 +151,12 @@ impl<'a> Flow<'a> {
             redirect_uri: &self.target.redirect_uri,
         };
         let mut response = render(&form);
-        if existing.is_none() {
-            let set_cookie = ServerCookie {
-                name: CSRF_COOKIE,
-                value: &csrf,
-                same_site: SameSite::Strict,
-                max_age_seconds: None,
-                secure: self.target.secure_cookies,
-            }
-            .header()
-            .ok_or_else(|| ProtocolError::internal("the CSRF cookie is not a header value"))?;
+        if let Some(set_cookie) = set_cookie {
             response
                 .headers_mut()
                 .append(header::SET_COOKIE, set_cookie);
         }
         Ok(response)
-    }
-
-    fn csrf_ok(&self) -> bool {
-        csrf_matches(
-            cookie(self.headers, CSRF_COOKIE),
-            self.params.first("lk_csrf"),
-        )
     }
 
     /// 303 back to this endpoint with the request's parameters, `drop` removed.
@@ -215,33 +191,13 @@ impl<'a> Flow<'a> {
         if !user.requires_second_factor() {
             sign_in::completed(self.state, tenant, &user.upn).await?;
         }
-        let token = random_token(32)?;
-        let now = self.ctx.unix_now();
-        let lifetime = self.state.config.session_lifetime.as_secs();
-        self.state
-            .store
-            .insert_session(&SessionRecord {
-                digest: session_digest(&token),
-                tenant_id: self.target.tenant.id,
-                user_oid: user.object_id,
-                mfa_at: None,
-                created_at: now,
-                expires_at: now + lifetime as i64,
-            })
-            .await?;
-        let set_cookie = ServerCookie {
-            name: SESSION_COOKIE,
-            value: &token,
-            same_site: SameSite::Lax,
-            max_age_seconds: Some(lifetime),
-            secure: self.target.secure_cookies,
-        }
-        .header()
-        .ok_or_else(|| ProtocolError::internal("the session cookie is not a header value"))?;
+        let set_cookies = self.start_session(&user).await?;
         let mut response = self.see_other(&["prompt"])?;
-        response
-            .headers_mut()
-            .append(header::SET_COOKIE, set_cookie);
+        for set_cookie in set_cookies {
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, set_cookie);
+        }
         Ok(response)
     }
 
@@ -269,11 +225,14 @@ impl<'a> Flow<'a> {
             }
         }
         sign_in::completed(self.state, user.tenant_id, &user.upn).await?;
-        self.state
-            .store
-            .set_session_mfa(&session.digest, now)
-            .await?;
-        self.see_other(&["prompt"])
+        let Some(set_cookie) = self.raise_session(&session, now).await? else {
+            return self.proceed(request).await;
+        };
+        let mut response = self.see_other(&["prompt"])?;
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, set_cookie);
+        Ok(response)
     }
 
     async fn consent_posted(&self, request: &Request<'_>) -> Result<Response, ProtocolError> {

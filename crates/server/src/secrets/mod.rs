@@ -3,14 +3,15 @@
 //! Client secrets are high-entropy (≥ 128 bits, checked at load), so one
 //! SHA-256 is as strong as a slow hash and costs nothing on the hot path;
 //! they are compared in constant time. User passwords are low-entropy and
-//! get Argon2id. The second factor's codes are in `totp`.
+//! get Argon2id. The second factor's codes are in `totp`. `MacKey` tags
+//! what the server hands out and must recognise (the pages' CSRF tokens).
 
 mod totp;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use aws_lc_rs::digest;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use aws_lc_rs::{digest, hmac};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use subtle::ConstantTimeEq;
@@ -56,9 +57,35 @@ pub struct RngError;
 /// `bytes` random bytes, base64url: used for client secrets (32 bytes) and
 /// refresh tokens.
 pub fn random_token(bytes: usize) -> Result<String, RngError> {
-    let mut buf = vec![0u8; bytes];
+    Ok(URL_SAFE_NO_PAD.encode(random_bytes(bytes)?))
+}
+
+/// `n` random bytes.
+pub fn random_bytes(n: usize) -> Result<Vec<u8>, RngError> {
+    let mut buf = vec![0u8; n];
     SystemRandom::new().fill(&mut buf).map_err(|_| RngError)?;
-    Ok(URL_SAFE_NO_PAD.encode(buf))
+    Ok(buf)
+}
+
+/// An HMAC-SHA256 key, shared by every replica through the store.
+pub struct MacKey(hmac::Key);
+
+impl MacKey {
+    pub fn new(key: &[u8]) -> MacKey {
+        MacKey(hmac::Key::new(hmac::HMAC_SHA256, key))
+    }
+
+    /// The tag of `message`, base64url.
+    pub fn tag(&self, message: &str) -> String {
+        URL_SAFE_NO_PAD.encode(hmac::sign(&self.0, message.as_bytes()))
+    }
+
+    /// Whether `presented` is the tag of `message` (constant time).
+    pub fn verify(&self, message: &str, presented: &str) -> bool {
+        URL_SAFE_NO_PAD
+            .decode(presented)
+            .is_ok_and(|tag| hmac::verify(&self.0, message.as_bytes(), &tag).is_ok())
+    }
 }
 
 /// Argon2id with OWASP's parameters (19 MiB, 2 passes, 1 lane), which

@@ -149,6 +149,10 @@ pub trait Store: Send + Sync + 'static {
         client: Uuid,
     ) -> Result<Vec<Consent>, StoreError>;
 
+    /// The MAC key stored under `name`, storing `fresh` first if there is
+    /// none: every replica gets the first one stored.
+    async fn mac_key(&self, name: &str, fresh: &[u8], now: i64) -> Result<Vec<u8>, StoreError>;
+
     /// All signing keys, oldest first (retired ones too: they stay, unpublished).
     async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
 
@@ -188,6 +192,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<SessionRecord>, StoreError>;
 
     async fn set_session_mfa(&self, digest: &Digest, now: i64) -> Result<(), StoreError>;
+
+    /// Deletes the session `old` and stores `new` in its place, in one
+    /// transaction: `false` (and nothing stored) if `old` was gone, so of
+    /// two concurrent rotations of one session exactly one wins.
+    async fn rotate_session(&self, old: &Digest, new: &SessionRecord) -> Result<bool, StoreError>;
 
     async fn delete_session(&self, digest: &Digest) -> Result<(), StoreError>;
 

@@ -326,6 +326,20 @@ impl Store for $store {
             .collect()
     }
 
+    async fn mac_key(&self, name: &str, fresh: &[u8], now: i64) -> Result<Vec<u8>, StoreError> {
+        sqlx::query("INSERT INTO mac_keys (name, key_bytes, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(fresh)
+            .bind(now)
+            .execute(&self.writer)
+            .await?;
+        let key: Vec<u8> = sqlx::query_scalar("SELECT key_bytes FROM mac_keys WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.writer)
+            .await?;
+        Ok(key)
+    }
+
     async fn insert_signing_key(&self, key: &StoredKey) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO signing_keys (kid, pkcs8, certificate, created_at, activates_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (kid) DO NOTHING")
             .bind(&key.kid)
@@ -406,16 +420,21 @@ impl Store for $store {
     }
 
     async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO sessions (session_sha256, tenant_id, user_oid, mfa_at, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(session.digest.0.to_vec())
-            .bind(session.tenant_id.to_string())
-            .bind(session.user_oid.to_string())
-            .bind(session.mfa_at)
-            .bind(session.created_at)
-            .bind(session.expires_at)
-            .execute(&self.writer)
+        insert_session(&self.writer, session).await
+    }
+
+    async fn rotate_session(&self, old: &Digest, new: &SessionRecord) -> Result<bool, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let done = sqlx::query("DELETE FROM sessions WHERE session_sha256 = $1")
+            .bind(old.0.to_vec())
+            .execute(&mut *tx)
             .await?;
-        Ok(())
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        insert_session(&mut *tx, new).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn find_session(
@@ -626,6 +645,22 @@ where
     sqlx::query("INSERT INTO sign_in_attempts (tenant_id, upn) VALUES ($1, $2) ON CONFLICT (tenant_id, upn) DO NOTHING")
         .bind(tenant.to_string())
         .bind(upn)
+        .execute(executor)
+        .await?;
+    Ok(())
+}
+
+async fn insert_session<'e, E>(executor: E, session: &SessionRecord) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'e, Database = $db>,
+{
+    sqlx::query("INSERT INTO sessions (session_sha256, tenant_id, user_oid, mfa_at, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(session.digest.0.to_vec())
+        .bind(session.tenant_id.to_string())
+        .bind(session.user_oid.to_string())
+        .bind(session.mfa_at)
+        .bind(session.created_at)
+        .bind(session.expires_at)
         .execute(executor)
         .await?;
     Ok(())

@@ -10,6 +10,7 @@ mod oauth2_rs;
 mod postgres;
 mod refresh;
 mod scenarios;
+mod sessions;
 mod sign_in;
 mod store;
 mod token;

@@ -332,11 +332,41 @@ mod tests {
                 .mfa_at,
             Some(NOW + 1)
         );
-        store.delete_session(&session.digest).await.unwrap();
+        // Rotation: the old id gone, the new one in its place, once.
+        let rotated = SessionRecord {
+            digest: Digest::of("rotated"),
+            mfa_at: Some(NOW + 2),
+            ..session.clone()
+        };
+        assert!(
+            store
+                .rotate_session(&session.digest, &rotated)
+                .await
+                .unwrap()
+        );
         assert_eq!(
             store.find_session(&session.digest, NOW).await.unwrap(),
             None
         );
+        assert_eq!(
+            store.find_session(&rotated.digest, NOW).await.unwrap(),
+            Some(rotated.clone())
+        );
+        let again = SessionRecord {
+            digest: Digest::of("again"),
+            ..rotated.clone()
+        };
+        assert!(!store.rotate_session(&session.digest, &again).await.unwrap());
+        assert_eq!(store.find_session(&again.digest, NOW).await.unwrap(), None);
+        store.delete_session(&rotated.digest).await.unwrap();
+        assert_eq!(
+            store.find_session(&rotated.digest, NOW).await.unwrap(),
+            None
+        );
+        // The first MAC key stored under a name is the one every caller gets.
+        let first = store.mac_key("csrf", &[1; 32], NOW).await.unwrap();
+        assert_eq!(first, vec![1; 32]);
+        assert_eq!(store.mac_key("csrf", &[2; 32], NOW).await.unwrap(), first);
 
         let (t, u, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
         let consent = |scopes: &[&str]| Consent {
