@@ -1,5 +1,6 @@
 //! The directory file: any text is loaded or refused with a message, never
-//! a panic.
+//! a panic. (Its seed gives users a `password_hash`: a `password` costs an
+//! Argon2id hash per user per execution.)
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
