@@ -19,11 +19,14 @@ mod error;
 mod form_body;
 pub mod keys;
 mod password_check;
+pub mod private_files;
+mod request_body;
 pub mod scenarios;
 mod scope;
 pub mod secrets;
 mod state;
 pub mod store;
+mod tenant_segment;
 mod token;
 
 use std::sync::Arc;

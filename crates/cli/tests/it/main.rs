@@ -1,6 +1,7 @@
 //! The `latchkey` binary, run as a user runs it.
 
 mod client;
+mod connections;
 mod demo_api;
 mod keys;
 #[path = "../../../../tests/support/postgres.rs"]
