@@ -1,14 +1,6 @@
-//! The directory file: any text is loaded or refused with a message, never
-//! a panic. (Its seed gives users a `password_hash`: a `password` costs an
-//! Argon2id hash per user per execution.)
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
+#[path = "../checks/mod.rs"]
+mod checks;
 
-fuzz_target!(|data: &[u8]| {
-    if let Ok(text) = std::str::from_utf8(data) {
-        if let Err(err) = latchkey_server::directory::parse_directory(text) {
-            let _ = err.to_string();
-        }
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::directory_file::check(data));

@@ -15,6 +15,7 @@ macro_rules! say {
 }
 
 mod client_cmd;
+mod connections;
 mod db_cmd;
 mod demo_api;
 mod keys_cmd;

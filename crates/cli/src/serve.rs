@@ -2,11 +2,16 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
 use latchkey_server::directory::{DemoCredentials, demo_directory, load_directory_file};
 
+use axum::http::{HeaderValue, header};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::connections::ConnectionLimits;
 use crate::store_args::StoreArgs;
 
 use latchkey_server::{Profile, ServerConfig};
@@ -27,9 +32,29 @@ pub struct ServeArgs {
     /// The base URL clients see (issuer, endpoints), when behind a proxy.
     #[arg(long)]
     public_url: Option<String>,
-    /// Requests served at once before answering 503 temporarily_unavailable.
+    /// Requests served at once before answering 503 temporarily_unavailable
+    /// (a request counts once it has fully arrived).
     #[arg(long, default_value_t = 1024)]
     max_in_flight: usize,
+    /// Connections open at once; past it, new ones wait in the listen
+    /// backlog (the open-file limit is raised to fit, up to its maximum).
+    #[arg(long, default_value_t = 8192)]
+    max_connections: usize,
+    /// Seconds a connection gets to send a whole request head, counted from
+    /// when the server is ready for it (accepted, or its last response
+    /// sent); also the TLS handshake's limit.
+    #[arg(long, default_value_t = 10)]
+    header_read_timeout: u64,
+    /// Seconds a request body gets to arrive, from the end of its head…
+    #[arg(long, default_value_t = 10)]
+    body_read_timeout: u64,
+    /// …plus a second for every this many bytes that arrived (a minimum
+    /// rate; 0 for none).
+    #[arg(long, default_value_t = 1024)]
+    body_min_rate: u64,
+    /// Seconds a connection may stay open with no request in progress.
+    #[arg(long, default_value_t = 5)]
+    keep_alive_timeout: u64,
     /// Access token lifetime, in seconds.
     #[arg(long, default_value_t = 3600)]
     access_token_lifetime: u64,
@@ -54,6 +79,8 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 30)]
     password_burst_per_ip: u32,
     /// Turns the admin API (/_admin/scenarios) on, answering to this key.
+    /// Prefer the environment variable LATCHKEY_ADMIN_KEY: a flag's value
+    /// is visible to every local user in the process list (`ps`).
     #[arg(long, env = "LATCHKEY_ADMIN_KEY", hide_env_values = true)]
     admin_key: Option<String>,
     /// Seeds the draws of scenarios with a probability, for reproducible runs.
@@ -118,14 +145,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = ServerConfig::new(public_url);
     config.profile = args.profile;
     config.max_in_flight = args.max_in_flight;
-    config.access_token_lifetime = std::time::Duration::from_secs(args.access_token_lifetime);
-    config.refresh_token_lifetime = std::time::Duration::from_secs(args.refresh_token_lifetime);
-    config.refresh_family_lifetime = std::time::Duration::from_secs(args.refresh_family_lifetime);
+    config.body_read_timeout = Duration::from_secs(args.body_read_timeout.max(1));
+    config.body_min_rate = args.body_min_rate;
+    config.access_token_lifetime = Duration::from_secs(args.access_token_lifetime);
+    config.refresh_token_lifetime = Duration::from_secs(args.refresh_token_lifetime);
+    config.refresh_family_lifetime = Duration::from_secs(args.refresh_family_lifetime);
     if args.max_password_hashes > 0 {
         config.max_concurrent_password_hashes = args.max_password_hashes;
     }
     config.password_checks_per_ip_burst = args.password_burst_per_ip.max(1);
-    config.key_reload_interval = std::time::Duration::from_secs(args.key_reload_interval.max(1));
+    config.key_reload_interval = Duration::from_secs(args.key_reload_interval.max(1));
     if args.admin_key.as_deref().is_some_and(|k| k.len() < 16) {
         bail!("--admin-key needs at least 16 characters");
     }
@@ -146,17 +175,28 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(demo) = demo {
         print_demo(&public_url, &demo);
     }
-    match tls {
-        None => axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown_signal())
+    let limits = ConnectionLimits {
+        max_connections: crate::connections::fit_open_files(args.max_connections.max(1)),
+        header_read_timeout: Duration::from_secs(args.header_read_timeout.max(1)),
+        keep_alive_timeout: Duration::from_secs(args.keep_alive_timeout.max(1)),
+    };
+    let (router, acceptor) = match tls {
+        None => (router, None),
+        Some(files) => (with_hsts(router), Some(tls_acceptor(&files).await?)),
+    };
+    crate::connections::serve(listener, router, acceptor, limits, shutdown_signal())
         .await
-        .context("serving")?,
-        Some(files) => serve_tls(listener, router, &files).await?,
-    }
-    Ok(())
+        .context("serving")
+}
+
+/// Over https, browsers are told to come back over https only (RFC 6797),
+/// as Azure AD's `Strict-Transport-Security` does. Never over http, where
+/// the header means nothing and a proxy in front decides.
+fn with_hsts(router: axum::Router) -> axum::Router {
+    router.layer(SetResponseHeaderLayer::overriding(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+    ))
 }
 
 fn profile_name(profile: Profile) -> &'static str {
@@ -217,12 +257,9 @@ fn print_demo(public_url: &str, demo: &DemoCredentials) {
     say!();
 }
 
-/// https with rustls, until a shutdown signal.
-async fn serve_tls(
-    listener: tokio::net::TcpListener,
-    router: axum::Router,
-    files: &crate::tls::TlsFiles,
-) -> anyhow::Result<()> {
+/// The TLS side of the serve loop: rustls with the certificate and key.
+async fn tls_acceptor(files: &crate::tls::TlsFiles) -> anyhow::Result<tokio_rustls::TlsAcceptor> {
+    crate::tls::warn_if_readable_by_others(&files.key);
     let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&files.cert, &files.key)
         .await
         .with_context(|| {
@@ -232,17 +269,7 @@ async fn serve_tls(
                 files.key.display()
             )
         })?;
-    let handle = axum_server::Handle::new();
-    let stopper = handle.clone();
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
-    });
-    axum_server::from_tcp_rustls(listener.into_std()?, config)?
-        .handle(handle)
-        .serve(router.into_make_service_with_connect_info::<SocketAddr>())
-        .await
-        .context("serving")
+    Ok(tokio_rustls::TlsAcceptor::from(config.get_inner()))
 }
 
 pub async fn shutdown_signal() {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Args;
+use latchkey_server::private_files::ensure_private_dir;
 use latchkey_server::store::{PostgresStore, SqliteStore, Store};
 
 #[derive(Args, Debug, Clone)]
@@ -29,9 +30,18 @@ impl StoreArgs {
         let args = self;
         match args.database.as_deref() {
             None => {
-                std::fs::create_dir_all(&args.data).with_context(|| {
-                    format!("cannot create the data directory {}", args.data.display())
+                ensure_private_dir(&args.data).with_context(|| {
+                    format!(
+                        "cannot create (or make private) the data directory {}",
+                        args.data.display()
+                    )
                 })?;
+                // `serve --tls-self-signed`'s keys, from this start or an earlier one.
+                let tls = args.data.join("tls");
+                if tls.is_dir() {
+                    ensure_private_dir(&tls)
+                        .with_context(|| format!("cannot make {} private", tls.display()))?;
+                }
                 let path = args.data.join("latchkey.db");
                 let store = SqliteStore::open(&path)
                     .await

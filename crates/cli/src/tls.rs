@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use latchkey_server::private_files::{self, ensure_private_dir};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose,
     PKCS_ECDSA_P256_SHA256, SanType,
@@ -29,10 +30,10 @@ pub fn self_signed(data: &Path, host: IpAddr) -> anyhow::Result<TlsFiles> {
         key: dir.join("server-key.pem"),
         ca: Some(dir.join("ca.pem")),
     };
+    ensure_private_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     if files.cert.exists() && files.key.exists() && dir.join("ca.pem").exists() {
         return Ok(files);
     }
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
@@ -62,31 +63,28 @@ pub fn self_signed(data: &Path, host: IpAddr) -> anyhow::Result<TlsFiles> {
     params.subject_alt_names = names;
     let cert = params.signed_by(&key, &ca, &ca_key)?;
 
-    write_private(&files.key, &key.serialize_pem())?;
-    write_private(&dir.join("ca-key.pem"), &ca_key.serialize_pem())?;
-    std::fs::write(&files.cert, cert.pem())?;
-    std::fs::write(dir.join("ca.pem"), ca.pem())?;
+    write_private(&files.key, key.serialize_pem().as_bytes())?;
+    write_private(&dir.join("ca-key.pem"), ca_key.serialize_pem().as_bytes())?;
+    write_private(&files.cert, cert.pem().as_bytes())?;
+    write_private(&dir.join("ca.pem"), ca.pem().as_bytes())?;
     Ok(files)
 }
 
-/// A key file only its owner can read.
-fn write_private(path: &Path, pem: &str) -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(path)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        file.write_all(pem.as_bytes())?;
-        Ok(())
-    }
-    #[cfg(not(unix))]
-    {
-        std::fs::write(path, pem).with_context(|| format!("cannot write {}", path.display()))
+/// Every file of the data directory is 0600 (`private_files`), certificates
+/// included: they are the owner's to hand out.
+fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    private_files::write_private(path, contents)
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// An operator's own key file is theirs to manage (a group such as
+/// `ssl-cert` may be meant to read it): warned about, not changed.
+pub fn warn_if_readable_by_others(key: &Path) {
+    if private_files::readable_by_others(key) {
+        tracing::warn!(
+            path = %key.display(),
+            "the TLS key {} can be read by other users; `chmod 600` it",
+            key.display()
+        );
     }
 }

@@ -120,18 +120,30 @@ catalogue! {
     BodyTooLarge { limit: usize } = 9002313, InvalidRequest, Latchkey,
         "A body over the limit.",
         "Invalid request. The request body is larger than {limit} bytes.";
+    BodyTooSlow = 9002313, InvalidRequest, Latchkey,
+        "A body that did not arrive within `--body-read-timeout`, nor at `--body-min-rate` bytes a second after it.",
+        "Invalid request. The request body did not arrive in time.";
+    MalformedBody = 9002313, InvalidRequest, Latchkey,
+        "A body whose HTTP framing is broken (bad chunked encoding, fewer bytes than its `Content-Length`), when the connection can still carry an answer.",
+        "Invalid request. The request body could not be read: its HTTP framing is malformed.";
     MethodNotAllowed { method: String } = 900561, InvalidRequest, AzureAd,
         "A method other than POST at the token endpoint (other than GET or POST at the authorization endpoint).",
         "The endpoint only accepts POST requests. Received a {method} request.";
     MalformedAuthorizationHeader = 9002313, InvalidRequest, Latchkey,
         "An `Authorization` header that is not `Basic` client credentials.",
         "Invalid request. The Authorization header is malformed; the token endpoint accepts 'Basic' client credentials only.";
+    DuplicateAuthorizationHeader = 9002313, InvalidRequest, Latchkey,
+        "More than one `Authorization` header at the token endpoint.",
+        "Invalid request. The Authorization header is present more than once; send the client credentials once.";
     ConflictingClientCredentials = 9002313, InvalidRequest, Latchkey,
         "Client credentials both in the `Authorization` header and in the body.",
         "Invalid request. Client credentials were sent both in the Authorization header and in the request body; use only one.";
     TenantNotFound { tenant: String } = 90002, InvalidRequest, AzureAd,
         "The tenant in the path is not known.",
         "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.";
+    InvalidTenantIdentifier { tenant: String } = 900023, InvalidRequest, AzureAd,
+        "A tenant path segment that is not UTF-8 once percent-decoded (the segment is quoted as it was sent).",
+        "Specified tenant identifier '{tenant}' is neither a valid DNS name, nor a valid external domain.";
     UnknownApplication { client_id: String, tenant: String } = 700016, UnauthorizedClient, AzureAd,
         "No application with that client id in the tenant (at the authorization endpoint: the error page).",
         "Application with identifier '{client_id}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.";
@@ -363,12 +375,16 @@ mod tests {
             Aadsts::MalformedRequest,
             Aadsts::NotFormEncoded,
             Aadsts::BodyTooLarge { limit: 65536 },
+            Aadsts::BodyTooSlow,
+            Aadsts::MalformedBody,
             Aadsts::MethodNotAllowed { method: s("GET") },
             Aadsts::MalformedAuthorizationHeader,
+            Aadsts::DuplicateAuthorizationHeader,
             Aadsts::ConflictingClientCredentials,
             Aadsts::TenantNotFound {
                 tenant: s("nowhere.example"),
             },
+            Aadsts::InvalidTenantIdentifier { tenant: s("%FF") },
             Aadsts::UnknownApplication {
                 client_id: s("c"),
                 tenant: s("t"),
@@ -461,10 +477,14 @@ mod tests {
             9002313 400 invalid_request: Invalid request. Request is malformed or invalid.
             9002313 400 invalid_request: Invalid request. The request body must be of type 'application/x-www-form-urlencoded'.
             9002313 400 invalid_request: Invalid request. The request body is larger than 65536 bytes.
+            9002313 400 invalid_request: Invalid request. The request body did not arrive in time.
+            9002313 400 invalid_request: Invalid request. The request body could not be read: its HTTP framing is malformed.
             900561 400 invalid_request: The endpoint only accepts POST requests. Received a GET request.
             9002313 400 invalid_request: Invalid request. The Authorization header is malformed; the token endpoint accepts 'Basic' client credentials only.
+            9002313 400 invalid_request: Invalid request. The Authorization header is present more than once; send the client credentials once.
             9002313 400 invalid_request: Invalid request. Client credentials were sent both in the Authorization header and in the request body; use only one.
             90002 400 invalid_request: Tenant 'nowhere.example' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.
+            900023 400 invalid_request: Specified tenant identifier '%FF' is neither a valid DNS name, nor a valid external domain.
             700016 400 unauthorized_client: Application with identifier 'c' was not found in the directory 't'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.
             7000218 401 invalid_client: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.
             7000215 401 invalid_client: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app 'c'.

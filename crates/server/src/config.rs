@@ -15,6 +15,12 @@ pub struct ServerConfig {
     pub max_in_flight: usize,
     /// The largest token request body read.
     pub max_body_bytes: usize,
+    /// How long a request body may take to arrive, counted from the end of
+    /// its headers…
+    pub body_read_timeout: Duration,
+    /// …plus one second for every this many bytes that arrived (a minimum
+    /// rate; 0 for none).
+    pub body_min_rate: u64,
     pub access_token_lifetime: Duration,
     /// The sliding lifetime: each refresh token lives this long from its
     /// issue…
@@ -56,6 +62,8 @@ impl ServerConfig {
             profile: Profile::Azure,
             max_in_flight: 1024,
             max_body_bytes: 64 * 1024,
+            body_read_timeout: Duration::from_secs(10),
+            body_min_rate: 1024,
             access_token_lifetime: Duration::from_secs(3600),
             refresh_token_lifetime: Duration::from_secs(14 * 24 * 3600),
             refresh_family_lifetime: Duration::from_secs(90 * 24 * 3600),

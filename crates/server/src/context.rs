@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::ProtocolError;
+use crate::request_body::{BodyLimits, read_whole, replay};
 use crate::state::AppState;
 
 /// The ids and time of one request; every error it gets carries them.
@@ -94,13 +95,35 @@ pub async fn request_context(
 /// Sheds load past the in-flight limit with the seed's 503. On the routes
 /// whose errors are JSON documents; the authorize endpoint applies the
 /// limit itself, once it knows where it may send the error (a redirect).
+///
+/// The body is read first (within the body limits), so a request holds a
+/// permit only once it has fully arrived: a client that stops sending
+/// after its headers costs a connection, never a permit. A body that could
+/// not be read takes no permit and is handed on as one that fails the same
+/// way, so the handler answers it where it reads its body, in its own
+/// order of checks.
 pub async fn overload_guard(
     State(state): State<Arc<AppState>>,
     request: Request,
     next: Next,
 ) -> Response {
+    let (parts, body) = request.into_parts();
+    let outcome = read_whole(body, BodyLimits::of(&state.config)).await;
+    let arrived = outcome.is_ok();
+    let request = Request::from_parts(parts, replay(outcome));
+    if !arrived {
+        // Never fully arrived: answered with what went wrong, no permit.
+        return next.run(request).await;
+    }
     match state.in_flight.clone().try_acquire_owned() {
         Ok(permit) => {
+            // Back of the run queue, permit in hand: a token is CPU work
+            // that never awaits, so without this a request would hold its
+            // permit only while it runs, never while it waits behind the
+            // others, and the limit would bound nothing under overload.
+            // With it, requests admitted but not yet served count, and the
+            // limit bounds the queue (and so its latency).
+            tokio::task::yield_now().await;
             let response = next.run(request).await;
             drop(permit);
             response

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use axum::Json;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -12,11 +13,12 @@ use serde_json::json;
 use crate::ProtocolError;
 use crate::directory::TenantRef;
 use crate::state::AppState;
+use crate::tenant_segment::TenantSegment;
 
 /// `GET /{tenant}/.well-known/openid-configuration`.
 pub async fn openid_configuration(
     State(state): State<Arc<AppState>>,
-    Path(tenant_segment): Path<String>,
+    TenantSegment(tenant_segment): TenantSegment,
 ) -> Result<Response, ProtocolError> {
     configuration(&state, &tenant_segment, Version::V1)
 }
@@ -24,7 +26,7 @@ pub async fn openid_configuration(
 /// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
 pub async fn openid_configuration_v2(
     State(state): State<Arc<AppState>>,
-    Path(tenant_segment): Path<String>,
+    TenantSegment(tenant_segment): TenantSegment,
 ) -> Result<Response, ProtocolError> {
     configuration(&state, &tenant_segment, Version::V2)
 }
@@ -88,7 +90,7 @@ fn configuration(
 /// `GET /{tenant}/discovery/keys` (and `/common/discovery/keys`).
 pub async fn jwks(
     State(state): State<Arc<AppState>>,
-    Path(tenant_segment): Path<String>,
+    TenantSegment(tenant_segment): TenantSegment,
 ) -> Result<Response, ProtocolError> {
     resolve(&state, &tenant_segment)?;
     let published = state.published_keys();
@@ -124,7 +126,12 @@ fn cacheable(mut response: Response) -> Response {
 /// `GET /common/UserRealm/{user}`: Azure AD's home realm discovery, which
 /// ADAL and MSAL ask before a password grant. Every tenant here is managed (the
 /// password is checked here); a domain no tenant has is `Unknown`.
-pub async fn user_realm(State(state): State<Arc<AppState>>, Path(user): Path<String>) -> Response {
+/// A user segment that is not UTF-8 names no domain: `Unknown`.
+pub async fn user_realm(
+    State(state): State<Arc<AppState>>,
+    user: Result<Path<String>, PathRejection>,
+) -> Response {
+    let user = user.map(|Path(user)| user).unwrap_or_default();
     let domain = user
         .rsplit_once('@')
         .map(|(_, d)| d.to_ascii_lowercase())

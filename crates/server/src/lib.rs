@@ -18,12 +18,15 @@ mod discovery;
 mod error;
 mod form_body;
 pub mod keys;
+pub mod private_files;
+mod request_body;
 pub mod scenarios;
 mod scope;
 pub mod secrets;
 mod sign_in;
 mod state;
 pub mod store;
+mod tenant_segment;
 mod token;
 
 use std::sync::Arc;

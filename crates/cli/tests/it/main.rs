@@ -1,7 +1,11 @@
 //! The `latchkey` binary, run as a user runs it.
 
 mod client;
+mod connections;
 mod demo_api;
+#[path = "../../../../fuzz/checks/mod.rs"]
+mod fuzz_checks;
+mod fuzz_smoke;
 mod keys;
 #[path = "../../../../tests/support/postgres.rs"]
 mod postgres;

@@ -20,11 +20,16 @@ impl Drop for Server {
 
 /// Starts `latchkey serve ARGS` and reads its output up to the curl line.
 pub fn serve(args: &[&str]) -> Server {
+    serve_logging_to(args, Stdio::null())
+}
+
+/// `serve`, with its log (standard error) going to `log`.
+pub fn serve_logging_to(args: &[&str], log: Stdio) -> Server {
     let mut child = Command::new(BIN)
         .arg("serve")
         .args(args)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -420,6 +425,11 @@ async fn self_signed_tls_serves_https_with_a_ca_made_once() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+    // Over https, browsers are told to stay on https (RFC 6797).
+    assert_eq!(
+        response.headers()["strict-transport-security"],
+        "max-age=31536000; includeSubDomains"
+    );
     let token: serde_json::Value = response.json().await.unwrap();
     let claims = token["access_token"]
         .as_str()

@@ -26,23 +26,26 @@ mod target;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Extension, Path, RawQuery, State};
+use axum::extract::{Extension, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use latchkey_protocol::{Aadsts, GrantType, Profile, Surface, TokenErrorResponse, Version};
 
+use crate::ProtocolError;
 use crate::context::RequestContext;
 use crate::directory::TenantRef;
+use crate::request_body::BodyLimits;
 use crate::scenarios::{Facts, Injection, Probe};
 use crate::scope::v2_scope;
 use crate::state::AppState;
+use crate::tenant_segment::TenantSegment;
 use params::Params;
 use steps::Flow;
 use target::Target;
 
 pub async fn authorize_endpoint(
     State(state): State<Arc<AppState>>,
-    Path(tenant_segment): Path<String>,
+    tenant_segment: Result<TenantSegment, ProtocolError>,
     Extension(ctx): Extension<RequestContext>,
     method: Method,
     headers: HeaderMap,
@@ -50,7 +53,9 @@ pub async fn authorize_endpoint(
     body: Body,
 ) -> Response {
     let request = Incoming {
-        tenant_segment,
+        tenant_segment: tenant_segment
+            .map(|TenantSegment(segment)| segment)
+            .map_err(|error| error.condition().clone()),
         method,
         headers,
         query,
@@ -61,7 +66,7 @@ pub async fn authorize_endpoint(
 
 pub async fn authorize_endpoint_v2(
     State(state): State<Arc<AppState>>,
-    Path(tenant_segment): Path<String>,
+    tenant_segment: Result<TenantSegment, ProtocolError>,
     Extension(ctx): Extension<RequestContext>,
     method: Method,
     headers: HeaderMap,
@@ -69,7 +74,9 @@ pub async fn authorize_endpoint_v2(
     body: Body,
 ) -> Response {
     let request = Incoming {
-        tenant_segment,
+        tenant_segment: tenant_segment
+            .map(|TenantSegment(segment)| segment)
+            .map_err(|error| error.condition().clone()),
         method,
         headers,
         query,
@@ -80,7 +87,8 @@ pub async fn authorize_endpoint_v2(
 
 /// An authorization request as it arrived, before anything is trusted.
 struct Incoming {
-    tenant_segment: String,
+    /// `Err` when the segment could not be decoded (AADSTS900023).
+    tenant_segment: Result<String, Aadsts>,
     method: Method,
     headers: HeaderMap,
     query: Option<String>,
@@ -105,11 +113,15 @@ async fn authorize(
         &headers,
         query.as_deref(),
         body,
-        state.config.max_body_bytes,
+        BodyLimits::of(&state.config),
     )
     .await
     {
         Ok(params) => params,
+        Err(condition) => return untrusted(state, ctx, None, condition),
+    };
+    let tenant_segment = match tenant_segment {
+        Ok(segment) => segment,
         Err(condition) => return untrusted(state, ctx, None, condition),
     };
     let Some(tenant) = state.directory.resolve_tenant(&tenant_segment) else {

@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, Method};
 use latchkey_protocol::Aadsts;
 
 use crate::form_body::read_form_body;
+use crate::request_body::BodyLimits;
 
 /// Fields the server's own pages add to the protocol parameters.
 pub const STEP_FIELDS: [&str; 6] = [
@@ -31,7 +32,7 @@ impl Params {
         headers: &HeaderMap,
         query: Option<&str>,
         body: Body,
-        limit: usize,
+        limits: BodyLimits,
     ) -> Result<Params, Aadsts> {
         // Not HEAD: a signed-in browser's HEAD would issue a code that
         // nobody receives (link checkers, prefetchers), and change state
@@ -44,7 +45,7 @@ impl Params {
                 method: method.to_string(),
             });
         }
-        let bytes = read_form_body(headers, body, limit).await?;
+        let bytes = read_form_body(headers, body, limits).await?;
         Ok(Params::parse(&bytes))
     }
 

@@ -26,6 +26,8 @@ pub enum StoreError {
     Migrate(sqlx::migrate::MigrateError),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("cannot make the database file private: {0}")]
+    Files(std::io::Error),
 }
 
 impl From<sqlx::Error> for StoreError {

@@ -34,6 +34,7 @@ impl SqliteStore {
     }
 
     async fn connect(options: SqliteConnectOptions) -> Result<SqliteStore, StoreError> {
+        make_private(options.get_filename())?;
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -53,6 +54,24 @@ impl SqliteStore {
             .await?;
         Ok(SqliteStore { pool, writer })
     }
+}
+
+/// The database created 0600 (SQLite gives its `-wal` and `-shm` the same
+/// mode), and an existing one corrected: its signing keys forge tokens.
+fn make_private(path: &Path) -> Result<(), StoreError> {
+    let name = path.as_os_str();
+    if name.is_empty() || name == ":memory:" {
+        return Ok(());
+    }
+    let with_suffix = |suffix: &str| {
+        let mut name = name.to_owned();
+        name.push(suffix);
+        std::path::PathBuf::from(name)
+    };
+    crate::private_files::ensure_private_file(path)
+        .and_then(|()| crate::private_files::correct_if_present(&with_suffix("-wal")))
+        .and_then(|()| crate::private_files::correct_if_present(&with_suffix("-shm")))
+        .map_err(StoreError::Files)
 }
 
 sql_store!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);

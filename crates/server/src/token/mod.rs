@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_protocol::{
@@ -28,9 +28,11 @@ use time::OffsetDateTime;
 use crate::ProtocolError;
 use crate::context::RequestContext;
 use crate::directory::{App, Tenant, TenantRef};
+use crate::request_body::BodyLimits;
 use crate::scenarios::{Facts, Probe};
 use crate::scope::v2_scope;
 use crate::state::AppState;
+use crate::tenant_segment::TenantSegment;
 use request::{AuthMethod, Form, PresentedClient, presented_client};
 
 /// The tenant and the authenticated client a grant works for.
@@ -51,7 +53,7 @@ pub struct Caller<'a> {
 /// `POST /{tenant}/oauth2/token` (v1).
 pub async fn token_endpoint(
     State(state): State<Arc<AppState>>,
-    Path(tenant_segment): Path<String>,
+    TenantSegment(tenant_segment): TenantSegment,
     Extension(ctx): Extension<RequestContext>,
     method: Method,
     headers: HeaderMap,
@@ -70,7 +72,7 @@ pub async fn token_endpoint(
 /// (`api://…/Files.Read`, `https://api…/.default`); v2 response and claims.
 pub async fn token_endpoint_v2(
     State(state): State<Arc<AppState>>,
-    Path(tenant_segment): Path<String>,
+    TenantSegment(tenant_segment): TenantSegment,
     Extension(ctx): Extension<RequestContext>,
     method: Method,
     headers: HeaderMap,
@@ -121,7 +123,7 @@ async fn token(
         TenantRef::Tenant(t) => t.profile,
         TenantRef::Common => None,
     };
-    let form = Form::read(&headers, body, state.config.max_body_bytes)
+    let form = Form::read(&headers, body, BodyLimits::of(&state.config))
         .await
         .map_err(|e| e.with_profile(profile))?;
     let response = grant(

@@ -11,6 +11,7 @@ use latchkey_protocol::Aadsts;
 
 use crate::ProtocolError;
 use crate::form_body::read_form_body;
+use crate::request_body::BodyLimits;
 
 /// The parameters of a token request.
 #[derive(Debug, Default, Clone)]
@@ -19,13 +20,13 @@ pub struct Form {
 }
 
 impl Form {
-    /// Reads at most `limit` bytes of an `application/x-www-form-urlencoded` body.
+    /// Reads an `application/x-www-form-urlencoded` body within `limits`.
     pub async fn read(
         headers: &HeaderMap,
         body: Body,
-        limit: usize,
+        limits: BodyLimits,
     ) -> Result<Form, ProtocolError> {
-        Form::parse(&read_form_body(headers, body, limit).await?)
+        Form::parse(&read_form_body(headers, body, limits).await?)
     }
 
     /// Parses a form body; a parameter given twice is refused (the seed's
@@ -103,7 +104,12 @@ pub fn presented_client(
     headers: &HeaderMap,
     form: &Form,
 ) -> Result<PresentedClient, ProtocolError> {
-    let Some(authorization) = headers.get(header::AUTHORIZATION) else {
+    let mut authorizations = headers.get_all(header::AUTHORIZATION).iter();
+    let first = authorizations.next();
+    if authorizations.next().is_some() {
+        return Err(Aadsts::DuplicateAuthorizationHeader.into());
+    }
+    let Some(authorization) = first else {
         let client_id = form.require("client_id")?.to_owned();
         let secret = form.get("client_secret").map(str::to_owned);
         let method = if secret.is_some() {

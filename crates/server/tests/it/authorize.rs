@@ -740,14 +740,12 @@ async fn a_failing_store_is_server_error_at_the_client() {
 
 #[tokio::test]
 async fn overload_is_temporarily_unavailable_at_the_client() {
-    use tokio::io::AsyncWriteExt;
-    let server = TestServer::start_with(|c| c.max_in_flight = 1).await;
-    let address = server.base.trim_start_matches("http://").to_owned();
-    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
-    let head = format!(
-        "POST /{TENANT}/oauth2/token HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 100\r\n\r\ngrant_type="
-    );
-    slow.write_all(head.as_bytes()).await.unwrap();
+    let server = TestServer::start_with(|c| {
+        c.max_in_flight = 1;
+        c.scenarios = vec![slow_robot(1500)];
+    })
+    .await;
+    let held = server.hold_a_permit();
     let url = server.authorize_url(
         TENANT,
         &[
@@ -773,7 +771,24 @@ async fn overload_is_temporarily_unavailable_at_the_client() {
     let params = seen.expect("a temporarily_unavailable redirect while the slot is held");
     assert_eq!(params["state"], "busy");
     assert!(params["error_description"].starts_with("AADSTS90055: "));
-    drop(slow);
+    held.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_tenant_segment_that_is_not_utf8_is_shown_on_the_error_page() {
+    let server = TestServer::start().await;
+    let url = format!(
+        "{}/%FF%FE/oauth2/authorize?client_id={WEB}&response_type=code",
+        server.base
+    );
+    let outcome = server.open(&server.browser(), &url).await;
+    assert_error_page(
+        &outcome,
+        200,
+        "invalid_request",
+        900023,
+        "Specified tenant identifier '%FF%FE' is neither a valid DNS name, nor a valid external domain.",
+    );
 }
 
 #[tokio::test]

@@ -426,3 +426,107 @@ impl TestServer {
         self.open(browser, &location).await
     }
 }
+
+/// A scenario that answers ROBOT's client-credentials requests after
+/// `delay_ms`: a request that has fully arrived and holds an in-flight
+/// permit meanwhile (a slow body no longer holds one).
+pub fn slow_robot(delay_ms: u64) -> latchkey_server::scenarios::Scenario {
+    let spec: latchkey_server::scenarios::ScenarioSpec =
+        serde_json::from_value(serde_json::json!({
+            "endpoint": "token",
+            "client_id": ROBOT,
+            "error": "temporarily_unavailable",
+            "delay_ms": delay_ms,
+        }))
+        .unwrap();
+    spec.validate(TENANT.parse().unwrap()).unwrap()
+}
+
+impl TestServer {
+    /// Sends ROBOT's token request in the background (see `slow_robot`).
+    pub fn hold_a_permit(&self) -> tokio::task::JoinHandle<()> {
+        let request = self
+            .http
+            .post(self.token_url(TENANT))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", ROBOT),
+                ("client_secret", ROBOT_SECRET),
+                ("resource", FILES),
+            ]));
+        tokio::spawn(async move {
+            let _ = request.send().await;
+        })
+    }
+
+    /// Writes `request` on a new connection and reads until the server
+    /// closes it (at most 10 s).
+    pub async fn raw(&self, request: &[u8]) -> RawResponse {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let address = self.base.trim_start_matches("http://").to_owned();
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        // The server may answer and close before reading everything.
+        let _ = stream.write_all(request).await;
+        let mut response = Vec::new();
+        let _ =
+            tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response)).await;
+        RawResponse::parse(&response)
+    }
+}
+
+/// An HTTP/1.1 response read off the wire.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    /// Names lower-cased, in order.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl RawResponse {
+    pub fn parse(bytes: &[u8]) -> RawResponse {
+        let text = String::from_utf8_lossy(bytes);
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let mut lines = head.split("\r\n");
+        let status = lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        RawResponse {
+            status,
+            headers,
+            body: body.to_owned(),
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Status, content type, `error`, `error_codes` and the description's
+    /// first line, exactly (the rest of the document is ids and time).
+    pub fn assert_token_error(&self, status: u16, error: &str, aadsts: u32, message: &str) {
+        assert_eq!(self.status, status, "{self:?}");
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/json; charset=utf-8")
+        );
+        let doc: Value = serde_json::from_str(&self.body).unwrap();
+        assert_eq!(doc["error"], error);
+        assert_eq!(doc["error_codes"], serde_json::json!([aadsts]));
+        let description = doc["error_description"].as_str().unwrap();
+        assert_eq!(
+            description.split("\r\n").next().unwrap(),
+            format!("AADSTS{aadsts}: {message}")
+        );
+    }
+}

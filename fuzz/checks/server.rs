@@ -1,6 +1,3 @@
-// Each target uses part of the harness.
-#![allow(dead_code)]
-
 //! The real router over a temporary SQLite store with the Contoso test
 //! directory, built once per fuzzing process, and a way to send it one
 //! request and read the whole answer.
