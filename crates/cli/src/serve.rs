@@ -182,7 +182,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     let (router, acceptor) = match tls {
         None => (router, None),
-        Some(files) => (with_hsts(router), Some(tls_acceptor(&files).await?)),
+        Some(files) if sends_hsts(&public_url) => {
+            (with_hsts(router), Some(tls_acceptor(&files).await?))
+        }
+        Some(files) => (router, Some(tls_acceptor(&files).await?)),
     };
     crate::connections::serve(listener, router, acceptor, limits, shutdown_signal())
         .await
@@ -192,6 +195,25 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 /// Over https, browsers are told to come back over https only (RFC 6797),
 /// as Azure AD's `Strict-Transport-Security` does. Never over http, where
 /// the header means nothing and a proxy in front decides.
+/// Not for a loopback or IP-literal host: HSTS on `localhost` would pin
+/// every `http://localhost:…` of the developer's browser to https for a
+/// year, loopback redirect URIs (`http://localhost:5000/callback`) included,
+/// and forbid clicking through a self-signed certificate.
+fn sends_hsts(public_url: &str) -> bool {
+    let Some(rest) = public_url.strip_prefix("https://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    !(host == "localhost"
+        || host.ends_with(".localhost")
+        || host.parse::<std::net::IpAddr>().is_ok())
+}
+
 fn with_hsts(router: axum::Router) -> axum::Router {
     router.layer(SetResponseHeaderLayer::overriding(
         header::STRICT_TRANSPORT_SECURITY,
@@ -296,6 +318,23 @@ pub async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hsts_only_for_a_dns_name_over_https() {
+        assert!(sends_hsts("https://login.contoso.example"));
+        assert!(sends_hsts("https://login.contoso.example:8443/base"));
+        for url in [
+            "http://login.contoso.example",
+            "https://localhost:8443",
+            "https://LOCALHOST.",
+            "https://app.localhost",
+            "https://127.0.0.1:8443",
+            "https://[::1]:8443",
+            "https://10.0.0.5",
+        ] {
+            assert!(!sends_hsts(url), "{url}");
+        }
+    }
 
     #[test]
     fn the_default_port_is_left_out_of_the_base_url() {

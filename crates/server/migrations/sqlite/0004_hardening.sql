@@ -23,4 +23,6 @@ ALTER TABLE tenants ADD COLUMN lockout_seconds INTEGER;
 -- to at most those for its resource) and the absolute end of its family.
 ALTER TABLE refresh_tokens ADD COLUMN granted_scope TEXT NOT NULL DEFAULT '';
 ALTER TABLE refresh_tokens ADD COLUMN family_expires_at INTEGER NOT NULL DEFAULT 0;
-UPDATE refresh_tokens SET family_expires_at = expires_at;
+-- Tokens from before: their family ends 90 days (the default) after its
+-- token was issued, never before the token itself.
+UPDATE refresh_tokens SET family_expires_at = issued_at + 7776000;

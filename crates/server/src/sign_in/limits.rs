@@ -19,6 +19,18 @@ use crate::config::ServerConfig;
 pub struct SignInLimits {
     per_ip: DefaultKeyedRateLimiter<IpAddr>,
     hashes: Arc<Semaphore>,
+    /// Checks hashing or waiting to: past it, a check is refused at once,
+    /// so waiters cannot pile up holding in-flight permits.
+    queue: Arc<Semaphore>,
+}
+
+/// Password checks that may wait for a hash, per hash computed at once.
+const WAITING_PER_HASH: usize = 8;
+
+/// A place among the hashes computed at once, held while hashing.
+pub struct HashPermit {
+    _hashing: OwnedSemaphorePermit,
+    _queued: OwnedSemaphorePermit,
 }
 
 impl SignInLimits {
@@ -27,9 +39,11 @@ impl SignInLimits {
         let quota = Quota::with_period(config.password_check_interval_per_ip)
             .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
             .allow_burst(burst);
+        let hashes = config.max_concurrent_password_hashes.max(1);
         SignInLimits {
             per_ip: RateLimiter::keyed(quota),
-            hashes: Arc::new(Semaphore::new(config.max_concurrent_password_hashes.max(1))),
+            hashes: Arc::new(Semaphore::new(hashes)),
+            queue: Arc::new(Semaphore::new(hashes * (1 + WAITING_PER_HASH))),
         }
     }
 
@@ -37,25 +51,64 @@ impl SignInLimits {
     /// the next one would be. Requests whose address is unknown (a router
     /// served without connection info) share one allowance.
     pub fn admit(&self, ip: Option<IpAddr>) -> Result<(), u32> {
-        let key = ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let key = ip.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), client_key);
         self.per_ip.check_key(&key).map_err(|not_until| {
             let wait = not_until.wait_time_from(self.per_ip.clock().now());
             u32::try_from(wait.as_secs() + 1).unwrap_or(u32::MAX)
         })
     }
 
-    /// A place among the hashes computed at once, waited for.
-    pub async fn hash_permit(&self) -> Result<OwnedSemaphorePermit, ProtocolError> {
-        self.hashes
+    /// A place among the hashes computed at once, waited for behind a
+    /// short queue; `None` when the queue is full.
+    pub async fn hash_permit(&self) -> Result<Option<HashPermit>, ProtocolError> {
+        let Ok(queued) = self.queue.clone().try_acquire_owned() else {
+            return Ok(None);
+        };
+        let hashing = self
+            .hashes
             .clone()
             .acquire_owned()
             .await
-            .map_err(ProtocolError::internal)
+            .map_err(ProtocolError::internal)?;
+        Ok(Some(HashPermit {
+            _hashing: hashing,
+            _queued: queued,
+        }))
     }
 
     /// Forgets the addresses whose allowance is full again (bounds memory).
     pub fn forget_idle(&self) {
         self.per_ip.retain_recent();
         self.per_ip.shrink_to_fit();
+    }
+}
+
+/// Whose allowance a request spends: an IPv4 address, or an IPv6 /64 (what
+/// one subscriber gets, so rotating addresses within it buys nothing); an
+/// IPv4-mapped IPv6 address counts as its IPv4 address.
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(prefix.into())
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_key;
+
+    #[test]
+    fn an_ipv6_64_shares_one_allowance() {
+        let key = |s: &str| client_key(s.parse().unwrap());
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:bbbb::2"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:192.0.2.7"), key("192.0.2.7"));
+        assert_eq!(key("192.0.2.7").to_string(), "192.0.2.7");
     }
 }

@@ -54,32 +54,27 @@ pub async fn completed(state: &AppState, tenant: Uuid, upn: &str) -> Result<(), 
         .await?)
 }
 
-/// Whether the user name is locked out at `now`.
-async fn is_locked(
+/// Counts an attempt before its credential is checked (see
+/// `Store::begin_sign_in_attempt`): `false` when the name is locked out,
+/// and nothing may be checked.
+async fn begin_attempt(
     state: &AppState,
     tenant: Uuid,
     key: &str,
     now: i64,
 ) -> Result<bool, ProtocolError> {
-    Ok(state.store.locked_until(tenant, key).await? > now)
-}
-
-/// Counts a failure toward the tenant's lockout.
-async fn count_failure(
-    state: &AppState,
-    tenant: Uuid,
-    key: &str,
-    now: i64,
-) -> Result<(), ProtocolError> {
     let policy = state
         .directory
         .tenant(tenant)
         .map(|t| t.lockout)
         .unwrap_or_default();
-    let until = state
+    let Some(until) = state
         .store
-        .record_sign_in_failure(tenant, key, now, policy)
-        .await?;
+        .begin_sign_in_attempt(tenant, key, now, policy)
+        .await?
+    else {
+        return Ok(false);
+    };
     if until > now {
         tracing::warn!(
             %tenant,
@@ -87,5 +82,10 @@ async fn count_failure(
             "a user name is locked out after repeated failed sign-ins"
         );
     }
-    Ok(())
+    Ok(true)
+}
+
+/// The attempt's credential was right: it does not count as a failure.
+async fn refund_attempt(state: &AppState, tenant: Uuid, key: &str) -> Result<(), ProtocolError> {
+    Ok(state.store.refund_sign_in_attempt(tenant, key).await?)
 }

@@ -5,7 +5,7 @@
 
 use uuid::Uuid;
 
-use super::{Checked, count_failure, is_locked, lockout_key};
+use super::{Checked, begin_attempt, lockout_key, refund_attempt};
 use crate::ProtocolError;
 use crate::context::RequestContext;
 use crate::directory::User;
@@ -26,26 +26,29 @@ pub async fn check_password(
         return Ok(Checked::Throttled { retry_after });
     }
     let key = lockout_key(upn);
-    let now = ctx.unix_now();
-    if is_locked(state, tenant, &key, now).await? {
+    if !begin_attempt(state, tenant, &key, ctx.unix_now()).await? {
         return Ok(Checked::Locked);
     }
     let user = state.store.find_user_by_upn(tenant, upn).await?;
     let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
     let verified = {
-        // The permit bounds the hashes' memory (19 MiB each); waiting for
-        // one holds only the request.
-        let _permit = state.sign_in_limits.hash_permit().await?;
+        // The permit bounds the hashes' memory (19 MiB each); past a short
+        // queue, the check is refused rather than left waiting with an
+        // in-flight permit that well-behaved requests need.
+        let Some(_permit) = state.sign_in_limits.hash_permit().await? else {
+            refund_attempt(state, tenant, &key).await?;
+            return Ok(Checked::Throttled { retry_after: 1 });
+        };
         // Argon2 takes tens of milliseconds: off the async workers.
         tokio::task::spawn_blocking(move || verify_password(&password, stored_hash.as_deref()))
             .await
             .map_err(ProtocolError::internal)?
     };
     match user.filter(|_| verified) {
-        Some(user) => Ok(Checked::Passed(user)),
-        None => {
-            count_failure(state, tenant, &key, now).await?;
-            Ok(Checked::Failed)
+        Some(user) => {
+            refund_attempt(state, tenant, &key).await?;
+            Ok(Checked::Passed(user))
         }
+        None => Ok(Checked::Failed),
     }
 }

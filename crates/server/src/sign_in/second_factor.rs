@@ -3,7 +3,7 @@
 //! (RFC 6238 §5.2: the time step it matched is remembered in the store, so
 //! neither a replay nor an older code passes again, on any replica).
 
-use super::{Checked, count_failure, is_locked, lockout_key};
+use super::{Checked, begin_attempt, lockout_key};
 use crate::ProtocolError;
 use crate::context::RequestContext;
 use crate::directory::User;
@@ -18,7 +18,9 @@ pub async fn check_second_factor(
 ) -> Result<Checked<()>, ProtocolError> {
     let key = lockout_key(&user.upn);
     let now = ctx.unix_now();
-    if is_locked(state, user.tenant_id, &key, now).await? {
+    // Counted before the check: concurrent guesses cannot outrun the
+    // lockout. A right code completes the sign-in, which resets the count.
+    if !begin_attempt(state, user.tenant_id, &key, now).await? {
         return Ok(Checked::Locked);
     }
     let at = u64::try_from(now).unwrap_or_default();
@@ -32,9 +34,9 @@ pub async fn check_second_factor(
         }
         None => false,
     };
-    if fresh {
-        return Ok(Checked::Passed(()));
-    }
-    count_failure(state, user.tenant_id, &key, now).await?;
-    Ok(Checked::Failed)
+    Ok(if fresh {
+        Checked::Passed(())
+    } else {
+        Checked::Failed
+    })
 }

@@ -212,17 +212,24 @@ pub trait Store: Send + Sync + 'static {
     /// out (Unix seconds; in the past, or 0, when it is not).
     async fn locked_until(&self, tenant: Uuid, upn: &str) -> Result<i64, StoreError>;
 
-    /// Counts a failed password or second-factor code for `upn`; the
-    /// failure that reaches the policy's threshold locks the name, for
-    /// longer at each lockout since the last success. Returns until when
-    /// the name is now locked (0 if it is not).
-    async fn record_sign_in_failure(
+    /// Counts an attempt at a password or second-factor code for `upn`,
+    /// before it is checked, unless the name is locked out at `now`
+    /// (`None`: nothing counted). Counting first, in one statement, means
+    /// concurrent guesses cannot outrun the lockout: the attempt that
+    /// reaches the policy's threshold locks the name (for longer at each
+    /// lockout since the last success), and every attempt after it is
+    /// refused. Returns until when the name is now locked (0 if it is not).
+    async fn begin_sign_in_attempt(
         &self,
         tenant: Uuid,
         upn: &str,
         now: i64,
         policy: LockoutPolicy,
-    ) -> Result<i64, StoreError>;
+    ) -> Result<Option<i64>, StoreError>;
+
+    /// An attempt found right, though the sign-in is not complete yet (a
+    /// second factor follows): it no longer counts as a failure.
+    async fn refund_sign_in_attempt(&self, tenant: Uuid, upn: &str) -> Result<(), StoreError>;
 
     /// A completed sign-in: the failures and lockouts of `upn` are forgotten.
     async fn record_sign_in_success(&self, tenant: Uuid, upn: &str) -> Result<(), StoreError>;

@@ -524,26 +524,35 @@ impl Store for $store {
         Ok(until.unwrap_or(0))
     }
 
-    async fn record_sign_in_failure(
+    async fn begin_sign_in_attempt(
         &self,
         tenant: Uuid,
         upn: &str,
         now: i64,
         policy: LockoutPolicy,
-    ) -> Result<i64, StoreError> {
-        ensure_attempts_row(&self.writer, tenant, upn).await?;
-        // One statement counts and decides: concurrent failures each count,
-        // and exactly one of them reaches the threshold. The lockout
-        // doubles with each one since the last success, up to 64 times.
-        let until: i64 = sqlx::query_scalar("UPDATE sign_in_attempts SET failures = CASE WHEN failures + 1 >= $3 THEN 0 ELSE failures + 1 END, lockouts = CASE WHEN failures + 1 >= $3 THEN lockouts + 1 ELSE lockouts END, locked_until = CASE WHEN failures + 1 >= $3 THEN $4 + $5 * (CASE lockouts WHEN 0 THEN 1 WHEN 1 THEN 2 WHEN 2 THEN 4 WHEN 3 THEN 8 WHEN 4 THEN 16 WHEN 5 THEN 32 ELSE 64 END) ELSE locked_until END, last_failure_at = $4 WHERE tenant_id = $1 AND upn = $2 RETURNING locked_until")
+    ) -> Result<Option<i64>, StoreError> {
+        // One statement counts and decides, for a new name or a known one:
+        // concurrent attempts each count, exactly one reaches the
+        // threshold, and none passes a lock. The lockout doubles with each
+        // one since the last success, up to 64 times.
+        let until: Option<i64> = sqlx::query_scalar("INSERT INTO sign_in_attempts AS a (tenant_id, upn, failures, lockouts, locked_until, last_failure_at) VALUES ($1, $2, CASE WHEN 1 >= $3 THEN 0 ELSE 1 END, CASE WHEN 1 >= $3 THEN 1 ELSE 0 END, CASE WHEN 1 >= $3 THEN $4 + $5 ELSE 0 END, $4) ON CONFLICT (tenant_id, upn) DO UPDATE SET failures = CASE WHEN a.failures + 1 >= $3 THEN 0 ELSE a.failures + 1 END, lockouts = CASE WHEN a.failures + 1 >= $3 THEN a.lockouts + 1 ELSE a.lockouts END, locked_until = CASE WHEN a.failures + 1 >= $3 THEN $4 + $5 * (CASE a.lockouts WHEN 0 THEN 1 WHEN 1 THEN 2 WHEN 2 THEN 4 WHEN 3 THEN 8 WHEN 4 THEN 16 WHEN 5 THEN 32 ELSE 64 END) ELSE a.locked_until END, last_failure_at = $4 WHERE a.locked_until <= $4 RETURNING locked_until")
             .bind(tenant.to_string())
             .bind(upn)
             .bind(i64::from(policy.threshold))
             .bind(now)
             .bind(i64::from(policy.seconds))
-            .fetch_one(&self.writer)
+            .fetch_optional(&self.writer)
             .await?;
-        Ok(if until > now { until } else { 0 })
+        Ok(until.map(|until| if until > now { until } else { 0 }))
+    }
+
+    async fn refund_sign_in_attempt(&self, tenant: Uuid, upn: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sign_in_attempts SET failures = failures - 1 WHERE tenant_id = $1 AND upn = $2 AND failures > 0")
+            .bind(tenant.to_string())
+            .bind(upn)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
     }
 
     async fn record_sign_in_success(&self, tenant: Uuid, upn: &str) -> Result<(), StoreError> {
@@ -556,8 +565,7 @@ impl Store for $store {
     }
 
     async fn use_totp_step(&self, tenant: Uuid, upn: &str, step: i64) -> Result<bool, StoreError> {
-        ensure_attempts_row(&self.writer, tenant, upn).await?;
-        let done = sqlx::query("UPDATE sign_in_attempts SET totp_step = $3 WHERE tenant_id = $1 AND upn = $2 AND (totp_step IS NULL OR totp_step < $3)")
+        let done = sqlx::query("INSERT INTO sign_in_attempts AS a (tenant_id, upn, totp_step) VALUES ($1, $2, $3) ON CONFLICT (tenant_id, upn) DO UPDATE SET totp_step = excluded.totp_step WHERE a.totp_step IS NULL OR a.totp_step < excluded.totp_step")
             .bind(tenant.to_string())
             .bind(upn)
             .bind(step)
@@ -632,19 +640,6 @@ where
         .bind(token.revoked_at)
         .bind(&token.granted_scope)
         .bind(token.family_expires_at)
-        .execute(executor)
-        .await?;
-    Ok(())
-}
-
-/// The row that counts `upn`'s attempts, made if missing.
-async fn ensure_attempts_row<'e, E>(executor: E, tenant: Uuid, upn: &str) -> Result<(), StoreError>
-where
-    E: sqlx::Executor<'e, Database = $db>,
-{
-    sqlx::query("INSERT INTO sign_in_attempts (tenant_id, upn) VALUES ($1, $2) ON CONFLICT (tenant_id, upn) DO NOTHING")
-        .bind(tenant.to_string())
-        .bind(upn)
         .execute(executor)
         .await?;
     Ok(())

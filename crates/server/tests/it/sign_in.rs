@@ -332,3 +332,89 @@ async fn wrong_passwords_on_the_sign_in_page_lock_the_name() {
 fn html_escaped(text: &str) -> String {
     text.replace('\'', "&#x27;")
 }
+
+/// `guesses` password grants at once, each its own task: their answers'
+/// statuses, `Retry-After` presence and AADSTS numbers.
+async fn at_once(server: &TestServer, guesses: Vec<(String, String)>) -> Vec<(u16, bool, u64)> {
+    let tasks: Vec<_> = guesses
+        .into_iter()
+        .map(|(user, password)| {
+            let (http, url) = (server.http.clone(), server.token_url(TENANT));
+            tokio::spawn(async move {
+                let body = form(&[
+                    ("grant_type", "password"),
+                    ("client_id", WEB),
+                    ("client_secret", WEB_SECRET),
+                    ("username", &user),
+                    ("password", &password),
+                    ("resource", FILES),
+                ]);
+                let response = http
+                    .post(url)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = response.status().as_u16();
+                let retry_after = response.headers().contains_key("retry-after");
+                let doc: serde_json::Value = response.json().await.unwrap();
+                (status, retry_after, doc["error_codes"][0].as_u64().unwrap())
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    answers
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_guesses_cannot_outrun_the_lockout() {
+    let (server, _clock) = server_with_clock().await;
+    let guesses = (0..30)
+        .map(|i| ("nora@contoso.example".to_owned(), format!("guess-{i}")))
+        .collect();
+    let answers = at_once(&server, guesses).await;
+    // Ten were checked (the tenth locked the name); twenty were refused
+    // without a hash.
+    let count = |n: u64| answers.iter().filter(|a| a.2 == n).count();
+    assert_eq!((count(50126), count(50053)), (10, 20), "{answers:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_password_checks_leave_room_for_other_requests() {
+    let server = TestServer::start_with(|c| {
+        c.password_checks_per_ip_burst = 10_000;
+        c.max_concurrent_password_hashes = 1;
+        c.max_in_flight = 20;
+    })
+    .await;
+    let guesses = (0..40)
+        .map(|i| (format!("guess{i}@contoso.example"), "wrong".to_owned()))
+        .collect();
+    let token = async {
+        // While the guesses are queued (one hashing, nine waiting at most).
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let params = [
+            ("grant_type", "client_credentials"),
+            ("client_id", WEB),
+            ("client_secret", WEB_SECRET),
+            ("resource", FILES),
+        ];
+        server.token(TENANT, &params).await.status().as_u16()
+    };
+    let (answers, token_status) = tokio::join!(at_once(&server, guesses), token);
+    assert_eq!(token_status, 200, "a well-behaved request is served");
+    assert!(
+        answers.iter().any(|a| *a == (503, true, 90055)),
+        "past the queue, checks are refused: {answers:?}"
+    );
+    assert!(
+        answers
+            .iter()
+            .all(|a| *a == (503, true, 90055) || *a == (400, false, 50126)),
+        "{answers:?}"
+    );
+}
