@@ -98,10 +98,11 @@ pub async fn request_context(
 ///
 /// The body is read first (within the body limits), so a request holds a
 /// permit only once it has fully arrived: a client that stops sending
-/// after its headers costs a connection, never a permit. A body that could
-/// not be read takes no permit and is handed on as one that fails the same
+/// after its headers costs a connection, never a permit while it dawdles.
+/// A body that could not be read is handed on as one that fails the same
 /// way, so the handler answers it where it reads its body, in its own
-/// order of checks.
+/// order of checks; it still needs a permit, since a handler that reads no
+/// body (discovery, keys) would otherwise run unbounded.
 pub async fn overload_guard(
     State(state): State<Arc<AppState>>,
     request: Request,
@@ -111,11 +112,13 @@ pub async fn overload_guard(
     let outcome = read_whole(body, BodyLimits::of(&state.config)).await;
     let arrived = outcome.is_ok();
     let request = Request::from_parts(parts, replay(outcome));
-    if !arrived {
-        // Never fully arrived: answered with what went wrong, no permit.
-        return next.run(request).await;
-    }
     match state.in_flight.clone().try_acquire_owned() {
+        Ok(permit) if !arrived => {
+            // Never fully arrived: answered at once with what went wrong.
+            let response = next.run(request).await;
+            drop(permit);
+            response
+        }
         Ok(permit) => {
             // Back of the run queue, permit in hand: a token is CPU work
             // that never awaits, so without this a request would hold its

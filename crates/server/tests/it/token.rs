@@ -868,6 +868,34 @@ async fn overload_is_temporarily_unavailable_with_retry_after() {
     assert_eq!(response.status(), 200);
 }
 
+#[tokio::test]
+async fn a_broken_body_on_a_route_that_reads_none_still_needs_a_permit() {
+    let server = TestServer::start_with(|c| {
+        c.max_in_flight = 1;
+        c.scenarios = vec![slow_robot(1500)];
+    })
+    .await;
+    let held = server.hold_a_permit();
+    // The keys route reads no body: before the fix, a body that never
+    // arrived whole let it run with no permit, past the limit.
+    let broken = format!(
+        "GET /{TENANT}/discovery/keys HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\nzz\r\n"
+    );
+    let mut shed = None;
+    for _ in 0..50 {
+        let answer = server.raw(broken.as_bytes()).await;
+        if answer.status == 503 {
+            shed = Some(answer);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let shed = shed.expect("a 503 while the slot is held");
+    let doc: serde_json::Value = serde_json::from_str(&shed.body).unwrap();
+    assert_eq!(doc["error_codes"], serde_json::json!([90055]));
+    held.await.unwrap();
+}
+
 /// Headers, then a body that stops: `content-length` says 100.
 fn stalled_token_request() -> String {
     format!(
