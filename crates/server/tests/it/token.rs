@@ -837,18 +837,13 @@ async fn overload_is_temporarily_unavailable_with_retry_after() {
     .await;
     // Hold the only slot: a request that has arrived and is being served.
     let held = server.hold_a_permit();
-    let mut response = None;
-    for _ in 0..50 {
+    let response = until_shed(|| async {
         let attempt = server
             .token(TENANT, &client_credentials(WEB, WEB_SECRET))
             .await;
-        if attempt.status() == 503 {
-            response = Some(attempt);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let response = response.expect("a 503 while the slot is held");
+        (attempt.status() == 503).then_some(attempt)
+    })
+    .await;
     assert_eq!(response.headers()["retry-after"], "1");
     assert_token_error(
         response,
@@ -881,19 +876,30 @@ async fn a_broken_body_on_a_route_that_reads_none_still_needs_a_permit() {
     let broken = format!(
         "GET /{TENANT}/discovery/keys HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\nzz\r\n"
     );
-    let mut shed = None;
-    for _ in 0..50 {
+    let shed = until_shed(|| async {
         let answer = server.raw(broken.as_bytes()).await;
-        if answer.status == 503 {
-            shed = Some(answer);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let shed = shed.expect("a 503 while the slot is held");
+        (answer.status == 503).then_some(answer)
+    })
+    .await;
     let doc: serde_json::Value = serde_json::from_str(&shed.body).unwrap();
     assert_eq!(doc["error_codes"], serde_json::json!([90055]));
     held.await.unwrap();
+}
+
+/// Tries `attempt` until it is shed (a 503 while a held request has the
+/// only permit), at most 50 times, 20 ms apart.
+async fn until_shed<T, F, Fut>(attempt: F) -> T
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..50 {
+        if let Some(shed) = attempt().await {
+            return shed;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("no 503 while the slot is held")
 }
 
 /// Headers, then a body that stops: `content-length` says 100.
