@@ -113,6 +113,7 @@ pub fn readable_by_others(path: &Path) -> bool {
 /// The directory and the files directly in it; not deeper, so a data
 /// directory given by mistake (a home directory) is not rewritten whole.
 fn correct_tree(dir: &Path) -> io::Result<()> {
+    refuse_shared(dir)?;
     correct(dir, DIR_MODE)?;
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
@@ -121,6 +122,25 @@ fn correct_tree(dir: &Path) -> io::Result<()> {
             correct(&entry.path(), FILE_MODE)?;
         }
     }
+    Ok(())
+}
+
+/// A directory with the sticky bit (`/tmp`) is shared by design: making it
+/// 0700 would break everyone else's use of it. Latchkey wants its own.
+#[cfg(unix)]
+fn refuse_shared(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if std::fs::metadata(dir)?.permissions().mode() & 0o1000 != 0 {
+        return Err(io::Error::other(format!(
+            "{} is a shared directory (sticky bit): give --data a directory of Latchkey's own",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn refuse_shared(_dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
@@ -141,4 +161,23 @@ fn correct(path: &Path, wanted: u32) -> io::Result<()> {
 #[cfg(not(unix))]
 fn correct(_path: &Path, _wanted: u32) -> io::Result<()> {
     Ok(())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_shared_directory_is_refused_and_left_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+        let err = ensure_private_dir(dir.path()).unwrap_err();
+        assert!(
+            err.to_string().contains("shared directory (sticky bit)"),
+            "{err}"
+        );
+        let mode = std::fs::metadata(dir.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o7777, 0o1777);
+    }
 }
