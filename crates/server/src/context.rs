@@ -152,6 +152,12 @@ fn finish(
             Some(detail) => {
                 tracing::error!(trace_id = %ctx.ids.trace_id, correlation_id = %ctx.ids.correlation_id, %method, path, status = status.as_u16(), error = %document.error, aadsts = error.condition().number(), detail, "request failed")
             }
+            // A request shed under overload is logged at debug: a line
+            // each would cost the shedding as much as the rest of the 503,
+            // at the moment the server has least to spare.
+            None if *error.condition() == Aadsts::Throttled && error.injected().is_none() => {
+                tracing::debug!(trace_id = %ctx.ids.trace_id, correlation_id = %ctx.ids.correlation_id, %method, path, status = status.as_u16(), aadsts = error.condition().number(), "request shed")
+            }
             None => {
                 tracing::info!(trace_id = %ctx.ids.trace_id, correlation_id = %ctx.ids.correlation_id, %method, path, status = status.as_u16(), error = %document.error, aadsts = error.condition().number(), injected = error.injected().is_some(), scenario = error.injected(), "request refused")
             }
