@@ -76,8 +76,18 @@ impl IntoResponse for Refusal {
 /// `Err` with the 401 unless the request carries the admin key.
 fn authorized(state: &AppState, headers: &HeaderMap) -> Result<(), Refusal> {
     let expected = state.config.admin_key.as_deref().unwrap_or_default();
-    let presented = headers
-        .get(header::AUTHORIZATION)
+    let mut credentials = headers.get_all(header::AUTHORIZATION).iter();
+    let (presented, second) = (credentials.next(), credentials.next());
+    if second.is_some() {
+        // Which one would count is a guess a proxy and this server could
+        // make differently: neither does.
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the admin API takes one 'Authorization' header".into(),
+        ));
+    }
+    let presented = presented
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();

@@ -325,6 +325,21 @@ async fn the_admin_api_answers_only_its_key_and_is_absent_without_one() {
             "Bearer realm=\"latchkey-admin\""
         );
     }
+    // Two Authorization headers, the right key among them: neither counts.
+    let twice = server
+        .http
+        .get(&url)
+        .header("authorization", format!("Bearer {ADMIN_KEY}"))
+        .header("authorization", "Bearer wrong-key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(twice.status(), 400);
+    let body: serde_json::Value = twice.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"error": "invalid_request", "message": "the admin API takes one 'Authorization' header"})
+    );
     let refused = add(
         &server,
         json!({"tenant": TENANT, "endpoint": "token", "error": "access_denied"}),
