@@ -74,7 +74,7 @@ impl Shared {
     pub async fn reload(&self) -> Result<(), StartError> {
         let state = self.current();
         state.reload_keys().await?;
-        state.forget_idle_sign_in_attempts().await?;
+        state.forget_stale_sign_ins().await?;
         let directory = Directory::new(state.store.load_directory().await?);
         if directory == state.directory {
             return Ok(());
@@ -172,12 +172,14 @@ impl AppState {
         )
     }
 
-    /// Forgets the sign-in failures of names idle for a day (that were
-    /// not locked), and the client addresses whose allowance is full.
-    async fn forget_idle_sign_in_attempts(&self) -> Result<(), StartError> {
+    /// Forgets what no longer matters, so it cannot pile up: the sign-in
+    /// failures of names idle for a day (that were not locked), the client
+    /// addresses whose allowance is full, and expired sessions.
+    async fn forget_stale_sign_ins(&self) -> Result<(), StartError> {
         self.sign_in_limits.forget_idle();
-        let day_ago = self.config.clock.now().unix_timestamp() - 86_400;
-        self.store.prune_sign_in_attempts(day_ago).await?;
+        let now = self.config.clock.now().unix_timestamp();
+        self.store.prune_sign_in_attempts(now - 86_400).await?;
+        self.store.delete_expired_sessions(now).await?;
         Ok(())
     }
 

@@ -202,6 +202,9 @@ pub trait Store: Send + Sync + 'static {
 
     async fn delete_session(&self, digest: &Digest) -> Result<(), StoreError>;
 
+    /// Deletes the sessions expired at `now` (no lookup finds them anyway).
+    async fn delete_expired_sessions(&self, now: i64) -> Result<(), StoreError>;
+
     /// Adds `scopes` to what the user consented to for the app and API.
     async fn grant_consent(&self, consent: &Consent) -> Result<(), StoreError>;
 

@@ -479,6 +479,14 @@ impl Store for $store {
         Ok(())
     }
 
+    async fn delete_expired_sessions(&self, now: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
     async fn grant_consent(&self, consent: &Consent) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
         let api = consent.api.clone().unwrap_or_default();

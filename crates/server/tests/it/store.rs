@@ -363,6 +363,28 @@ mod tests {
             store.find_session(&rotated.digest, NOW).await.unwrap(),
             None
         );
+        // Expired sessions are deleted; current ones stay.
+        store.insert_session(&rotated).await.unwrap();
+        store
+            .delete_expired_sessions(rotated.expires_at - 1)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .find_session(&rotated.digest, NOW)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        store
+            .delete_expired_sessions(rotated.expires_at)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.find_session(&rotated.digest, NOW).await.unwrap(),
+            None,
+            "deleted, not merely expired: found at a time before its expiry"
+        );
         // The first MAC key stored under a name is the one every caller gets.
         let first = store.mac_key("csrf", &[1; 32], NOW).await.unwrap();
         assert_eq!(first, vec![1; 32]);
