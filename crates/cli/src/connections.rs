@@ -5,7 +5,8 @@
 //! request head within `header_read_timeout`, counted from when the server
 //! was ready for it (the connection accepted, or its last response sent).
 //! A connection with no request in progress for `keep_alive_timeout` is
-//! closed too. Request bodies have their own limits in the router
+//! closed too. What hyper refuses before routing gets the JSON error
+//! document all the same (`head_refusals`). Request bodies have their own limits in the router
 //! (`latchkey_server`'s body reader), and a request takes an in-flight
 //! permit only once it has fully arrived: slow or idle clients cost a
 //! connection slot, never a permit.
@@ -28,6 +29,8 @@ use tokio::sync::{Semaphore, watch};
 use tokio::time::Instant;
 use tower::ServiceExt;
 
+use crate::head_refusals::{JsonRefusals, RefusalStyle};
+
 /// The limits of the serve loop (`serve`'s flags).
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
@@ -46,8 +49,10 @@ pub async fn serve(
     router: Router,
     tls: Option<tokio_rustls::TlsAcceptor>,
     limits: ConnectionLimits,
+    refusals: RefusalStyle,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    let refusals = Arc::new(refusals);
     let mut http = auto::Builder::new(TokioExecutor::new());
     http.http1()
         .timer(TokioTimer::new())
@@ -85,6 +90,7 @@ pub async fn serve(
             router: router.clone(),
             peer,
             limits,
+            refusals: refusals.clone(),
             stopping: stopping.clone(),
         };
         let tls = tls.clone();
@@ -108,6 +114,7 @@ struct Connection {
     /// The client's address, for the per-address limits (`ConnectInfo`).
     peer: SocketAddr,
     limits: ConnectionLimits,
+    refusals: Arc<RefusalStyle>,
     stopping: watch::Receiver<bool>,
 }
 
@@ -145,6 +152,7 @@ impl Connection {
                 response
             }
         });
+        let io = JsonRefusals::new(io, self.refusals.clone());
         let connection = self.http.serve_connection(TokioIo::new(io), service);
         tokio::pin!(connection);
         let mut closing = false;

@@ -18,6 +18,7 @@ mod client_cmd;
 mod connections;
 mod db_cmd;
 mod demo_api;
+mod head_refusals;
 mod keys_cmd;
 mod scenario_cmd;
 mod serve;

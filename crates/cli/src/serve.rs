@@ -12,6 +12,7 @@ use axum::http::{HeaderValue, header};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::connections::ConnectionLimits;
+use crate::head_refusals::RefusalStyle;
 use crate::store_args::StoreArgs;
 
 use latchkey_server::{Profile, ServerConfig};
@@ -180,16 +181,26 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         header_read_timeout: Duration::from_secs(args.header_read_timeout.max(1)),
         keep_alive_timeout: Duration::from_secs(args.keep_alive_timeout.max(1)),
     };
+    let hsts = tls.is_some() && sends_hsts(&public_url);
     let (router, acceptor) = match tls {
         None => (router, None),
-        Some(files) if sends_hsts(&public_url) => {
-            (with_hsts(router), Some(tls_acceptor(&files).await?))
-        }
+        Some(files) if hsts => (with_hsts(router), Some(tls_acceptor(&files).await?)),
         Some(files) => (router, Some(tls_acceptor(&files).await?)),
     };
-    crate::connections::serve(listener, router, acceptor, limits, shutdown_signal())
-        .await
-        .context("serving")
+    let refusals = RefusalStyle {
+        profile: args.profile,
+        hsts: hsts.then_some(HSTS),
+    };
+    crate::connections::serve(
+        listener,
+        router,
+        acceptor,
+        limits,
+        refusals,
+        shutdown_signal(),
+    )
+    .await
+    .context("serving")
 }
 
 /// Over https, browsers are told to come back over https only (RFC 6797),
@@ -214,10 +225,13 @@ fn sends_hsts(public_url: &str) -> bool {
         || host.parse::<std::net::IpAddr>().is_ok())
 }
 
+/// The `Strict-Transport-Security` value (a year, as Azure AD's).
+const HSTS: &str = "max-age=31536000; includeSubDomains";
+
 fn with_hsts(router: axum::Router) -> axum::Router {
     router.layer(SetResponseHeaderLayer::overriding(
         header::STRICT_TRANSPORT_SECURITY,
-        HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        HeaderValue::from_static(HSTS),
     ))
 }
 

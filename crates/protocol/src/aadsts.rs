@@ -126,6 +126,15 @@ catalogue! {
     MalformedBody = 9002313, InvalidRequest, Latchkey,
         "A body whose HTTP framing is broken (bad chunked encoding, fewer bytes than its `Content-Length`), when the connection can still carry an answer.",
         "Invalid request. The request body could not be read: its HTTP framing is malformed.";
+    MalformedRequestHead = 9002313, InvalidRequest, Latchkey,
+        "A request line or header that HTTP/1.1 cannot parse (an unparsable or doubled `Content-Length`, a `Transfer-Encoding` that is not `chunked`, a malformed request line): answered with status 400 and the connection closed, before any endpoint sees it.",
+        "Invalid request. The request's HTTP head is malformed, so the request could not be read.";
+    RequestHeadersTooLarge = 9002313, InvalidRequest, Latchkey,
+        "A request head over the server's limits (about 400 KB, or more than 100 header lines): answered with status 431 and the connection closed.",
+        "Invalid request. The request's headers are too large.";
+    RequestUriTooLong = 9002313, InvalidRequest, Latchkey,
+        "A request target longer than the server reads (65,534 bytes): answered with status 414 and the connection closed.",
+        "Invalid request. The request URI is too long.";
     MethodNotAllowed { method: String } = 900561, InvalidRequest, AzureAd,
         "A method other than POST at the token endpoint (other than GET or POST at the authorization endpoint).",
         "The endpoint only accepts POST requests. Received a {method} request.";
@@ -377,6 +386,9 @@ mod tests {
             Aadsts::BodyTooLarge { limit: 65536 },
             Aadsts::BodyTooSlow,
             Aadsts::MalformedBody,
+            Aadsts::MalformedRequestHead,
+            Aadsts::RequestHeadersTooLarge,
+            Aadsts::RequestUriTooLong,
             Aadsts::MethodNotAllowed { method: s("GET") },
             Aadsts::MalformedAuthorizationHeader,
             Aadsts::DuplicateAuthorizationHeader,
@@ -479,6 +491,9 @@ mod tests {
             9002313 400 invalid_request: Invalid request. The request body is larger than 65536 bytes.
             9002313 400 invalid_request: Invalid request. The request body did not arrive in time.
             9002313 400 invalid_request: Invalid request. The request body could not be read: its HTTP framing is malformed.
+            9002313 400 invalid_request: Invalid request. The request's HTTP head is malformed, so the request could not be read.
+            9002313 400 invalid_request: Invalid request. The request's headers are too large.
+            9002313 400 invalid_request: Invalid request. The request URI is too long.
             900561 400 invalid_request: The endpoint only accepts POST requests. Received a GET request.
             9002313 400 invalid_request: Invalid request. The Authorization header is malformed; the token endpoint accepts 'Basic' client credentials only.
             9002313 400 invalid_request: Invalid request. The Authorization header is present more than once; send the client credentials once.

@@ -128,6 +128,90 @@ async fn dawdling_connections_hold_no_permit_and_are_closed_in_time() {
     }
 }
 
+/// What hyper refuses before any route runs (issue 14: "the JSON answers
+/// for framing errors") is the catalogue's document all the same, with
+/// hyper's status: the exact head, byte for byte but for the ids and dates.
+#[tokio::test]
+async fn what_hyper_refuses_before_routing_is_the_json_document() {
+    let data = tempfile::tempdir().unwrap();
+    let server = serve(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        data.path().to_str().unwrap(),
+    ]);
+    let base = base_of(&server);
+    let address = base.trim_start_matches("http://").to_owned();
+    let tenant = value_after(&server.lines, "Demo tenant");
+    let token = format!(
+        "POST /{tenant}/oauth2/token HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-www-form-urlencoded\r\n"
+    );
+    let long_header = format!("x-padding: {}", "a".repeat(500_000));
+    let long_uri = format!(
+        "GET /{tenant}/oauth2/authorize?state={} HTTP/1.1\r\nhost: x\r\n\r\n",
+        "a".repeat(70_000)
+    );
+    let cases = [
+        (
+            format!("{token}content-length: abc\r\n\r\nabcd"),
+            "400 Bad Request",
+            "Invalid request. The request's HTTP head is malformed, so the request could not be read.",
+        ),
+        (
+            format!("{token}content-length: 3\r\ncontent-length: 4\r\n\r\nabcd"),
+            "400 Bad Request",
+            "Invalid request. The request's HTTP head is malformed, so the request could not be read.",
+        ),
+        (
+            format!("{token}transfer-encoding: gzip\r\n\r\nabcd"),
+            "400 Bad Request",
+            "Invalid request. The request's HTTP head is malformed, so the request could not be read.",
+        ),
+        (
+            "GARBAGE\r\n\r\n".to_owned(),
+            "400 Bad Request",
+            "Invalid request. The request's HTTP head is malformed, so the request could not be read.",
+        ),
+        (
+            format!("{token}{long_header}\r\n\r\n"),
+            "431 Request Header Fields Too Large",
+            "Invalid request. The request's headers are too large.",
+        ),
+        (
+            long_uri,
+            "414 URI Too Long",
+            "Invalid request. The request URI is too long.",
+        ),
+    ];
+    for (request, status, message) in cases {
+        let mut stream = TcpStream::connect(&address).await.unwrap();
+        // The server may answer and close before reading all of a long head.
+        let _ = stream.write_all(request.as_bytes()).await;
+        let response = read_until_closed(stream).await;
+        let (head, body) = response.split_once("\r\n\r\n").expect(&response);
+        let doc: serde_json::Value = serde_json::from_str(body).expect(body);
+        let trace = doc["trace_id"].as_str().unwrap();
+        let correlation = doc["correlation_id"].as_str().unwrap();
+        let timestamp = doc["timestamp"].as_str().unwrap();
+        let date = head.rsplit_once("\r\ndate: ").unwrap().1;
+        assert_eq!(
+            head,
+            format!(
+                "HTTP/1.1 {status}\r\ncache-control: no-store\r\npragma: no-cache\r\ncontent-type: application/json; charset=utf-8\r\nx-ms-request-id: {trace}\r\ncontent-length: {}\r\nconnection: close\r\ndate: {date}",
+                body.len()
+            )
+        );
+        assert_eq!(
+            body,
+            format!(
+                r#"{{"error":"invalid_request","error_description":"AADSTS9002313: {message}\r\nTrace ID: {trace}\r\nCorrelation ID: {correlation}\r\nTimestamp: {timestamp}","error_codes":[9002313],"timestamp":"{timestamp}","trace_id":"{trace}","correlation_id":"{correlation}"}}"#
+            )
+        );
+    }
+    // The next connection is served as usual.
+    assert_eq!(client_credentials(&server, &base).await.status(), 200);
+}
+
 #[test]
 fn the_data_directory_and_its_files_are_the_owners_alone() {
     let data = tempfile::tempdir().unwrap();

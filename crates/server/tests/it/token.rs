@@ -967,27 +967,6 @@ async fn broken_chunked_framing_is_answered_with_the_json_document() {
     );
 }
 
-/// What hyper refuses before a request exists (an unparsable or doubled
-/// `Content-Length`, a malformed request line) it answers itself: 400 with
-/// an empty body, and no way to change it (docs/operations.md).
-#[tokio::test]
-async fn what_hyper_refuses_before_routing_is_an_empty_400() {
-    let server = TestServer::start().await;
-    for framing in [
-        "content-length: abc",
-        "content-length: 3\r\ncontent-length: 4",
-    ] {
-        let request = format!(
-            "POST /{TENANT}/oauth2/token HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-www-form-urlencoded\r\n{framing}\r\n\r\nabcd"
-        );
-        let response = server.raw(request.as_bytes()).await;
-        assert_eq!(response.status, 400, "{response:?}");
-        assert_eq!(response.header("content-length"), Some("0"));
-        assert_eq!(response.header("connection"), Some("close"));
-        assert_eq!(response.body, "");
-    }
-}
-
 #[tokio::test]
 async fn two_authorization_headers_are_invalid_request() {
     let server = TestServer::start().await;
