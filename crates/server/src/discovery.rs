@@ -71,6 +71,7 @@ fn configuration(
         "issuer": issuer,
         "authorization_endpoint": format!("{base}/{segment}/{oauth2}/authorize"),
         "token_endpoint": format!("{base}/{segment}/{oauth2}/token"),
+        "end_session_endpoint": format!("{base}/{segment}/{oauth2}/logout"),
         "jwks_uri": format!("{base}/common/discovery/keys"),
         "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", "password"],
@@ -81,6 +82,8 @@ fn configuration(
         "id_token_signing_alg_values_supported": ["RS256"],
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": claims,
+        "http_logout_supported": true,
+        "frontchannel_logout_supported": true,
         "tenant_region_scope": "WW",
         "cloud_instance_name": "latchkey",
     });

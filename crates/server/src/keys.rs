@@ -6,7 +6,9 @@ use aws_lc_rs::digest;
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKeyComponents};
-use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
+use aws_lc_rs::signature::{
+    KeyPair as _, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, UnparsedPublicKey,
+};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use std::sync::Arc;
@@ -142,6 +144,17 @@ impl SigningKey {
         URL_SAFE_NO_PAD.encode_string(&signature, &mut jwt);
         Ok(jwt)
     }
+
+    /// Whether `signature` is this key's RS256 signature of `signed`: for
+    /// tokens this server issued coming back to it (`id_token_hint`).
+    pub fn verifies(&self, signed: &[u8], signature: &[u8]) -> bool {
+        UnparsedPublicKey::new(
+            &RSA_PKCS1_2048_8192_SHA256,
+            self.key_pair.public_key().as_ref(),
+        )
+        .verify(signed, signature)
+        .is_ok()
+    }
 }
 
 /// base64url(SHA-1(certificate DER)): Azure AD's `x5t`, and its `kid`.
@@ -161,7 +174,7 @@ fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
+    use aws_lc_rs::signature::RsaPublicKeyComponents;
 
     #[test]
     fn a_signed_token_verifies_with_the_published_jwk() {

@@ -18,6 +18,7 @@ mod discovery;
 mod error;
 mod form_body;
 pub mod keys;
+mod logout;
 pub mod private_files;
 mod request_body;
 pub mod scenarios;
@@ -89,6 +90,8 @@ fn routes(state: Shared) -> Router {
             "/{tenant}/oauth2/v2.0/authorize",
             any(authorize::authorize_endpoint_v2),
         )
+        .route("/{tenant}/oauth2/logout", any(logout::logout_endpoint))
+        .route("/{tenant}/oauth2/v2.0/logout", any(logout::logout_endpoint))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             context::request_context,

@@ -44,6 +44,15 @@ impl Flow<'_> {
             family_id: None,
         };
         self.state.store.insert_code(&record).await?;
+        // Sign-out without a client_id may return to the apps the session
+        // signed in to (`logout`); a write only for an app's first code.
+        let client_id = target.app.client_id.to_string();
+        if !session.client_ids.contains(&client_id) {
+            self.state
+                .store
+                .add_session_client(&session.digest, &client_id)
+                .await?;
+        }
         tracing::info!(trace_id = %self.ctx.ids.trace_id, correlation_id = %self.ctx.ids.correlation_id, client_id = %target.app.client_id, "authorization code issued");
         Ok(target.deliver(vec![("code", code)])?)
     }

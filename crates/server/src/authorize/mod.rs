@@ -16,10 +16,10 @@
 //! afresh (`request`) at every step.
 
 mod code;
-mod pages;
+pub(crate) mod pages;
 mod params;
 mod request;
-mod session;
+pub(crate) mod session;
 mod steps;
 mod target;
 
@@ -39,9 +39,10 @@ use crate::scenarios::{Facts, Injection, Probe};
 use crate::scope::v2_scope;
 use crate::state::AppState;
 use crate::tenant_segment::TenantSegment;
-use params::Params;
+pub(crate) use params::Params;
 use steps::Flow;
 use target::Target;
+pub(crate) use target::registers_redirect_uri;
 
 pub async fn authorize_endpoint(
     State(state): State<Arc<AppState>>,
@@ -118,14 +119,14 @@ async fn authorize(
     .await
     {
         Ok(params) => params,
-        Err(condition) => return untrusted(state, ctx, None, condition),
+        Err(condition) => return error_page(state, ctx, None, condition),
     };
     let tenant_segment = match tenant_segment {
         Ok(segment) => segment,
-        Err(condition) => return untrusted(state, ctx, None, condition),
+        Err(condition) => return error_page(state, ctx, None, condition),
     };
     let Some(tenant) = state.directory.resolve_tenant(&tenant_segment) else {
-        return untrusted(
+        return error_page(
             state,
             ctx,
             None,
@@ -140,7 +141,7 @@ async fn authorize(
     };
     let target = match Target::find(state, tenant, &tenant_segment, &params, version) {
         Ok(target) => target,
-        Err(condition) => return untrusted(state, ctx, tenant_profile, condition),
+        Err(condition) => return error_page(state, ctx, tenant_profile, condition),
     };
     // Overload is answered to the client like any other error.
     let Ok(_permit) = state.in_flight.clone().try_acquire_owned() else {
@@ -217,9 +218,10 @@ fn injected_condition(
     })
 }
 
-/// The error page, for a request whose redirect URI cannot be trusted.
-/// HTTP 200 as the seed says; 400 in the strict profile.
-fn untrusted(
+/// The error page, for a request whose redirect URI cannot be trusted
+/// (and for sign-out's errors). HTTP 200 as the seed says; 400 in the
+/// strict profile.
+pub(crate) fn error_page(
     state: &AppState,
     ctx: &RequestContext,
     profile: Option<Profile>,

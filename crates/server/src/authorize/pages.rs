@@ -23,6 +23,7 @@ fn templates() -> &'static Environment<'static> {
             ("consent.html", include_str!("templates/consent.html")),
             ("error.html", include_str!("templates/error.html")),
             ("form_post.html", include_str!("templates/form_post.html")),
+            ("signed_out.html", include_str!("templates/signed_out.html")),
         ] {
             if let Err(err) = env.add_template(name, source) {
                 tracing::error!(template = name, error = %err, "a page template does not parse");
@@ -206,6 +207,11 @@ pub fn error(doc: &TokenErrorResponse, message: &str, status: StatusCode) -> Res
             (status, doc.to_json()).into_response()
         }
     }
+}
+
+/// The page after sign-out when there is nowhere (trusted) to go back to.
+pub fn signed_out() -> Response {
+    page("signed_out.html", context! {}, &Csp::error_page())
 }
 
 /// The `form_post` response: an auto-submitting form to the client.

@@ -1,11 +1,17 @@
 //! The browser's session and the CSRF tokens of the pages.
 //!
-//! Cookies: the session (SameSite=Lax, so the client's redirect here
-//! carries it) and, before sign-in, a pre-session (SameSite=Strict) that
+//! Cookies: the session and, before sign-in, a pre-session (SameSite=Strict) that
 //! the forms' CSRF tokens are bound to. Over https both are `__Host-`
 //! cookies (Secure, Path=/, no Domain), which neither a sibling subdomain
 //! nor a plain-http page can set; browsers refuse the prefix without
-//! Secure, so over http the names are plain.
+//! Secure, so over http the names are plain. The session cookie is
+//! `SameSite=None` over https, as Azure AD's session cookies are: silent
+//! sign-in (`prompt=none` in a hidden iframe of the app's page, MSAL's
+//! `ssoSilent`) is a cross-site request, which a `Lax` cookie never
+//! joins. Over http browsers refuse `None` without `Secure`, so it is
+//! `Lax` there (the client's top-level redirect here still carries it);
+//! silent SSO then needs https (`--tls-self-signed`). The forms stay
+//! safe either way: their CSRF tokens are bound to the cookie by a MAC.
 //!
 //! A form's CSRF token is HMAC(key, the session cookie), or of the
 //! pre-session cookie when there is no session: a token learned in one
@@ -43,6 +49,32 @@ fn names(secure: bool) -> Names {
             pre_session: "lk_presession",
         }
     }
+}
+
+/// The session cookie's name.
+pub(crate) fn session_cookie_name(secure: bool) -> &'static str {
+    names(secure).session
+}
+
+/// The session cookie's SameSite: see the module's documentation.
+fn session_same_site(secure: bool) -> SameSite {
+    if secure {
+        SameSite::None
+    } else {
+        SameSite::Lax
+    }
+}
+
+/// The `Set-Cookie` that removes the session cookie (sign-out).
+pub(crate) fn ended_session_cookie(secure: bool) -> Option<HeaderValue> {
+    ServerCookie {
+        name: session_cookie_name(secure),
+        value: "",
+        same_site: session_same_site(secure),
+        max_age_seconds: Some(0),
+        secure,
+    }
+    .header()
 }
 
 /// The form field carrying the CSRF token.
@@ -175,7 +207,7 @@ impl Flow<'_> {
         ServerCookie {
             name: names(self.secure()).session,
             value: token,
-            same_site: SameSite::Lax,
+            same_site: session_same_site(self.secure()),
             max_age_seconds: Some(lifetime),
             secure: self.secure(),
         }
@@ -208,6 +240,7 @@ impl Flow<'_> {
                 mfa_at: None,
                 created_at: now,
                 expires_at: now + lifetime as i64,
+                client_ids: Vec::new(),
             })
             .await?;
         let mut cookies = vec![self.session_set_cookie(&token, lifetime)?];

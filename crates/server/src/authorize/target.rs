@@ -126,7 +126,7 @@ impl<'a> Target<'a> {
         }
         match self.deliver(error_params(condition, &ctx.ids, self.profile, None)) {
             Ok(response) => response,
-            Err(undeliverable) => super::untrusted(state, ctx, Some(self.profile), undeliverable),
+            Err(undeliverable) => super::error_page(state, ctx, Some(self.profile), undeliverable),
         }
     }
 }
@@ -143,21 +143,21 @@ fn registered_redirect_uri(app: &App, requested: Option<&str>) -> Result<String,
             }),
         },
         Some(uri) if !is_absolute_uri(uri) => Err(Aadsts::RedirectUriMalformed),
-        // Exact string match: no normalisation of case, slashes or ports,
-        // except the loopback port of native apps (RFC 8252 §7.3).
-        Some(uri)
-            if app
-                .redirect_uris
-                .iter()
-                .any(|r| r == uri || loopback_port_variant(r, uri)) =>
-        {
-            Ok(uri.to_owned())
-        }
+        Some(uri) if registers_redirect_uri(app, uri) => Ok(uri.to_owned()),
         Some(uri) => Err(Aadsts::RedirectUriMismatch {
             redirect_uri: uri.to_owned(),
             client_id: client_id(),
         }),
     }
+}
+
+/// Whether `uri` is one of `app`'s redirect URIs: an exact string match,
+/// with no normalisation of case, slashes or ports, except the loopback
+/// port of native apps (RFC 8252 §7.3).
+pub(crate) fn registers_redirect_uri(app: &App, uri: &str) -> bool {
+    app.redirect_uris
+        .iter()
+        .any(|r| r == uri || loopback_port_variant(r, uri))
 }
 
 /// RFC 8252 §7.3: a native app registers `http://127.0.0.1/path` (or

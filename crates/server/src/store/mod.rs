@@ -114,6 +114,8 @@ pub struct SessionRecord {
     pub mfa_at: Option<i64>,
     pub created_at: i64,
     pub expires_at: i64,
+    /// The apps (client ids) the session signed in to, oldest first.
+    pub client_ids: Vec<String>,
 }
 
 /// What happened when a refresh token was presented for rotation.
@@ -201,6 +203,10 @@ pub trait Store: Send + Sync + 'static {
     async fn rotate_session(&self, old: &Digest, new: &SessionRecord) -> Result<bool, StoreError>;
 
     async fn delete_session(&self, digest: &Digest) -> Result<(), StoreError>;
+
+    /// Notes that the session signed in to `client_id` (once per app, even
+    /// when two requests add it at once).
+    async fn add_session_client(&self, digest: &Digest, client_id: &str) -> Result<(), StoreError>;
 
     /// Deletes the sessions expired at `now` (no lookup finds them anyway).
     async fn delete_expired_sessions(&self, now: i64) -> Result<(), StoreError>;

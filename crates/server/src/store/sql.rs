@@ -18,6 +18,13 @@ pub(super) fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T,
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("JSON column: {e}")))
 }
 
+/// `text` with LIKE's wildcards (and the escape character) escaped by `\\`.
+pub(super) fn like_escaped(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
 pub(super) fn uuid(text: &str) -> Result<Uuid, StoreError> {
     Uuid::try_parse(text).map_err(|_| StoreError::Corrupt(format!("'{text}' is not a GUID")))
 }
@@ -64,7 +71,9 @@ macro_rules! sql_store {
                 Api, App, Consent, DirectoryData, LockoutPolicy, Permission, Tenant, User,
             };
             use crate::secrets::Digest;
-            use crate::store::sql::{digest, from_json, lockout_policy, profile_name, to_json, uuid};
+            use crate::store::sql::{
+                digest, from_json, like_escaped, lockout_policy, profile_name, to_json, uuid,
+            };
             use crate::store::{
                 AuthCodeRecord, RefreshTokenRecord, Rotation, SessionRecord, Store, StoreError,
                 StoredKey,
@@ -457,9 +466,32 @@ impl Store for $store {
                     mfa_at: row.try_get("mfa_at")?,
                     created_at: row.try_get("created_at")?,
                     expires_at: row.try_get("expires_at")?,
+                    client_ids: row
+                        .try_get::<String, _>("client_ids")?
+                        .split_whitespace()
+                        .map(str::to_owned)
+                        .collect(),
                 })
             })
             .transpose()
+    }
+
+    async fn add_session_client(
+        &self,
+        digest: &Digest,
+        client_id: &str,
+    ) -> Result<(), StoreError> {
+        // One statement: the check and the append cannot interleave with
+        // another request's. Client ids are GUIDs, but LIKE's wildcards
+        // are escaped all the same.
+        let pattern = format!("% {} %", like_escaped(client_id));
+        sqlx::query("UPDATE sessions SET client_ids = client_ids || ' ' || $1 || ' ' WHERE session_sha256 = $2 AND client_ids NOT LIKE $3 ESCAPE '\\'")
+            .bind(client_id)
+            .bind(digest.0.to_vec())
+            .bind(pattern)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
     }
 
     async fn set_session_mfa(&self, digest: &Digest, now: i64) -> Result<(), StoreError> {
@@ -657,13 +689,15 @@ async fn insert_session<'e, E>(executor: E, session: &SessionRecord) -> Result<(
 where
     E: sqlx::Executor<'e, Database = $db>,
 {
-    sqlx::query("INSERT INTO sessions (session_sha256, tenant_id, user_oid, mfa_at, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+    let client_ids: String = session.client_ids.iter().map(|id| format!(" {id} ")).collect();
+    sqlx::query("INSERT INTO sessions (session_sha256, tenant_id, user_oid, mfa_at, created_at, expires_at, client_ids) VALUES ($1, $2, $3, $4, $5, $6, $7)")
         .bind(session.digest.0.to_vec())
         .bind(session.tenant_id.to_string())
         .bind(session.user_oid.to_string())
         .bind(session.mfa_at)
         .bind(session.created_at)
         .bind(session.expires_at)
+        .bind(client_ids)
         .execute(executor)
         .await?;
     Ok(())

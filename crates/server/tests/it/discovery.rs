@@ -27,6 +27,19 @@ async fn discovery_names_this_servers_endpoints() {
             doc["id_token_signing_alg_values_supported"],
             serde_json::json!(["RS256"])
         );
+        assert_eq!(
+            doc["end_session_endpoint"],
+            format!("{}/{TENANT}/oauth2/logout", server.base)
+        );
+        assert_eq!(doc["http_logout_supported"], true);
+        assert_eq!(doc["frontchannel_logout_supported"], true);
+        let (_, v2) = server
+            .get_json(&format!("/{tenant}/v2.0/.well-known/openid-configuration"))
+            .await;
+        assert_eq!(
+            v2["end_session_endpoint"],
+            format!("{}/{TENANT}/oauth2/v2.0/logout", server.base)
+        );
     }
     let (_, common) = server
         .get_json("/common/.well-known/openid-configuration")

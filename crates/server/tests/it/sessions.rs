@@ -1,7 +1,7 @@
 //! The browser's session and the pages' CSRF tokens: tokens bound to the
 //! session (or pre-session) cookie, session ids rotated at sign-in and at
-//! the second factor, one session per browser, and the exact cookies over
-//! http and https. Cookies are kept by hand here (`Jar`), so a test can
+//! the second factor, one session per browser, the exact cookies over
+//! http and https, and sign-out (`/oauth2/logout`, `/oauth2/v2.0/logout`). Cookies are kept by hand here (`Jar`), so a test can
 //! plant one, replay an old one, or read a Secure cookie over loopback.
 
 use std::collections::BTreeMap;
@@ -455,13 +455,13 @@ async fn the_cookies_byte_for_byte_over_http_and_https() {
             vec!["__Host-lk_presession=V; HttpOnly; SameSite=Strict; Secure; Path=/".to_owned()],
             vec![
                 format!(
-                    "__Host-lk_session=V; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age={SESSION_LIFETIME}"
+                    "__Host-lk_session=V; HttpOnly; SameSite=None; Secure; Path=/; Max-Age={SESSION_LIFETIME}"
                 ),
                 "__Host-lk_presession=; HttpOnly; SameSite=Strict; Secure; Path=/; Max-Age=0"
                     .to_owned(),
             ],
             vec![format!(
-                "__Host-lk_session=V; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age={SESSION_LIFETIME}"
+                "__Host-lk_session=V; HttpOnly; SameSite=None; Secure; Path=/; Max-Age={SESSION_LIFETIME}"
             )],
         ]
     );
@@ -484,4 +484,279 @@ async fn the_cookies_byte_for_byte_over_http_and_https() {
     assert!(!is_sign_in_page(
         &with_only_session(&server, "__Host-lk_session", &session, &url).await
     ));
+}
+
+/// Nora signed in to WEB (consented, a code issued with `openid`): her
+/// browser's cookies, and the ID token the code redeems for.
+async fn nora_signed_in_to_web(server: &TestServer) -> (Jar, String) {
+    let url = format!("{}&scope=openid", web_url(server));
+    let mut jar = Jar::default();
+    let location = sign_in(
+        server,
+        &mut jar,
+        &url,
+        "nora@contoso.example",
+        "nora-password",
+    )
+    .await;
+    let mut outcome = open(server, &mut jar, &location).await;
+    if matches!(outcome, Outcome::Page { .. }) {
+        outcome = post(server, &mut jar, outcome.page(), &[("consent", "accept")]).await;
+    }
+    let code = outcome.delivered()["code"].clone();
+    let response = server
+        .token(
+            TENANT,
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", WEB),
+                ("client_secret", WEB_SECRET),
+                ("code", &code),
+                ("redirect_uri", WEB_CALLBACK),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    (jar, body["id_token"].as_str().unwrap().to_owned())
+}
+
+/// A sign-out request from a browser holding `jar`'s cookies.
+async fn sign_out(
+    server: &TestServer,
+    jar: &Jar,
+    path: &str,
+    query: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut request = plain_client().get(format!("{}{path}?{}", server.base, form(query)));
+    if !jar.cookies.is_empty() {
+        request = request.header("cookie", jar.header());
+    }
+    request.send().await.unwrap()
+}
+
+fn headers_of(response: &reqwest::Response) -> Vec<(String, String)> {
+    let mut headers: Vec<(String, String)> = response
+        .headers()
+        .iter()
+        .filter(|(name, _)| !["date", "x-ms-request-id", "content-length"].contains(&name.as_str()))
+        .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_owned()))
+        .collect();
+    headers.sort();
+    headers
+}
+
+const ENDED_SESSION: &str = "lk_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0";
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = list
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+/// The signed-out page, byte for byte in its headers.
+async fn assert_signed_out_page(response: reqwest::Response) {
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        headers_of(&response),
+        pairs(&[
+            ("cache-control", "no-store"),
+            (
+                "content-security-policy",
+                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+            ),
+            ("content-type", "text/html; charset=utf-8"),
+            ("referrer-policy", "no-referrer"),
+            ("set-cookie", ENDED_SESSION),
+            ("x-content-type-options", "nosniff"),
+            ("x-frame-options", "DENY"),
+        ])
+    );
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("<main id=\"signed-out\">\n  <h1>You signed out of your account</h1>"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn sign_out_without_a_client_returns_to_an_app_the_session_signed_in_to() {
+    let server = TestServer::start().await;
+    let (jar, _) = nora_signed_in_to_web(&server).await;
+    let session = jar.get("lk_session").unwrap().to_owned();
+    // msal-browser's plain `logoutRedirect`: neither client_id nor id_token_hint.
+    let response = sign_out(
+        &server,
+        &jar,
+        &format!("/{TENANT}/oauth2/v2.0/logout"),
+        &[
+            ("post_logout_redirect_uri", WEB_CALLBACK),
+            ("state", "bye now"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 302);
+    assert_eq!(
+        headers_of(&response),
+        pairs(&[
+            ("cache-control", "no-store"),
+            ("location", "http://localhost:5000/callback?state=bye+now"),
+            ("set-cookie", ENDED_SESSION),
+        ])
+    );
+    // The session is over: its cookie signs nobody in any more.
+    assert!(is_sign_in_page(
+        &with_only_session(&server, "lk_session", &session, &web_url(&server)).await
+    ));
+    // Once it is over, nothing vouches for the URI: the signed-out page.
+    let again = sign_out(
+        &server,
+        &jar,
+        &format!("/{TENANT}/oauth2/logout"),
+        &[("post_logout_redirect_uri", WEB_CALLBACK)],
+    )
+    .await;
+    assert_signed_out_page(again).await;
+}
+
+#[tokio::test]
+async fn sign_out_never_redirects_where_no_app_registered() {
+    let server = TestServer::start().await;
+    let (jar, id_token) = nora_signed_in_to_web(&server).await;
+    for query in [
+        // Not registered for anyone.
+        vec![("post_logout_redirect_uri", "https://evil.example/")],
+        vec![
+            ("post_logout_redirect_uri", "https://evil.example/"),
+            ("client_id", WEB),
+        ],
+        vec![
+            ("post_logout_redirect_uri", "https://evil.example/"),
+            ("id_token_hint", id_token.as_str()),
+        ],
+        // Registered for WEB, but the request names CLI, which did not.
+        vec![
+            ("post_logout_redirect_uri", WEB_CALLBACK),
+            ("client_id", CLI),
+        ],
+        // Registered for WEB, an app of another tenant than the path's.
+        vec![
+            ("post_logout_redirect_uri", WEB_CALLBACK),
+            ("client_id", WEB),
+        ],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (index, query) = query;
+        let tenant = if index == 4 {
+            "fabrikam.example"
+        } else {
+            TENANT
+        };
+        let response = sign_out(
+            &server,
+            &jar,
+            &format!("/{tenant}/oauth2/v2.0/logout"),
+            &query,
+        )
+        .await;
+        assert_eq!(response.status(), 200, "{query:?}");
+        assert_signed_out_page(response).await;
+    }
+}
+
+#[tokio::test]
+async fn sign_out_naming_the_client_returns_to_its_uri_with_or_without_a_session() {
+    let server = TestServer::start().await;
+    let (_, id_token) = nora_signed_in_to_web(&server).await;
+    let nobody = Jar::default();
+    // client_id, with no session at all.
+    let response = sign_out(
+        &server,
+        &nobody,
+        &format!("/{TENANT}/oauth2/logout"),
+        &[
+            ("post_logout_redirect_uri", WEB_CALLBACK),
+            ("client_id", WEB),
+            ("state", "s1"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 302);
+    assert_eq!(
+        response.headers()["location"],
+        "http://localhost:5000/callback?state=s1"
+    );
+    // A valid id_token_hint names WEB; a forged one names nobody.
+    let response = sign_out(
+        &server,
+        &nobody,
+        &format!("/{TENANT}/oauth2/v2.0/logout"),
+        &[
+            ("post_logout_redirect_uri", WEB_CALLBACK),
+            ("id_token_hint", &id_token),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 302);
+    assert_eq!(response.headers()["location"], WEB_CALLBACK);
+    let (signed, _) = id_token.rsplit_once('.').unwrap();
+    let forged = format!("{signed}.AAAA");
+    let response = sign_out(
+        &server,
+        &nobody,
+        &format!("/{TENANT}/oauth2/v2.0/logout"),
+        &[
+            ("post_logout_redirect_uri", WEB_CALLBACK),
+            ("id_token_hint", &forged),
+        ],
+    )
+    .await;
+    assert_signed_out_page(response).await;
+    // POST, as a form, works as GET does.
+    let response = plain_client()
+        .post(format!("{}/{TENANT}/oauth2/v2.0/logout", server.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[
+            ("post_logout_redirect_uri", WEB_CALLBACK),
+            ("client_id", WEB),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 302);
+    assert_eq!(response.headers()["location"], WEB_CALLBACK);
+}
+
+#[tokio::test]
+async fn a_session_that_signed_in_to_no_app_vouches_for_no_uri() {
+    let server = TestServer::start().await;
+    // Signed in, but stopped at the consent page: no code, no app.
+    let mut jar = Jar::default();
+    let location = sign_in(
+        &server,
+        &mut jar,
+        &web_url(&server),
+        "nora@contoso.example",
+        "nora-password",
+    )
+    .await;
+    assert!(
+        open(&server, &mut jar, &location)
+            .await
+            .page()
+            .contains("id=\"consent\"")
+    );
+    let response = sign_out(
+        &server,
+        &jar,
+        &format!("/{TENANT}/oauth2/v2.0/logout"),
+        &[("post_logout_redirect_uri", WEB_CALLBACK)],
+    )
+    .await;
+    assert_signed_out_page(response).await;
 }

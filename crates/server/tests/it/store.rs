@@ -306,6 +306,7 @@ mod tests {
             mfa_at: None,
             created_at: NOW,
             expires_at: NOW + 100,
+            client_ids: Vec::new(),
         };
         store.insert_session(&session).await.unwrap();
         assert_eq!(
@@ -332,7 +333,33 @@ mod tests {
                 .mfa_at,
             Some(NOW + 1)
         );
-        // Rotation: the old id gone, the new one in its place, once.
+        // The apps it signed in to: each once, whatever the concurrency,
+        // in order; an id that is a LIKE pattern matches only itself.
+        let (first, second) = ("2d4d11a2-f814-46a7-890a-274a72a7309e", "a_b%c");
+        let adds = (0..8).map(|_| store.add_session_client(&session.digest, first));
+        for added in futures_util::future::join_all(adds).await {
+            added.unwrap();
+        }
+        store
+            .add_session_client(&session.digest, second)
+            .await
+            .unwrap();
+        store
+            .add_session_client(&session.digest, "aXbYc")
+            .await
+            .unwrap();
+        store
+            .add_session_client(&session.digest, first)
+            .await
+            .unwrap();
+        let session = store
+            .find_session(&session.digest, NOW)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(session.client_ids, [first, second, "aXbYc"]);
+        // Rotation: the old id gone, the new one in its place (with the
+        // apps it signed in to), once.
         let rotated = SessionRecord {
             digest: Digest::of("rotated"),
             mfa_at: Some(NOW + 2),
