@@ -258,6 +258,21 @@ catalogue! {
     CodeRedeemed = 54005, InvalidGrant, AzureAd,
         "An authorization code redeemed before (its refresh tokens are revoked).",
         "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.";
+    CrossOriginNotSpa { origin: String } = 9002326, InvalidRequest, AzureAd,
+        "A cross-origin token request (one with an `Origin` header) for anything but a code or refresh token issued to a single-page-application redirect URI: a web or native app's code, a password or client-credentials grant, or any request to the v1 endpoint (the request changes nothing, so the code is not spent).",
+        "Cross-origin token redemption is permitted only for the 'Single-Page Application' client-type. Request origin: '{origin}'.";
+    SpaRequiresCrossOrigin = 9002327, InvalidRequest, AzureAd,
+        "A code or refresh token issued to a single-page-application redirect URI, redeemed without an `Origin` header (from a server, not the browser).",
+        "Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests.";
+    SpaOriginMismatch { origin: String, expected: String } = 9002326, InvalidRequest, Latchkey,
+        "A code or refresh token issued to a single-page-application redirect URI, redeemed from another origin than that redirect URI's.",
+        "Cross-origin token redemption is permitted only from the origin of the 'Single-Page Application' redirect URI the grant was issued for ('{expected}'). Request origin: '{origin}'.";
+    SpaRefreshTokenExpired { issued_on: String } = 700084, InvalidGrant("bad_token"), AzureAd,
+        "A refresh token of a single-page application whose sign-in is older than 24 hours: refreshing never extends an SPA's refresh tokens.",
+        "The refresh token was issued to a single page app (SPA), and therefore has a fixed, limited lifetime of 1.00:00:00, which cannot be extended. It is now expired and a new sign in request must be sent by the SPA to the sign in page. The token was issued on {issued_on}.";
+    SpaPkceRequired = 9002325, InvalidRequest, AzureAd,
+        "An authorization request to a single-page-application redirect URI without a PKCE `code_challenge` (whether or not the app has a secret).",
+        "Proof Key for Code Exchange is required for cross-origin authorization code redemption.";
     CodeRedirectUriMismatch = 70000, InvalidGrant, Latchkey,
         "A `redirect_uri` that differs from the authorization request's.",
         "The redirect_uri does not match the one the authorization code was issued for.";
@@ -460,6 +475,18 @@ mod tests {
             },
             Aadsts::UserDeclinedConsent,
             Aadsts::CodeRedeemed,
+            Aadsts::CrossOriginNotSpa {
+                origin: s("https://evil.example"),
+            },
+            Aadsts::SpaRequiresCrossOrigin,
+            Aadsts::SpaOriginMismatch {
+                origin: s("https://evil.example"),
+                expected: s("http://localhost:3000"),
+            },
+            Aadsts::SpaRefreshTokenExpired {
+                issued_on: s("2024-05-01T12:00:00Z"),
+            },
+            Aadsts::SpaPkceRequired,
             Aadsts::CodeRedirectUriMismatch,
             Aadsts::CodeVerifierMismatch,
             Aadsts::CodeVerifierMissing,
@@ -535,6 +562,11 @@ mod tests {
             65001 400 consent_required: The user or administrator has not consented to use the application with ID 'c' named 'App'. Send an interactive authorization request for this user and resource.
             65004 400 access_denied: User declined to consent to access the app.
             54005 400 invalid_grant: OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.
+            9002326 400 invalid_request: Cross-origin token redemption is permitted only for the 'Single-Page Application' client-type. Request origin: 'https://evil.example'.
+            9002327 400 invalid_request: Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests.
+            9002326 400 invalid_request: Cross-origin token redemption is permitted only from the origin of the 'Single-Page Application' redirect URI the grant was issued for ('http://localhost:3000'). Request origin: 'https://evil.example'.
+            700084 400 invalid_grant (bad_token): The refresh token was issued to a single page app (SPA), and therefore has a fixed, limited lifetime of 1.00:00:00, which cannot be extended. It is now expired and a new sign in request must be sent by the SPA to the sign in page. The token was issued on 2024-05-01T12:00:00Z.
+            9002325 400 invalid_request: Proof Key for Code Exchange is required for cross-origin authorization code redemption.
             70000 400 invalid_grant: The redirect_uri does not match the one the authorization code was issued for.
             501481 400 invalid_grant: The code_verifier does not match the code_challenge supplied in the authorization request.
             501481 400 invalid_grant: The request body must contain the 'code_verifier' parameter: the authorization request supplied a code_challenge.

@@ -28,6 +28,9 @@ pub struct ServerConfig {
     /// …but no token of a sign-in's family outlives the sign-in by more
     /// than this (Azure AD's default: 90 days).
     pub refresh_family_lifetime: Duration,
+    /// The absolute lifetime of a single-page application's refresh-token
+    /// family (Azure AD: 24 hours, fixed): refreshing never extends it.
+    pub spa_refresh_lifetime: Duration,
     /// Password hashes (Argon2id, 19 MiB each) computed at once, whatever
     /// the load: what bounds the memory unauthenticated requests can use.
     pub max_concurrent_password_hashes: usize,
@@ -67,6 +70,7 @@ impl ServerConfig {
             access_token_lifetime: Duration::from_secs(3600),
             refresh_token_lifetime: Duration::from_secs(14 * 24 * 3600),
             refresh_family_lifetime: Duration::from_secs(90 * 24 * 3600),
+            spa_refresh_lifetime: Duration::from_secs(24 * 3600),
             max_concurrent_password_hashes: std::thread::available_parallelism()
                 .map_or(2, |n| n.get().max(2)),
             password_checks_per_ip_burst: 30,

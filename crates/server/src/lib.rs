@@ -13,6 +13,7 @@ mod authorize;
 pub mod clock;
 pub mod config;
 mod context;
+mod cors;
 pub mod directory;
 mod discovery;
 mod error;
@@ -62,16 +63,28 @@ fn routes(state: Shared) -> Router {
     }
     router
         .route("/{tenant}/oauth2/token", any(token::token_endpoint))
-        .route("/{tenant}/oauth2/v2.0/token", any(token::token_endpoint_v2))
+        .route(
+            "/{tenant}/oauth2/v2.0/token",
+            any(token::token_endpoint_v2).layer(cors::token()),
+        )
         .route(
             "/{tenant}/v2.0/.well-known/openid-configuration",
-            get(discovery::openid_configuration_v2),
+            get(discovery::openid_configuration_v2).layer(cors::public()),
         )
         .route(
             "/{tenant}/.well-known/openid-configuration",
-            get(discovery::openid_configuration),
+            get(discovery::openid_configuration).layer(cors::public()),
         )
-        .route("/{tenant}/discovery/keys", get(discovery::jwks))
+        .route(
+            "/{tenant}/discovery/keys",
+            get(discovery::jwks).layer(cors::public()),
+        )
+        // The keys URL of Azure AD's v2.0 discovery, which API samples
+        // hard-code: the same keys.
+        .route(
+            "/{tenant}/discovery/v2.0/keys",
+            get(discovery::jwks).layer(cors::public()),
+        )
         // ADAL asks `UserRealm`, MSAL `userrealm`.
         .route("/common/UserRealm/{user}", get(discovery::user_realm))
         .route("/common/userrealm/{user}", get(discovery::user_realm))

@@ -27,6 +27,7 @@ impl Flow<'_> {
             tenant_id: target.tenant.id,
             client_id: target.app.client_id,
             redirect_uri: target.redirect_uri.clone(),
+            spa_origin: target.spa_origin.clone(),
             user_oid: user.object_id,
             resource: request.api.app_id_uri.clone(),
             scope: request.scopes.join(" "),

@@ -133,12 +133,15 @@ fn permitted_scopes(
     Ok(scopes)
 }
 
-/// RFC 7636 §4.3: S256 only; required of public clients.
+/// RFC 7636 §4.3: S256 only; required of public clients, and of every
+/// code for a single-page application's redirect URI (redeemed without a
+/// secret, from a browser).
 fn pkce_challenge(target: &Target<'_>, params: &Params) -> Result<Option<String>, Aadsts> {
     match (
         params.get("code_challenge")?,
         params.get("code_challenge_method")?,
     ) {
+        (None, None) if target.spa_origin.is_some() => Err(Aadsts::SpaPkceRequired),
         (None, None) if target.app.is_confidential() => Ok(None),
         (None, None) => Err(Aadsts::PkceRequired),
         (None, Some(_)) => Err(Aadsts::MissingParameter {

@@ -24,6 +24,9 @@ pub struct Target<'a> {
     pub tenant_segment: &'a str,
     pub app: &'a App,
     pub redirect_uri: String,
+    /// The redirect URI's origin when it is of the single-page-application
+    /// kind: its code may be redeemed only cross-origin, from there.
+    pub spa_origin: Option<String>,
     mode: ResponseMode,
     /// An unknown `response_mode`, reported (by query) once trust is settled.
     pub mode_error: Option<Aadsts>,
@@ -58,6 +61,11 @@ impl<'a> Target<'a> {
             TenantRef::Common => state.directory.tenant(app.tenant_id).ok_or_else(unknown)?,
         };
         let redirect_uri = registered_redirect_uri(app, requested_uri)?;
+        let spa_origin = app
+            .spa_redirect_uris
+            .contains(&redirect_uri)
+            .then(|| crate::directory::origin_of(&redirect_uri))
+            .flatten();
         let (mode, mode_error) = match params.first("response_mode") {
             None => (ResponseMode::Query, None),
             Some(name) => match ResponseMode::parse(name) {
@@ -75,6 +83,7 @@ impl<'a> Target<'a> {
             tenant_segment,
             app,
             redirect_uri,
+            spa_origin,
             mode,
             mode_error,
             state: client_state,
@@ -136,12 +145,15 @@ impl<'a> Target<'a> {
 fn registered_redirect_uri(app: &App, requested: Option<&str>) -> Result<String, Aadsts> {
     let client_id = || app.client_id.to_string();
     match requested {
-        None => match app.redirect_uris.as_slice() {
-            [only] => Ok(only.clone()),
-            _ => Err(Aadsts::RedirectUriMissing {
-                client_id: client_id(),
-            }),
-        },
+        None => {
+            let mut registered = app.all_redirect_uris();
+            match (registered.next(), registered.next()) {
+                (Some(only), None) => Ok(only.clone()),
+                _ => Err(Aadsts::RedirectUriMissing {
+                    client_id: client_id(),
+                }),
+            }
+        }
         Some(uri) if !is_absolute_uri(uri) => Err(Aadsts::RedirectUriMalformed),
         Some(uri) if registers_redirect_uri(app, uri) => Ok(uri.to_owned()),
         Some(uri) => Err(Aadsts::RedirectUriMismatch {
@@ -158,6 +170,8 @@ pub(crate) fn registers_redirect_uri(app: &App, uri: &str) -> bool {
     app.redirect_uris
         .iter()
         .any(|r| r == uri || loopback_port_variant(r, uri))
+        // An SPA's page is where it is: no port variant.
+        || app.spa_redirect_uris.iter().any(|r| r == uri)
 }
 
 /// RFC 8252 §7.3: a native app registers `http://127.0.0.1/path` (or
@@ -196,6 +210,7 @@ mod tests {
             tenant_segment: "contoso.example",
             app,
             redirect_uri: app.redirect_uris[0].clone(),
+            spa_origin: None,
             mode,
             mode_error: None,
             state: Some("s t".into()),
@@ -213,6 +228,7 @@ mod tests {
             object_id: Uuid::nil(),
             secret: None,
             redirect_uris: vec![redirect_uri.into()],
+            spa_redirect_uris: Vec::new(),
             grant_types: Vec::new(),
             permissions: Vec::new(),
         }
@@ -225,6 +241,7 @@ mod tests {
             domains: Vec::new(),
             profile: None,
             lockout: Default::default(),
+            refresh_token_reuse_seconds: 0,
         }
     }
 

@@ -65,6 +65,9 @@ pub struct RawTenant {
     pub lockout_threshold: Option<u32>,
     /// The first lockout's length in seconds (default 60).
     pub lockout_duration_seconds: Option<u32>,
+    /// Seconds after its rotation in which a refresh token presented again
+    /// is answered rather than taken for a theft (default 5; 0: strict).
+    pub refresh_token_reuse_seconds: Option<i64>,
     #[serde(default)]
     pub apis: Vec<RawApi>,
     #[serde(default)]
@@ -96,6 +99,9 @@ pub struct RawApp {
     pub secret: Option<Secret>,
     #[serde(default)]
     pub redirect_uris: Vec<String>,
+    /// Redirect URIs of the single-page-application kind.
+    #[serde(default)]
+    pub spa_redirect_uris: Vec<String>,
     #[serde(default)]
     pub grant_types: Vec<String>,
     #[serde(default)]
@@ -194,6 +200,10 @@ fn validate(raw: RawDirectory) -> Result<DirectoryFile, DirectoryError> {
             domains: tenant_domains,
             profile: raw_tenant.profile,
             lockout: lockout_policy(&at, &raw_tenant)?,
+            refresh_token_reuse_seconds: reuse_seconds(
+                &at,
+                raw_tenant.refresh_token_reuse_seconds,
+            )?,
         };
         let apis = validate_apis(&at, tenant.id, raw_tenant.apis)?;
         for (a, raw_app) in raw_tenant.apps.into_iter().enumerate() {
@@ -316,6 +326,20 @@ fn validate_app(
             ));
         }
     }
+    for uri in &raw.spa_redirect_uris {
+        if let Some(problem) = super::redirect_uri::spa_refusal(uri) {
+            return Err(invalid(
+                format!("{at}.spa_redirect_uris"),
+                format!("'{uri}' {problem}"),
+            ));
+        }
+        if raw.redirect_uris.contains(uri) {
+            return Err(invalid(
+                format!("{at}.spa_redirect_uris"),
+                format!("'{uri}' is in redirect_uris too: a redirect URI is of one kind"),
+            ));
+        }
+    }
     for (p, permission) in raw.permissions.iter().enumerate() {
         let at = format!("{at}.permissions[{p}]");
         let api = find_api(apis, &permission.api, &at)?;
@@ -345,6 +369,7 @@ fn validate_app(
         name: raw.name,
         secret,
         redirect_uris: raw.redirect_uris,
+        spa_redirect_uris: raw.spa_redirect_uris,
         grant_types,
         permissions: raw.permissions,
     })
@@ -488,6 +513,25 @@ fn lockout_policy(at: &str, raw: &RawTenant) -> Result<LockoutPolicy, DirectoryE
     Ok(policy)
 }
 
+/// The tenant's refresh-token reuse interval, in seconds.
+fn reuse_seconds(at: &str, raw: Option<i64>) -> Result<u32, DirectoryError> {
+    let max = super::MAX_REFRESH_TOKEN_REUSE_SECONDS;
+    match raw {
+        None => Ok(super::DEFAULT_REFRESH_TOKEN_REUSE_SECONDS),
+        Some(seconds) => u32::try_from(seconds)
+            .ok()
+            .filter(|s| *s <= max)
+            .ok_or_else(|| {
+                invalid(
+                    format!("{at}.refresh_token_reuse_seconds"),
+                    format!(
+                        "{seconds} is not a number of seconds from 0 (strict rotation) to {max}"
+                    ),
+                )
+            }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -614,6 +658,76 @@ domains = ["Contoso.example"]
             native.is_ok(),
             "a public client may register a custom scheme"
         );
+    }
+
+    #[test]
+    fn the_refresh_token_reuse_interval_is_read_per_tenant() {
+        let tenant = |line: &str| {
+            format!("[[tenants]]\nid = \"7fe81447-da57-4385-becb-6de57f21477e\"\n{line}\n")
+        };
+        let seconds = |text: &str| {
+            parse_directory(text).map(|f| f.directory.tenants[0].refresh_token_reuse_seconds)
+        };
+        assert_eq!(seconds(&tenant("")).unwrap(), 5, "the default");
+        assert_eq!(
+            seconds(&tenant("refresh_token_reuse_seconds = 0")).unwrap(),
+            0
+        );
+        assert_eq!(
+            seconds(&tenant("refresh_token_reuse_seconds = 60")).unwrap(),
+            60
+        );
+        for bad in ["-1", "61", "86400"] {
+            assert_eq!(
+                seconds(&tenant(&format!("refresh_token_reuse_seconds = {bad}")))
+                    .unwrap_err()
+                    .to_string(),
+                format!(
+                    "tenants[0].refresh_token_reuse_seconds: {bad} is not a number of seconds from 0 (strict rotation) to 60"
+                )
+            );
+        }
+        let err = seconds(&tenant("refresh_token_reuse_seconds = \"5s\""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("refresh_token_reuse_seconds") && err.contains("invalid type"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn spa_redirect_uris_are_read_and_checked() {
+        let app = |uris: &str| {
+            format!(
+                "\n  [[tenants.apps]]\n  client_id = \"2d4d11a2-f814-46a7-890a-274a72a7309e\"\n  name = \"SPA\"\n  redirect_uris = [\"http://localhost:5000/cb\"]\n  spa_redirect_uris = {uris}\n"
+            )
+        };
+        let data = parse_directory(&format!(
+            "{TENANT}{}",
+            app(r#"["http://localhost:3000/", "https://spa.contoso.example/"]"#)
+        ))
+        .unwrap()
+        .directory;
+        assert_eq!(
+            data.apps[0].spa_redirect_uris,
+            ["http://localhost:3000/", "https://spa.contoso.example/"]
+        );
+        assert_eq!(data.apps[0].redirect_uris, ["http://localhost:5000/cb"]);
+        assert_eq!(
+            error_of(&app(r#"["http://spa.contoso.example/"]"#)),
+            "tenants[0].apps[0].spa_redirect_uris: 'http://spa.contoso.example/' uses http to a host that is not loopback (localhost, 127.0.0.1, [::1]): use https"
+        );
+        assert_eq!(
+            error_of(&app(r#"["msal2d4d11a2://auth"]"#)),
+            "tenants[0].apps[0].spa_redirect_uris: 'msal2d4d11a2://auth' uses a custom scheme: a single-page application's redirect URI is a web page (https, or http to a loopback host)"
+        );
+        assert_eq!(
+            error_of(&app(r#"["http://localhost:5000/cb"]"#)),
+            "tenants[0].apps[0].spa_redirect_uris: 'http://localhost:5000/cb' is in redirect_uris too: a redirect URI is of one kind"
+        );
+        let err = error_of(&app(r#""http://localhost:3000/""#));
+        assert!(err.contains("spa_redirect_uris"), "{err}");
     }
 
     #[test]

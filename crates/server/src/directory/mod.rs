@@ -18,6 +18,7 @@ use crate::secrets::Digest;
 
 pub use demo::{DemoCredentials, DemoError, demo_directory};
 pub use file::{DirectoryError, DirectoryFile, load_directory_file, parse_directory};
+pub use redirect_uri::origin_of;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant {
@@ -29,7 +30,20 @@ pub struct Tenant {
     pub profile: Option<Profile>,
     /// When failed sign-ins lock a user name, and for how long.
     pub lockout: LockoutPolicy,
+    /// How long after its rotation a refresh token presented again still
+    /// gets an answer (a sibling successor) instead of revoking its family:
+    /// two tabs refreshing at once. 0: strict rotation.
+    pub refresh_token_reuse_seconds: u32,
 }
+
+/// `refresh_token_reuse_seconds` when the directory file says nothing:
+/// long enough for two tabs (or a retry after a lost response) that
+/// refresh together on a slow link, short enough that a stolen token is
+/// worth little once its owner has refreshed.
+pub const DEFAULT_REFRESH_TOKEN_REUSE_SECONDS: u32 = 5;
+
+/// The most `refresh_token_reuse_seconds` may be (Okta's cap too).
+pub const MAX_REFRESH_TOKEN_REUSE_SECONDS: u32 = 60;
 
 /// Smart lockout, as Azure AD's defaults have it: `threshold` failed
 /// passwords or second-factor codes lock the user name for `seconds`, and
@@ -84,6 +98,9 @@ pub struct App {
     /// `None`: a public client.
     pub secret: Option<Digest>,
     pub redirect_uris: Vec<String>,
+    /// Redirect URIs of the single-page-application kind: their codes and
+    /// refresh tokens are redeemed cross-origin, from their origin only.
+    pub spa_redirect_uris: Vec<String>,
     pub grant_types: Vec<GrantType>,
     pub permissions: Vec<Permission>,
 }
@@ -95,6 +112,11 @@ impl App {
 
     pub fn allows(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
+    }
+
+    /// Every redirect URI the app registered, web (and native) and SPA.
+    pub fn all_redirect_uris(&self) -> impl Iterator<Item = &String> {
+        self.redirect_uris.iter().chain(&self.spa_redirect_uris)
     }
 
     /// The permission this app holds on `api`, if any.

@@ -35,10 +35,54 @@ pub fn refusal(uri: &str, public: bool) -> Option<&'static str> {
     }
 }
 
+/// Why `uri` cannot be registered as a single-page application's redirect
+/// URI, or `None` if it can: the rules of `refusal` for a confidential app
+/// (`https`, or `http` to a loopback host), since a browser's page has a
+/// web origin and never a custom scheme.
+pub fn spa_refusal(uri: &str) -> Option<&'static str> {
+    refusal(uri, false).map(|problem| {
+        if problem.starts_with("uses a custom scheme") {
+            "uses a custom scheme: a single-page application's redirect URI is a web page (https, or http to a loopback host)"
+        } else {
+            problem
+        }
+    })
+}
+
+/// The web origin (RFC 6454) of an `http` or `https` URI, serialised as a
+/// browser's `Origin` header is: scheme and host in lower case, the port
+/// only when it is not the scheme's default. `None` for other URIs.
+pub fn origin_of(uri: &str) -> Option<String> {
+    let (scheme, rest) = uri.split_once(':')?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => "80",
+        "https" => "443",
+        _ => return None,
+    };
+    let authority = authority(rest)?;
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    let (host, port) = match authority.rfind(':') {
+        Some(colon) if !authority[colon..].contains(']') => {
+            (&authority[..colon], Some(&authority[colon + 1..]))
+        }
+        _ => (authority, None),
+    };
+    let host = host.to_ascii_lowercase();
+    match port {
+        Some(port) if !port.is_empty() && port != default_port => {
+            Some(format!("{scheme}://{host}:{port}"))
+        }
+        _ => Some(format!("{scheme}://{host}")),
+    }
+}
+
 /// The authority of `//authority/path…`, if the URI has one.
 fn authority(rest: &str) -> Option<&str> {
     let rest = rest.strip_prefix("//")?;
-    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     Some(&rest[..end])
 }
 
@@ -60,7 +104,36 @@ fn is_loopback(host: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::refusal;
+    use super::{origin_of, refusal, spa_refusal};
+
+    #[test]
+    fn an_spa_redirect_uri_is_https_or_loopback_http() {
+        assert_eq!(spa_refusal("http://localhost:3000/"), None);
+        assert_eq!(spa_refusal("https://app.example/spa"), None);
+        assert_eq!(
+            spa_refusal("msal2d4d11a2://auth"),
+            Some(
+                "uses a custom scheme: a single-page application's redirect URI is a web page (https, or http to a loopback host)"
+            )
+        );
+        assert!(spa_refusal("http://app.example/").is_some());
+    }
+
+    #[test]
+    fn origins_read_as_browsers_send_them() {
+        for (uri, origin) in [
+            ("http://localhost:3000/", "http://localhost:3000"),
+            ("HTTPS://App.Example:443/cb?x=1", "https://app.example"),
+            ("http://127.0.0.1:80/", "http://127.0.0.1"),
+            ("https://app.example:8443", "https://app.example:8443"),
+            ("http://[::1]:5173/cb", "http://[::1]:5173"),
+            ("http://[::1]/cb", "http://[::1]"),
+        ] {
+            assert_eq!(origin_of(uri).as_deref(), Some(origin), "{uri}");
+        }
+        assert_eq!(origin_of("msal1://auth"), None);
+        assert_eq!(origin_of("https://user@app.example/"), None);
+    }
 
     #[test]
     fn every_app_may_register_https_and_loopback_http() {

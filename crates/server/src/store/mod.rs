@@ -78,6 +78,10 @@ pub struct RefreshTokenRecord {
     pub family_expires_at: i64,
     pub used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// The origin of the single-page-application redirect URI whose code
+    /// started the family: the token is redeemed only cross-origin, from
+    /// there. `None`: a web, native or password sign-in.
+    pub spa_origin: Option<String>,
 }
 
 /// An authorization code, known by its digest.
@@ -87,6 +91,9 @@ pub struct AuthCodeRecord {
     pub tenant_id: Uuid,
     pub client_id: Uuid,
     pub redirect_uri: String,
+    /// The redirect URI's origin when it is of the single-page-application
+    /// kind (the code is redeemed only cross-origin, from there).
+    pub spa_origin: Option<String>,
     pub user_oid: Uuid,
     pub resource: String,
     /// The API scopes granted, space-separated.
@@ -121,9 +128,11 @@ pub struct SessionRecord {
 /// What happened when a refresh token was presented for rotation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotation {
-    /// The token was current; it is now used and its successor stored.
+    /// The token was current, or rotated out less than the reuse interval
+    /// ago; it is now used and its successor stored.
     Rotated,
-    /// The token had already been rotated out: its family is now revoked.
+    /// The token had been rotated out longer ago than the reuse interval:
+    /// its family is now revoked.
     Reused,
     /// The token's family was revoked earlier.
     Revoked,
@@ -251,13 +260,17 @@ pub trait Store: Send + Sync + 'static {
     /// (names nobody has a second factor for, mostly mistyped or guessed).
     async fn prune_sign_in_attempts(&self, before: i64) -> Result<(), StoreError>;
 
-    /// Marks `old` used and stores `successor` in its family, atomically:
-    /// of two concurrent rotations of one token exactly one gets `Rotated`.
-    /// A token presented after it was rotated out revokes its whole family.
+    /// Marks `old` used and stores `successor` in its family, atomically.
+    /// A token rotated out less than `reuse_seconds` before `now` rotates
+    /// again (its successor is a sibling of the first: both stay current),
+    /// so concurrent rotations within the interval all get `Rotated`; with
+    /// `reuse_seconds` 0, exactly one does. A token presented later than
+    /// that after it was rotated out revokes its whole family.
     async fn rotate_refresh_token(
         &self,
         old: &Digest,
         successor: &RefreshTokenRecord,
         now: i64,
+        reuse_seconds: i64,
     ) -> Result<Rotation, StoreError>;
 }

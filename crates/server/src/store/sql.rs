@@ -56,6 +56,14 @@ pub(super) fn lockout_policy(threshold: Option<i64>, seconds: Option<i64>) -> Lo
     }
 }
 
+/// A stored refresh-token reuse interval; NULL (a tenant stored before
+/// the setting existed) takes the default.
+pub(super) fn reuse_seconds(seconds: Option<i64>) -> u32 {
+    seconds
+        .and_then(|v| u32::try_from(v).ok())
+        .unwrap_or(crate::directory::DEFAULT_REFRESH_TOKEN_REUSE_SECONDS)
+}
+
 /// `impl Store for $store` over the pools `pool` (reads) and `writer`
 /// (writes) of database `$db`, with rows `$row`.
 macro_rules! sql_store {
@@ -72,7 +80,8 @@ macro_rules! sql_store {
             };
             use crate::secrets::Digest;
             use crate::store::sql::{
-                digest, from_json, like_escaped, lockout_policy, profile_name, to_json, uuid,
+                digest, from_json, like_escaped, lockout_policy, profile_name, reuse_seconds, to_json,
+                uuid,
             };
             use crate::store::{
                 AuthCodeRecord, RefreshTokenRecord, Rotation, SessionRecord, Store, StoreError,
@@ -106,6 +115,7 @@ fn refresh_from_row(row: &$row) -> Result<RefreshTokenRecord, StoreError> {
         family_expires_at: row.try_get("family_expires_at")?,
         used_at: row.try_get("used_at")?,
         revoked_at: row.try_get("revoked_at")?,
+        spa_origin: row.try_get("spa_origin")?,
     })
 }
 
@@ -116,6 +126,7 @@ fn code_from_row(row: &$row) -> Result<AuthCodeRecord, StoreError> {
         tenant_id: uuid(row.try_get("tenant_id")?)?,
         client_id: uuid(row.try_get("client_id")?)?,
         redirect_uri: row.try_get("redirect_uri")?,
+        spa_origin: row.try_get("spa_origin")?,
         user_oid: uuid(row.try_get("user_oid")?)?,
         resource: row.try_get("resource")?,
         scope: row.try_get("scope")?,
@@ -135,12 +146,13 @@ impl Store for $store {
     async fn apply_directory(&self, data: &DirectoryData) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
         for tenant in &data.tenants {
-            sqlx::query("INSERT INTO tenants (id, name, profile, lockout_threshold, lockout_seconds) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET name = excluded.name, profile = excluded.profile, lockout_threshold = excluded.lockout_threshold, lockout_seconds = excluded.lockout_seconds")
+            sqlx::query("INSERT INTO tenants (id, name, profile, lockout_threshold, lockout_seconds, refresh_token_reuse_seconds) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET name = excluded.name, profile = excluded.profile, lockout_threshold = excluded.lockout_threshold, lockout_seconds = excluded.lockout_seconds, refresh_token_reuse_seconds = excluded.refresh_token_reuse_seconds")
                 .bind(tenant.id.to_string())
                 .bind(&tenant.name)
                 .bind(profile_name(tenant.profile))
                 .bind(i64::from(tenant.lockout.threshold))
                 .bind(i64::from(tenant.lockout.seconds))
+                .bind(i64::from(tenant.refresh_token_reuse_seconds))
                 .execute(&mut *tx)
                 .await?;
             sqlx::query("DELETE FROM tenant_domains WHERE tenant_id = $1")
@@ -167,7 +179,7 @@ impl Store for $store {
         }
         for app in &data.apps {
             let grants: Vec<&str> = app.grant_types.iter().map(|g| g.as_str()).collect();
-            sqlx::query("INSERT INTO apps (client_id, tenant_id, name, object_id, secret_sha256, redirect_uris, grant_types, permissions) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (client_id) DO UPDATE SET tenant_id = excluded.tenant_id, name = excluded.name, object_id = excluded.object_id, secret_sha256 = excluded.secret_sha256, redirect_uris = excluded.redirect_uris, grant_types = excluded.grant_types, permissions = excluded.permissions")
+            sqlx::query("INSERT INTO apps (client_id, tenant_id, name, object_id, secret_sha256, redirect_uris, grant_types, permissions, spa_redirect_uris) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (client_id) DO UPDATE SET tenant_id = excluded.tenant_id, name = excluded.name, object_id = excluded.object_id, secret_sha256 = excluded.secret_sha256, redirect_uris = excluded.redirect_uris, grant_types = excluded.grant_types, permissions = excluded.permissions, spa_redirect_uris = excluded.spa_redirect_uris")
                 .bind(app.client_id.to_string())
                 .bind(app.tenant_id.to_string())
                 .bind(&app.name)
@@ -176,6 +188,7 @@ impl Store for $store {
                 .bind(to_json(&app.redirect_uris))
                 .bind(to_json(&grants))
                 .bind(to_json(&app.permissions))
+                .bind(to_json(&app.spa_redirect_uris))
                 .execute(&mut *tx)
                 .await?;
         }
@@ -210,7 +223,7 @@ impl Store for $store {
         let domains = sqlx::query("SELECT domain, tenant_id FROM tenant_domains ORDER BY domain")
             .fetch_all(&self.pool)
             .await?;
-        for row in sqlx::query("SELECT id, name, profile, lockout_threshold, lockout_seconds FROM tenants ORDER BY id")
+        for row in sqlx::query("SELECT id, name, profile, lockout_threshold, lockout_seconds, refresh_token_reuse_seconds FROM tenants ORDER BY id")
             .fetch_all(&self.pool)
             .await?
         {
@@ -231,6 +244,9 @@ impl Store for $store {
                 lockout: lockout_policy(
                     row.try_get("lockout_threshold")?,
                     row.try_get("lockout_seconds")?,
+                ),
+                refresh_token_reuse_seconds: reuse_seconds(
+                    row.try_get("refresh_token_reuse_seconds")?,
                 ),
             });
         }
@@ -259,6 +275,7 @@ impl Store for $store {
                 object_id: uuid(row.try_get("object_id")?)?,
                 secret: secret.as_deref().map(digest).transpose()?,
                 redirect_uris: from_json(row.try_get("redirect_uris")?)?,
+                spa_redirect_uris: from_json(row.try_get("spa_redirect_uris")?)?,
                 grant_types: grants
                     .iter()
                     .map(|g| {
@@ -377,7 +394,7 @@ impl Store for $store {
     }
 
     async fn insert_code(&self, code: &AuthCodeRecord) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO auth_codes (code_sha256, tenant_id, client_id, redirect_uri, user_oid, resource, scope, oidc_scope, nonce, code_challenge, auth_methods, issued_at, expires_at, redeemed_at, family_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL, NULL)")
+        sqlx::query("INSERT INTO auth_codes (code_sha256, tenant_id, client_id, redirect_uri, user_oid, resource, scope, oidc_scope, nonce, code_challenge, auth_methods, issued_at, expires_at, redeemed_at, family_id, spa_origin) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL, NULL, $14)")
             .bind(code.digest.0.to_vec())
             .bind(code.tenant_id.to_string())
             .bind(code.client_id.to_string())
@@ -391,6 +408,7 @@ impl Store for $store {
             .bind(&code.auth_methods)
             .bind(code.issued_at)
             .bind(code.expires_at)
+            .bind(&code.spa_origin)
             .execute(&self.writer)
             .await?;
         Ok(())
@@ -627,13 +645,18 @@ impl Store for $store {
         old: &Digest,
         successor: &RefreshTokenRecord,
         now: i64,
+        reuse_seconds: i64,
     ) -> Result<Rotation, StoreError> {
         let mut tx = self.writer.begin().await?;
-        // The one statement that decides who wins: only a current token is
-        // marked used, and only once.
-        let consumed = sqlx::query("UPDATE refresh_tokens SET used_at = $1 WHERE token_sha256 = $2 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $1 RETURNING family_id")
+        // The one statement that decides: a current token is marked used
+        // (once: its first rotation's time stays), and one rotated out
+        // less than the reuse interval ago passes again. A concurrent
+        // rotation waits for this row's lock and then re-reads `used_at`,
+        // so replicas agree; with an interval of 0 only the first passes.
+        let consumed = sqlx::query("UPDATE refresh_tokens SET used_at = COALESCE(used_at, $1) WHERE token_sha256 = $2 AND revoked_at IS NULL AND expires_at > $1 AND (used_at IS NULL OR ($3 > 0 AND used_at > $1 - $3)) RETURNING family_id")
             .bind(now)
             .bind(old.0.to_vec())
+            .bind(reuse_seconds)
             .fetch_optional(&mut *tx)
             .await?;
         if consumed.is_some() {
@@ -666,7 +689,7 @@ async fn insert_refresh<'e, E>(executor: E, token: &RefreshTokenRecord) -> Resul
 where
     E: sqlx::Executor<'e, Database = $db>,
 {
-    sqlx::query("INSERT INTO refresh_tokens (token_sha256, family_id, tenant_id, client_id, user_oid, resource, scope, issued_at, expires_at, used_at, revoked_at, granted_scope, family_expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
+    sqlx::query("INSERT INTO refresh_tokens (token_sha256, family_id, tenant_id, client_id, user_oid, resource, scope, issued_at, expires_at, used_at, revoked_at, granted_scope, family_expires_at, spa_origin) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
         .bind(token.digest.0.to_vec())
         .bind(token.family_id.to_string())
         .bind(token.tenant_id.to_string())
@@ -680,6 +703,7 @@ where
         .bind(token.revoked_at)
         .bind(&token.granted_scope)
         .bind(token.family_expires_at)
+        .bind(&token.spa_origin)
         .execute(executor)
         .await?;
     Ok(())

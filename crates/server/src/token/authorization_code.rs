@@ -2,7 +2,9 @@
 //!
 //! Every check that does not consume the code comes first, so a client
 //! that gets a parameter wrong (or a thief without the verifier) cannot burn
-//! the legitimate client's code; then one transaction redeems it and stores
+//! the legitimate client's code (a code for a single-page application is
+//! redeemed only cross-origin, from its redirect URI's origin, and a web
+//! app's never cross-origin: `cross_origin`); then one transaction redeems it and stores
 //! the first refresh token of its family. A code presented again revokes
 //! the refresh tokens its first redemption started.
 
@@ -13,6 +15,7 @@ use latchkey_protocol::{Aadsts, TokenResponseV1};
 use uuid::Uuid;
 
 use super::Caller;
+use super::cross_origin::check_origin;
 use super::issue::{UserSignIn, resolve_api};
 use super::request::Form;
 use crate::ProtocolError;
@@ -58,6 +61,7 @@ pub async fn grant(
         family,
         nonce: record.nonce.as_deref(),
         auth_methods: &record.auth_methods,
+        spa_origin: record.spa_origin.as_deref(),
     };
     // Signed before the redemption is decided (a lost race wastes one
     // signature), so that redeeming the code and storing the family's first
@@ -93,6 +97,9 @@ async fn check_code(
     if record.client_id != caller.app.client_id {
         return Err(Aadsts::GrantClientMismatch.into());
     }
+    // Before the replay check too: a request from the wrong side of the
+    // browser changes nothing.
+    check_origin(record.spa_origin.as_deref(), caller.origin)?;
     if record.redeemed_at.is_some() {
         return Err(replayed(state, &record.digest, now).await);
     }

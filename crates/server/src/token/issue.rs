@@ -260,6 +260,9 @@ pub struct UserSignIn<'a> {
     pub nonce: Option<&'a str>,
     /// How the user signed in (`pwd`, `pwd mfa`): the ID token's `amr`.
     pub auth_methods: &'a str,
+    /// The origin of the single-page application the code was issued to:
+    /// its family lives `spa_refresh_lifetime`, not a day more.
+    pub spa_origin: Option<&'a str>,
 }
 
 impl UserSignIn<'_> {
@@ -292,13 +295,20 @@ impl UserSignIn<'_> {
         };
         let issued = access_token(state, caller, self.api, &subject, now)?;
         let (refresh_token, record) = if caller.app.allows(GrantType::RefreshToken) {
+            let lifetime = match self.spa_origin {
+                Some(_) => state
+                    .config
+                    .spa_refresh_lifetime
+                    .min(state.config.refresh_family_lifetime),
+                None => state.config.refresh_family_lifetime,
+            };
             let grant = FamilyGrant {
                 family: self.family,
                 resource: &self.api.app_id_uri,
                 granted_scope: &self.scp,
                 oidc_scope: self.oidc_scope,
-                expires_at: now.unix_timestamp()
-                    + state.config.refresh_family_lifetime.as_secs() as i64,
+                expires_at: now.unix_timestamp() + lifetime.as_secs() as i64,
+                spa_origin: self.spa_origin,
             };
             let (token, record) = new_refresh_token(state, caller, self.user, &grant, now)?;
             (Some(token), Some(record))
@@ -334,6 +344,8 @@ pub struct FamilyGrant<'a> {
     pub oidc_scope: &'a str,
     /// The family's absolute end (Unix seconds).
     pub expires_at: i64,
+    /// The single-page application's origin, for an SPA's family.
+    pub spa_origin: Option<&'a str>,
 }
 
 /// A new refresh token for `user` in the family of `grant`, living the
@@ -363,6 +375,7 @@ pub fn new_refresh_token(
         family_expires_at: grant.expires_at,
         used_at: None,
         revoked_at: None,
+        spa_origin: grant.spa_origin.map(str::to_owned),
     };
     Ok((token, record))
 }

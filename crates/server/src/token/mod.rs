@@ -7,6 +7,7 @@
 
 mod authorization_code;
 mod client_credentials;
+mod cross_origin;
 mod issue;
 mod password;
 mod refresh;
@@ -48,6 +49,8 @@ pub struct Caller<'a> {
     pub now: OffsetDateTime,
     /// The request's ids, time and client address.
     pub ctx: &'a RequestContext,
+    /// The request's `Origin`: a browser's page sent it (`cross_origin`).
+    pub origin: Option<&'a str>,
 }
 
 /// `POST /{tenant}/oauth2/token` (v1).
@@ -155,9 +158,25 @@ async fn grant(
     let grant = GrantType::parse(grant_name).ok_or_else(|| Aadsts::UnsupportedGrantType {
         grant_type: grant_name.to_owned(),
     })?;
+    // Only a code or refresh token of a single-page application may be
+    // redeemed from a browser's page, and only at the v2.0 endpoint:
+    // anything else cross-origin is refused before it can spend anything.
+    let origin = cross_origin::request_origin(headers);
+    if let Some(origin) = &origin
+        && (version == Version::V1
+            || !matches!(
+                grant,
+                GrantType::AuthorizationCode | GrantType::RefreshToken
+            ))
+    {
+        return Err(Aadsts::CrossOriginNotSpa {
+            origin: origin.clone(),
+        }
+        .into());
+    }
     let presented = presented_client(headers, form)?;
-    let method = presented.method;
-    let (tenant, app) = authenticate_client(state, tenant, tenant_segment, presented)?;
+    let (tenant, app, method) =
+        authenticate_client(state, tenant, tenant_segment, presented, origin.is_some())?;
     let caller = Caller {
         tenant,
         tenant_segment,
@@ -166,6 +185,7 @@ async fn grant(
         version,
         now: ctx.now(),
         ctx,
+        origin: origin.as_deref(),
     };
     let translated;
     let form = match version {
@@ -254,13 +274,18 @@ async fn dispatch(
 }
 
 /// RFC 6749 §2.3: finds the client in the tenant and checks its secret;
-/// the client's tenant and app.
+/// the client's tenant and app, and how it authenticated. A browser's page
+/// (`cross_origin`) holds no secret: an app that has one is taken as a
+/// public client there, for the one thing such a request may do, redeem a
+/// code (with PKCE, which its redirect URI demands) or refresh token
+/// issued to the app's single-page-application redirect URI.
 fn authenticate_client<'a>(
     state: &'a AppState,
     tenant: TenantRef<'a>,
     tenant_segment: &str,
     presented: PresentedClient,
-) -> Result<(&'a Tenant, &'a App), ProtocolError> {
+    cross_origin: bool,
+) -> Result<(&'a Tenant, &'a App, AuthMethod), ProtocolError> {
     let unknown = || Aadsts::UnknownApplication {
         client_id: presented.client_id.clone(),
         tenant: tenant_segment.to_owned(),
@@ -278,6 +303,7 @@ fn authenticate_client<'a>(
     let basic = presented.method == AuthMethod::Basic;
     let challenge = |e: ProtocolError| if basic { e.with_basic_challenge() } else { e };
     match (&app.secret, &presented.secret) {
+        (Some(_), None) if cross_origin && !app.spa_redirect_uris.is_empty() => {}
         (Some(_), None) => return Err(Aadsts::MissingClientSecret.into()),
         (Some(expected), Some(secret)) if !expected.matches(secret) => {
             return Err(challenge(
@@ -290,7 +316,7 @@ fn authenticate_client<'a>(
         (None, Some(_)) => return Err(challenge(Aadsts::PublicClientSentSecret.into())),
         _ => {}
     }
-    Ok((tenant, app))
+    Ok((tenant, app, presented.method))
 }
 
 /// v2.0: the resource is named by the scopes (`{App ID URI}/{scope}`, or

@@ -56,6 +56,7 @@ pub async fn grant(
         family: Uuid::new_v4(),
         nonce: None,
         auth_methods: "pwd",
+        spa_origin: None,
     };
     sign_in.tokens(state, caller, caller.now).await
 }

@@ -1,8 +1,15 @@
 //! `grant_type=refresh_token` (RFC 6749 §6) with rotation: every refresh
 //! returns a new refresh token and retires the old one. Presenting a
 //! retired token again means it leaked, so its whole family is revoked
-//! (RFC 9700 §4.14.2). The policy is strict: of two concurrent refreshes of
-//! one token, one wins and the other counts as reuse.
+//! (RFC 9700 §4.14.2) — unless it comes back within the tenant's
+//! `refresh_token_reuse_seconds` of its rotation: two tabs (or a retry
+//! after a lost response) refreshing at once each get a successor, and
+//! each successor keeps working. 0 is strict rotation. The store decides,
+//! in the rotation's one statement, so replicas agree.
+//!
+//! A single-page application's token is redeemed only from its page's
+//! origin (`cross_origin`), and its family ends `spa_refresh_lifetime`
+//! (24 hours) after the sign-in, however often it is refreshed.
 //!
 //! A refresh token carries what its sign-in granted: a refresh for the
 //! sign-in's resource gets at most those scopes (narrowing allowed, RFC
@@ -13,6 +20,7 @@
 
 use latchkey_protocol::{Aadsts, TokenResponseV1, same_resource};
 
+use super::cross_origin::check_origin;
 use super::issue::{
     FamilyGrant, Subject, access_token, delegated_scopes, new_refresh_token, resolve_api,
     v1_response,
@@ -62,11 +70,17 @@ pub async fn grant(
         granted_scope: &record.granted_scope,
         oidc_scope: &record.scope,
         expires_at: record.family_expires_at,
+        spa_origin: record.spa_origin.as_deref(),
     };
     let (token, successor) = new_refresh_token(state, caller, &user, &family, now)?;
     match state
         .store
-        .rotate_refresh_token(&presented, &successor, now.unix_timestamp())
+        .rotate_refresh_token(
+            &presented,
+            &successor,
+            now.unix_timestamp(),
+            i64::from(caller.tenant.refresh_token_reuse_seconds),
+        )
         .await?
     {
         Rotation::Rotated => {}
@@ -104,19 +118,28 @@ async fn current_record(
     if record.client_id != caller.app.client_id {
         return Err(Aadsts::GrantClientMismatch.into());
     }
+    // Before the reuse check: a request from the wrong side of the browser
+    // changes nothing.
+    check_origin(record.spa_origin.as_deref(), caller.origin)?;
     if record.revoked_at.is_some() {
         return Err(Aadsts::GrantRevoked.into());
     }
-    if record.used_at.is_some() {
-        state
-            .store
-            .revoke_refresh_family(record.family_id, now)
-            .await?;
-        return Err(Aadsts::RefreshTokenReused.into());
+    let reuse_seconds = i64::from(caller.tenant.refresh_token_reuse_seconds);
+    match record.used_at {
+        // Rotated out just now (another tab): answered, not revoked. The
+        // rotation's statement decides again, atomically, at this time.
+        Some(used_at) if reuse_seconds > 0 && used_at > now - reuse_seconds => {}
+        Some(_) => {
+            state
+                .store
+                .revoke_refresh_family(record.family_id, now)
+                .await?;
+            return Err(Aadsts::RefreshTokenReused.into());
+        }
+        None => {}
     }
     if record.family_expires_at <= now {
-        let lifetime_days = state.config.refresh_family_lifetime.as_secs() / 86_400;
-        return Err(Aadsts::RefreshFamilyExpired { lifetime_days }.into());
+        return Err(family_expired(state, &record).into());
     }
     if record.expires_at <= now {
         return Err(Aadsts::GrantExpired.into());
@@ -151,6 +174,28 @@ fn within_grant(
         .into());
     }
     Ok(requested)
+}
+
+/// The family outlived its sign-in: an SPA's says when it was issued, as
+/// Azure AD's does.
+fn family_expired(state: &AppState, record: &RefreshTokenRecord) -> Aadsts {
+    if record.spa_origin.is_none() {
+        let lifetime_days = state.config.refresh_family_lifetime.as_secs() / 86_400;
+        return Aadsts::RefreshFamilyExpired { lifetime_days };
+    }
+    let lifetime = state
+        .config
+        .spa_refresh_lifetime
+        .min(state.config.refresh_family_lifetime);
+    let signed_in = record.family_expires_at - lifetime.as_secs() as i64;
+    let issued_on = time::OffsetDateTime::from_unix_timestamp(signed_in)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default();
+    Aadsts::SpaRefreshTokenExpired { issued_on }
 }
 
 fn rotation_failure(outcome: Rotation) -> Aadsts {

@@ -45,11 +45,19 @@ impl TestServer {
     }
 
     pub async fn start_with(configure: impl FnOnce(&mut ServerConfig)) -> TestServer {
+        TestServer::start_with_directory(DIRECTORY, configure).await
+    }
+
+    /// A server over a variant of the test directory (see `contoso_with`).
+    pub async fn start_with_directory(
+        directory: &str,
+        configure: impl FnOnce(&mut ServerConfig),
+    ) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let db_path = dir.path().join("latchkey.db");
         let store = SqliteStore::open(&db_path).await.unwrap();
         store
-            .apply_directory(&parse_directory(DIRECTORY).unwrap().directory)
+            .apply_directory(&parse_directory(directory).unwrap().directory)
             .await
             .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -126,6 +134,14 @@ impl TestServer {
     }
 }
 
+/// The test directory with `line` added to the Contoso tenant (e.g.
+/// `refresh_token_reuse_seconds = 0`).
+pub fn contoso_with(line: &str) -> String {
+    let anchor = "domains = [\"contoso.example\"]\n";
+    assert!(DIRECTORY.contains(anchor));
+    DIRECTORY.replacen(anchor, &format!("{anchor}{line}\n"), 1)
+}
+
 pub fn form(params: &[(&str, &str)]) -> String {
     let mut serializer = form_urlencoded::Serializer::new(String::new());
     for (name, value) in params {
@@ -145,6 +161,8 @@ pub struct Expected<'a> {
     /// The correlation id the client sent (a GUID), if any.
     pub correlation_id: Option<&'a str>,
     pub strict: bool,
+    /// How far the server's (test) clock runs ahead of the system's.
+    pub clock_ahead: Duration,
 }
 
 impl<'a> Expected<'a> {
@@ -157,6 +175,7 @@ impl<'a> Expected<'a> {
             suberror: None,
             correlation_id: None,
             strict: false,
+            clock_ahead: Duration::ZERO,
         }
     }
 }
@@ -184,7 +203,7 @@ pub async fn assert_token_error(response: reqwest::Response, expected: Expected<
     if let Some(sent) = expected.correlation_id {
         assert_eq!(correlation_id, sent);
     }
-    assert_recent_timestamp(timestamp);
+    assert_recent_timestamp(timestamp, expected.clock_ahead);
     let sep = if expected.strict { " " } else { "\r\n" };
     let description = format!(
         "AADSTS{}: {}{sep}Trace ID: {trace_id}{sep}Correlation ID: {correlation_id}{sep}Timestamp: {timestamp}",
@@ -204,14 +223,14 @@ pub async fn assert_token_error(response: reqwest::Response, expected: Expected<
     doc
 }
 
-/// `YYYY-MM-DD HH:MM:SSZ`, within a minute of now.
-fn assert_recent_timestamp(timestamp: &str) {
+/// `YYYY-MM-DD HH:MM:SSZ`, within a minute of now (on a clock `ahead`).
+fn assert_recent_timestamp(timestamp: &str, ahead: Duration) {
     let format =
         time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
     let parsed = time::PrimitiveDateTime::parse(timestamp, format)
         .unwrap()
         .assume_utc();
-    let skew = (time::OffsetDateTime::now_utc() - parsed).abs();
+    let skew = (time::OffsetDateTime::now_utc() + ahead - parsed).abs();
     assert!(skew < time::Duration::minutes(1), "timestamp {timestamp}");
 }
 

@@ -12,6 +12,7 @@ mod refresh;
 mod scenarios;
 mod sessions;
 mod sign_in;
+mod spa;
 mod store;
 mod token;
 mod v2;

@@ -39,9 +39,14 @@ async fn refresh(
 const REUSED: &str = "The refresh token has already been used to obtain a new one; every refresh token of this sign-in has been revoked. Send a new interactive authorization request for this user and resource.";
 const REVOKED: &str = "The provided grant has been revoked. Send a new interactive authorization request for this user and resource.";
 
+/// A server whose Contoso tenant rotates strictly (no reuse interval).
+async fn strict_server() -> TestServer {
+    TestServer::start_with_directory(&contoso_with("refresh_token_reuse_seconds = 0"), |_| {}).await
+}
+
 #[tokio::test]
 async fn refresh_rotates_and_reuse_revokes_the_family() {
-    let server = TestServer::start().await;
+    let server = strict_server().await;
     let first = sign_in(&server).await;
 
     let response = refresh(&server, CLI, &first, &[]).await;
@@ -69,8 +74,8 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
 }
 
 #[tokio::test]
-async fn concurrent_refreshes_of_one_token_have_exactly_one_winner() {
-    let server = TestServer::start().await;
+async fn with_reuse_seconds_0_concurrent_refreshes_of_one_token_have_exactly_one_winner() {
+    let server = strict_server().await;
     for _ in 0..10 {
         let token = sign_in(&server).await;
         let (a, b) = tokio::join!(
@@ -84,6 +89,78 @@ async fn concurrent_refreshes_of_one_token_have_exactly_one_winner() {
         let doc: serde_json::Value = loser.json().await.unwrap();
         assert_eq!(doc["error"], "invalid_grant");
     }
+}
+
+/// The refresh token of a 200 answer.
+async fn successor(response: reqwest::Response) -> String {
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    body["refresh_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn two_tabs_refreshing_at_once_both_stay_signed_in_until_a_late_reuse() {
+    // An interval of 60 s, so that the two requests certainly fall within
+    // it however slow the machine; the test clock then steps past it.
+    let clock = latchkey_server::Clock::adjustable();
+    let server =
+        TestServer::start_with_directory(&contoso_with("refresh_token_reuse_seconds = 60"), |c| {
+            c.clock = clock.clone()
+        })
+        .await;
+    for round in 1..=3 {
+        let ahead = std::time::Duration::from_secs(61 * round);
+        let token = sign_in(&server).await;
+        let (a, b) = tokio::join!(
+            refresh(&server, CLI, &token, &[]),
+            refresh(&server, CLI, &token, &[])
+        );
+        let (a, b) = (successor(a).await, successor(b).await);
+        assert_ne!(a, b, "each tab its own successor");
+        // Each keeps refreshing with what it got.
+        let a = successor(refresh(&server, CLI, &a, &[]).await).await;
+        let b = successor(refresh(&server, CLI, &b, &[]).await).await;
+        // Past the interval, the first token again is a real reuse: the
+        // family goes, both branches.
+        clock.advance(std::time::Duration::from_secs(61));
+        let response = refresh(&server, CLI, &token, &[]).await;
+        assert_token_error(
+            response,
+            Expected {
+                clock_ahead: ahead,
+                ..Expected::new(400, "invalid_grant", 70000, REUSED)
+            },
+        )
+        .await;
+        for revoked in [a, b] {
+            let response = refresh(&server, CLI, &revoked, &[]).await;
+            assert_token_error(
+                response,
+                Expected {
+                    clock_ahead: ahead,
+                    ..Expected::new(400, "invalid_grant", 50173, REVOKED)
+                },
+            )
+            .await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_reuse_within_the_interval_is_answered_even_after_the_winner_refreshed() {
+    let clock = latchkey_server::Clock::adjustable();
+    let server =
+        TestServer::start_with_directory(&contoso_with("refresh_token_reuse_seconds = 60"), |c| {
+            c.clock = clock.clone()
+        })
+        .await;
+    let token = sign_in(&server).await;
+    let first = successor(refresh(&server, CLI, &token, &[]).await).await;
+    let _ = successor(refresh(&server, CLI, &first, &[]).await).await;
+    clock.advance(std::time::Duration::from_secs(59));
+    // A tab that lost the race, 59 s late: still an answer.
+    let late = successor(refresh(&server, CLI, &token, &[]).await).await;
+    assert_eq!(refresh(&server, CLI, &late, &[]).await.status(), 200);
 }
 
 #[tokio::test]

@@ -73,6 +73,9 @@ both_engines!(
     failed_sign_ins_lock_a_name_and_each_lockout_doubles,
     concurrent_attempts_cannot_outrun_the_lockout,
     a_totp_step_is_used_once,
+    spa_settings_and_origins_round_trip,
+    a_token_reused_within_the_interval_rotates_again,
+    concurrent_rotations_within_the_interval_all_win,
 );
 
 const NOW: i64 = 1_800_000_000;
@@ -94,6 +97,7 @@ fn code(tenant: Uuid, client: Uuid, user: Uuid, secret: &str) -> AuthCodeRecord 
         expires_at: NOW + 600,
         redeemed_at: None,
         family_id: None,
+        spa_origin: None,
     }
 }
 
@@ -112,6 +116,7 @@ fn refresh(secret: &str, family: Uuid) -> RefreshTokenRecord {
         family_expires_at: NOW + 7200,
         used_at: None,
         revoked_at: None,
+        spa_origin: None,
     }
 }
 
@@ -226,7 +231,7 @@ mod tests {
         let second = refresh("rt-2", family);
         assert_eq!(
             store
-                .rotate_refresh_token(&first.digest, &second, NOW)
+                .rotate_refresh_token(&first.digest, &second, NOW, 0)
                 .await
                 .unwrap(),
             Rotation::Rotated
@@ -241,21 +246,21 @@ mod tests {
         // The rotated-out token again: reuse, and the family goes.
         assert_eq!(
             store
-                .rotate_refresh_token(&first.digest, &refresh("rt-3", family), NOW)
+                .rotate_refresh_token(&first.digest, &refresh("rt-3", family), NOW, 0)
                 .await
                 .unwrap(),
             Rotation::Reused
         );
         assert_eq!(
             store
-                .rotate_refresh_token(&second.digest, &refresh("rt-4", family), NOW)
+                .rotate_refresh_token(&second.digest, &refresh("rt-4", family), NOW, 0)
                 .await
                 .unwrap(),
             Rotation::Revoked
         );
         assert_eq!(
             store
-                .rotate_refresh_token(&Digest::of("unknown"), &refresh("rt-5", family), NOW)
+                .rotate_refresh_token(&Digest::of("unknown"), &refresh("rt-5", family), NOW, 0)
                 .await
                 .unwrap(),
             Rotation::NotFound
@@ -264,11 +269,188 @@ mod tests {
         store.insert_refresh_token(&old).await.unwrap();
         assert_eq!(
             store
-                .rotate_refresh_token(&old.digest, &refresh("rt-6", old.family_id), NOW + 3600)
+                .rotate_refresh_token(&old.digest, &refresh("rt-6", old.family_id), NOW + 3600, 0)
                 .await
                 .unwrap(),
             Rotation::Expired
         );
+    }
+
+    pub async fn spa_settings_and_origins_round_trip(store: Arc<dyn Store>) {
+        let file = latchkey_server::directory::parse_directory(
+            r#"
+[[tenants]]
+id = "7fe81447-da57-4385-becb-6de57f21477e"
+refresh_token_reuse_seconds = 0
+  [[tenants.apps]]
+  client_id = "2d4d11a2-f814-46a7-890a-274a72a7309e"
+  name = "SPA"
+  spa_redirect_uris = ["http://localhost:3000/"]
+[[tenants]]
+id = "3a9c5e1f-8b2d-4c6e-9f01-2d3e4f5a6b7c"
+"#,
+        )
+        .unwrap();
+        store.apply_directory(&file.directory).await.unwrap();
+        let loaded = store.load_directory().await.unwrap();
+        let mut reuse: Vec<(String, u32)> = loaded
+            .tenants
+            .iter()
+            .map(|t| (t.id.to_string(), t.refresh_token_reuse_seconds))
+            .collect();
+        reuse.sort();
+        assert_eq!(
+            reuse,
+            [
+                ("3a9c5e1f-8b2d-4c6e-9f01-2d3e4f5a6b7c".to_owned(), 5),
+                ("7fe81447-da57-4385-becb-6de57f21477e".to_owned(), 0)
+            ]
+        );
+        assert_eq!(loaded.apps[0].spa_redirect_uris, ["http://localhost:3000/"]);
+        assert!(loaded.apps[0].redirect_uris.is_empty());
+
+        let mut spa_code = code(Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), "spa-code");
+        spa_code.spa_origin = Some("http://localhost:3000".into());
+        store.insert_code(&spa_code).await.unwrap();
+        assert_eq!(
+            store.find_code(&spa_code.digest).await.unwrap(),
+            Some(spa_code.clone())
+        );
+        let family = Uuid::new_v4();
+        let mut first = refresh("spa-rt-1", family);
+        first.spa_origin = Some("http://localhost:3000".into());
+        assert!(
+            store
+                .redeem_code(&spa_code.digest, family, NOW, Some(&first))
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.find_refresh_token(&first.digest).await.unwrap(),
+            Some(first.clone())
+        );
+        let mut second = refresh("spa-rt-2", family);
+        second.spa_origin = first.spa_origin.clone();
+        store
+            .rotate_refresh_token(&first.digest, &second, NOW, 0)
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .find_refresh_token(&second.digest)
+                .await
+                .unwrap()
+                .unwrap()
+                .spa_origin
+                .as_deref(),
+            Some("http://localhost:3000")
+        );
+    }
+
+    pub async fn a_token_reused_within_the_interval_rotates_again(store: Arc<dyn Store>) {
+        let family = Uuid::new_v4();
+        let first = refresh("grace-1", family);
+        store.insert_refresh_token(&first).await.unwrap();
+        let (a, b) = (refresh("grace-a", family), refresh("grace-b", family));
+        let rotate = |old: Digest, new: RefreshTokenRecord, at: i64| {
+            let store = store.clone();
+            async move { store.rotate_refresh_token(&old, &new, at, 5).await.unwrap() }
+        };
+        assert_eq!(
+            rotate(first.digest, a.clone(), NOW).await,
+            Rotation::Rotated
+        );
+        // Another tab, 4 s later: a sibling successor, not a revocation.
+        assert_eq!(
+            rotate(first.digest, b.clone(), NOW + 4).await,
+            Rotation::Rotated
+        );
+        let used = store
+            .find_refresh_token(&first.digest)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(used.used_at, Some(NOW), "the first rotation's time stays");
+        // Each tab keeps refreshing with what it got.
+        assert_eq!(
+            rotate(a.digest, refresh("grace-a2", family), NOW + 10).await,
+            Rotation::Rotated
+        );
+        assert_eq!(
+            rotate(b.digest, refresh("grace-b2", family), NOW + 10).await,
+            Rotation::Rotated
+        );
+        // 5 s after its rotation the interval is over: reuse, and the
+        // family goes, every branch of it.
+        assert_eq!(
+            rotate(first.digest, refresh("grace-late", family), NOW + 5).await,
+            Rotation::Reused
+        );
+        for digest in [Digest::of("grace-a2"), Digest::of("grace-b2")] {
+            let record = store.find_refresh_token(&digest).await.unwrap().unwrap();
+            assert_eq!(record.revoked_at, Some(NOW + 5));
+        }
+        assert!(
+            store
+                .find_refresh_token(&Digest::of("grace-late"))
+                .await
+                .unwrap()
+                .is_none(),
+            "no successor for a reuse"
+        );
+        // 0 is strict: even at the same second, a second rotation is reuse.
+        let strict = refresh("strict-1", Uuid::new_v4());
+        store.insert_refresh_token(&strict).await.unwrap();
+        let successor = refresh("strict-2", strict.family_id);
+        assert_eq!(
+            store
+                .rotate_refresh_token(&strict.digest, &successor, NOW, 0)
+                .await
+                .unwrap(),
+            Rotation::Rotated
+        );
+        assert_eq!(
+            store
+                .rotate_refresh_token(
+                    &strict.digest,
+                    &refresh("strict-3", strict.family_id),
+                    NOW - 1,
+                    0
+                )
+                .await
+                .unwrap(),
+            Rotation::Reused,
+            "a request that read the clock before the rotation is no exception"
+        );
+    }
+
+    pub async fn concurrent_rotations_within_the_interval_all_win(store: Arc<dyn Store>) {
+        for trial in 0..50 {
+            let family = Uuid::new_v4();
+            let token = refresh(&format!("rt-tabs-{trial}"), family);
+            store.insert_refresh_token(&token).await.unwrap();
+            let attempts = (0..2).map(|i| {
+                let store = store.clone();
+                let successor = refresh(&format!("rt-tabs-{trial}-{i}"), family);
+                tokio::spawn(async move {
+                    store
+                        .rotate_refresh_token(&token.digest, &successor, NOW, 5)
+                        .await
+                })
+            });
+            for attempt in attempts {
+                assert_eq!(
+                    attempt.await.unwrap().unwrap(),
+                    Rotation::Rotated,
+                    "trial {trial}"
+                );
+            }
+            for i in 0..2 {
+                let successor = Digest::of(&format!("rt-tabs-{trial}-{i}"));
+                let record = store.find_refresh_token(&successor).await.unwrap().unwrap();
+                assert_eq!((record.used_at, record.revoked_at), (None, None));
+            }
+        }
     }
 
     pub async fn concurrent_rotations_have_one_winner(store: Arc<dyn Store>) {
@@ -281,7 +463,7 @@ mod tests {
                 let successor = refresh(&format!("rt-race-{trial}-{i}"), family);
                 tokio::spawn(async move {
                     store
-                        .rotate_refresh_token(&token.digest, &successor, NOW)
+                        .rotate_refresh_token(&token.digest, &successor, NOW, 0)
                         .await
                 })
             });
