@@ -28,6 +28,7 @@ mod state;
 pub mod store;
 mod tenant_segment;
 mod token;
+mod unknown_route;
 
 use std::sync::Arc;
 
@@ -71,6 +72,9 @@ fn routes(state: Shared) -> Router {
             get(discovery::openid_configuration),
         )
         .route("/{tenant}/discovery/keys", get(discovery::jwks))
+        // The keys URL Azure AD's v2.0 discovery names (and API samples
+        // hard-code): the same keys.
+        .route("/{tenant}/discovery/v2.0/keys", get(discovery::jwks))
         // ADAL asks `UserRealm`, MSAL `userrealm`.
         .route("/common/UserRealm/{user}", get(discovery::user_realm))
         .route("/common/userrealm/{user}", get(discovery::user_realm))
@@ -89,6 +93,10 @@ fn routes(state: Shared) -> Router {
             "/{tenant}/oauth2/v2.0/authorize",
             any(authorize::authorize_endpoint_v2),
         )
+        // After every route: a wrong method or an unknown path answers the
+        // seed's JSON document too (rendered by the context layer).
+        .method_not_allowed_fallback(unknown_route::method_not_allowed)
+        .fallback(unknown_route::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             context::request_context,
