@@ -138,6 +138,12 @@ catalogue! {
     MethodNotAllowed { method: String } = 900561, InvalidRequest, AzureAd,
         "A method other than POST at the token endpoint (other than GET or POST at the authorization endpoint).",
         "The endpoint only accepts POST requests. Received a {method} request.";
+    MethodNotAllowedOnRoute { method: String } = 900561, InvalidRequest, AzureAd,
+        "A method other than GET (or HEAD) at a discovery, keys or user realm route: answered with status 405 and an `Allow` header.",
+        "The endpoint only accepts GET requests. Received a {method} request.";
+    UnknownEndpoint { path: String } = 9002313, InvalidRequest, Latchkey,
+        "A path that names no endpoint of this server (a typo, a route Latchkey does not serve): answered with status 404, never an empty body.",
+        "Invalid request. The endpoint '{path}' does not exist. See the endpoints this server serves in its documentation (docs/endpoints.md).";
     MalformedAuthorizationHeader = 9002313, InvalidRequest, Latchkey,
         "An `Authorization` header that is not `Basic` client credentials.",
         "Invalid request. The Authorization header is malformed; the token endpoint accepts 'Basic' client credentials only.";
@@ -405,6 +411,8 @@ mod tests {
             Aadsts::RequestHeadersTooLarge,
             Aadsts::RequestUriTooLong,
             Aadsts::MethodNotAllowed { method: s("GET") },
+            Aadsts::MethodNotAllowedOnRoute { method: s("POST") },
+            Aadsts::UnknownEndpoint { path: s("/x") },
             Aadsts::MalformedAuthorizationHeader,
             Aadsts::DuplicateAuthorizationHeader,
             Aadsts::ConflictingClientCredentials,
@@ -522,6 +530,8 @@ mod tests {
             9002313 400 invalid_request: Invalid request. The request's headers are too large.
             9002313 400 invalid_request: Invalid request. The request URI is too long.
             900561 400 invalid_request: The endpoint only accepts POST requests. Received a GET request.
+            900561 400 invalid_request: The endpoint only accepts GET requests. Received a POST request.
+            9002313 400 invalid_request: Invalid request. The endpoint '/x' does not exist. See the endpoints this server serves in its documentation (docs/endpoints.md).
             9002313 400 invalid_request: Invalid request. The Authorization header is malformed; the token endpoint accepts 'Basic' client credentials only.
             9002313 400 invalid_request: Invalid request. The Authorization header is present more than once; send the client credentials once.
             9002313 400 invalid_request: Invalid request. Client credentials were sent both in the Authorization header and in the request body; use only one.

@@ -59,6 +59,9 @@ pub struct TokenResponseV2 {
     pub refresh_token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+    /// See [`TokenResponseV1::client_info`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_info: Option<String>,
 }
 
 impl From<TokenResponseV1> for TokenResponseV2 {
@@ -71,6 +74,7 @@ impl From<TokenResponseV1> for TokenResponseV2 {
             access_token: v1.access_token,
             refresh_token: v1.refresh_token,
             id_token: v1.id_token,
+            client_info: v1.client_info,
         }
     }
 }
@@ -92,6 +96,11 @@ pub struct TokenResponseV1 {
     /// When the `scope` asked for `openid`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+    /// When the request sent `client_info=1` and the token speaks for a
+    /// user: base64url (unpadded) JSON `{"uid":"<object id>","utid":"<tenant
+    /// id>"}`, the key MSAL files its accounts and tokens under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_info: Option<String>,
 }
 
 /// The claims of a v1 access token (docs/spec/design.md, "Domain").

@@ -34,21 +34,40 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
+    /// The request's ids from its headers and query (`query`, the raw
+    /// query string): the correlation id is the first GUID of the
+    /// `client-request-id` header (ADAL, MSAL Python), the
+    /// `x-ms-client-request-id` header (the Azure SDKs, @azure/identity)
+    /// and the `client-request-id` query parameter (MSAL.js, msal-node),
+    /// in that order; a value that is not a GUID counts as absent.
+    /// `return-client-request-id: true`, as a header or in the query,
+    /// asks for it back.
     pub fn new(
         headers: &HeaderMap,
+        query: Option<&str>,
         now: OffsetDateTime,
         client_ip: Option<IpAddr>,
     ) -> RequestContext {
         // Only a GUID is echoed: anything else could smuggle text into logs
         // and into the error description.
-        let correlation_id = headers
-            .get("client-request-id")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| Uuid::try_parse(v.trim()).ok())
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let query_param = |name: &str| {
+            form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.into_owned())
+        };
+        let guid = |value: Option<String>| value.and_then(|v| Uuid::try_parse(v.trim()).ok());
+        let correlation_id = guid(header("client-request-id"))
+            .or_else(|| guid(header("x-ms-client-request-id")))
+            .or_else(|| guid(query_param("client-request-id")))
             .unwrap_or_else(Uuid::new_v4);
-        let return_client_request_id = headers
-            .get("return-client-request-id")
-            .and_then(|v| v.to_str().ok())
+        let return_client_request_id = header("return-client-request-id")
+            .or_else(|| query_param("return-client-request-id"))
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
         RequestContext {
             ids: ErrorContext {
@@ -84,7 +103,12 @@ pub async fn request_context(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|info| info.0.ip());
-    let ctx = RequestContext::new(request.headers(), state.config.clock.now(), client_ip);
+    let ctx = RequestContext::new(
+        request.headers(),
+        request.uri().query(),
+        state.config.clock.now(),
+        client_ip,
+    );
     request.extensions_mut().insert(ctx);
     let method = request.method().clone();
     let path = request.uri().path().to_owned();

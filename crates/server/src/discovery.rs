@@ -51,6 +51,12 @@ fn configuration(
         Version::V1 => ("oauth2", &["appid", "appidacr"][..]),
         Version::V2 => ("oauth2/v2.0", &["azp", "azpacr", "preferred_username"][..]),
     };
+    // Where Azure AD's documents point: v1 at the common keys, v2.0 at the
+    // tenant's `discovery/v2.0/keys` (the same keys here).
+    let jwks_uri = match version {
+        Version::V1 => format!("{base}/common/discovery/keys"),
+        Version::V2 => format!("{base}/{segment}/discovery/v2.0/keys"),
+    };
     let mut claims = vec![
         "sub",
         "iss",
@@ -72,7 +78,7 @@ fn configuration(
         "authorization_endpoint": format!("{base}/{segment}/{oauth2}/authorize"),
         "token_endpoint": format!("{base}/{segment}/{oauth2}/token"),
         "end_session_endpoint": format!("{base}/{segment}/{oauth2}/logout"),
-        "jwks_uri": format!("{base}/common/discovery/keys"),
+        "jwks_uri": jwks_uri,
         "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", "password"],
         "response_types_supported": ["code"],
@@ -90,7 +96,8 @@ fn configuration(
     Ok(cacheable(Json(document).into_response()))
 }
 
-/// `GET /{tenant}/discovery/keys` (and `/common/discovery/keys`).
+/// `GET /{tenant}/discovery/keys` and `/{tenant}/discovery/v2.0/keys`
+/// (`common` too).
 pub async fn jwks(
     State(state): State<Arc<AppState>>,
     TenantSegment(tenant_segment): TenantSegment,

@@ -18,6 +18,8 @@ pub struct ProtocolError {
     profile: Option<Profile>,
     basic_challenge: bool,
     retry_after: Option<u32>,
+    /// A status other than the code's (404, 405 for a route, not a request).
+    status: Option<StatusCode>,
     internal: Option<String>,
     /// The scenario that injected this error, if one did.
     injected: Option<u64>,
@@ -30,9 +32,17 @@ impl ProtocolError {
             profile: None,
             basic_challenge: false,
             retry_after: None,
+            status: None,
             internal: None,
             injected: None,
         }
+    }
+
+    /// Answers with `status` rather than the error code's own: for what is
+    /// wrong with the route (404, 405), not with an OAuth request.
+    pub fn with_status(mut self, status: StatusCode) -> ProtocolError {
+        self.status = Some(status);
+        self
     }
 
     /// A `server_error` whose `detail` goes to the log only.
@@ -112,8 +122,10 @@ impl From<RngError> for ProtocolError {
 
 impl IntoResponse for ProtocolError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.condition.error_code().token_status())
-            .unwrap_or(StatusCode::BAD_REQUEST);
+        let status = self.status.unwrap_or_else(|| {
+            StatusCode::from_u16(self.condition.error_code().token_status())
+                .unwrap_or(StatusCode::BAD_REQUEST)
+        });
         let mut response = status.into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

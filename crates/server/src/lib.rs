@@ -30,6 +30,7 @@ mod state;
 pub mod store;
 mod tenant_segment;
 mod token;
+mod unknown_route;
 
 use std::sync::Arc;
 
@@ -105,6 +106,10 @@ fn routes(state: Shared) -> Router {
         )
         .route("/{tenant}/oauth2/logout", any(logout::logout_endpoint))
         .route("/{tenant}/oauth2/v2.0/logout", any(logout::logout_endpoint))
+        // After every route: a wrong method or an unknown path answers the
+        // seed's JSON document too (rendered by the context layer).
+        .method_not_allowed_fallback(unknown_route::method_not_allowed)
+        .fallback(unknown_route::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             context::request_context,

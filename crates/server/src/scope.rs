@@ -2,7 +2,7 @@
 //! OpenID Connect scopes apart from the API's own, and v2.0 scopes that
 //! name their API (`https://api.example/Files.Read`, `api://x/.default`).
 
-use latchkey_protocol::Aadsts;
+use latchkey_protocol::{Aadsts, same_resource};
 
 use crate::directory::{Api, Directory, Tenant};
 
@@ -86,6 +86,52 @@ pub fn v2_scope<'s>(
     Ok((api, names.join(" ")))
 }
 
+/// The `scope` of a v2.0 token response, written as Azure AD writes it:
+/// each granted API scope (`scp`, bare) qualified by the API's identifier
+/// as the request wrote it (`https://files.contoso.example/Files.Read`),
+/// `{identifier}/.default` too when that was asked, then the OpenID Connect
+/// scopes asked (`offline_access` only with a refresh token). MSAL files
+/// the access token under this string and looks it up by the scopes it
+/// asked for (msal-node and msal-browser case-insensitively, OpenID
+/// scopes aside; MSAL Python exactly), so only this form is a cache hit.
+/// Without a `scope` in the request (a code or refresh token redeemed the
+/// RFC 6749 way), the identifier is the API's App ID URI.
+pub fn v2_response_scope(
+    scp: &str,
+    resource: &str,
+    requested: Option<&str>,
+    with_refresh_token: bool,
+) -> String {
+    let requested: Vec<&str> = requested.unwrap_or_default().split_whitespace().collect();
+    fn named<'v>(value: &'v str, resource: &str) -> Option<(&'v str, &'v str)> {
+        value
+            .rsplit_once('/')
+            .filter(|(prefix, _)| same_resource(prefix, resource))
+    }
+    let prefix = requested
+        .iter()
+        .filter(|v| !OIDC_SCOPES.contains(v))
+        .find_map(|v| named(v, resource).map(|(prefix, _)| prefix))
+        .unwrap_or_else(|| resource.trim_end_matches('/'));
+    let mut scopes: Vec<String> = scp
+        .split_whitespace()
+        .map(|name| format!("{prefix}/{name}"))
+        .collect();
+    if requested
+        .iter()
+        .any(|v| named(v, resource).is_some_and(|(_, name)| name == ".default"))
+    {
+        scopes.push(format!("{prefix}/.default"));
+    }
+    for oidc in requested.iter().filter(|v| OIDC_SCOPES.contains(v)) {
+        let granted = *oidc != "offline_access" || with_refresh_token;
+        if granted && !scopes.iter().any(|s| s == oidc) {
+            scopes.push((*oidc).to_owned());
+        }
+    }
+    scopes.join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,6 +156,32 @@ mod tests {
         .unwrap();
         assert_eq!(got.oidc, ["openid"]);
         assert_eq!(got.api, ["Files.Read", "Files.Write"]);
+    }
+
+    #[test]
+    fn v2_response_scopes_are_qualified_as_requested() {
+        let uri = "https://files.contoso.example/";
+        let check = |scp, requested, refresh| v2_response_scope(scp, uri, requested, refresh);
+        assert_eq!(
+            check(
+                "Files.Read",
+                Some("https://files.contoso.example/Files.Read openid profile offline_access"),
+                true
+            ),
+            "https://files.contoso.example/Files.Read openid profile offline_access"
+        );
+        assert_eq!(
+            check(
+                "Files.Read Files.Write",
+                Some("https://files.contoso.example//.default offline_access"),
+                false
+            ),
+            "https://files.contoso.example//Files.Read https://files.contoso.example//Files.Write https://files.contoso.example//.default"
+        );
+        assert_eq!(
+            check("Files.Read", None, true),
+            "https://files.contoso.example/Files.Read"
+        );
     }
 
     #[test]

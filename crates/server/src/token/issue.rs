@@ -169,14 +169,25 @@ pub fn access_token(
     })
 }
 
+/// How the ID token came about: a sign-in (its `nonce` and `amr`), or a
+/// refresh, whose ID token restates neither (OpenID Connect Core §12.2:
+/// no `nonce`; the refresh token does not keep how its sign-in went).
+pub enum IdTokenFor<'a> {
+    SignIn {
+        nonce: Option<&'a str>,
+        /// `pwd`, `pwd mfa`: the `amr` claim.
+        auth_methods: &'a str,
+    },
+    Refresh,
+}
+
 /// An ID token (OpenID Connect Core §2) for the user, signed like access
 /// tokens; `aud` is the client.
 pub fn id_token(
     state: &AppState,
     caller: &Caller<'_>,
     user: &User,
-    nonce: Option<&str>,
-    auth_methods: &str,
+    occasion: IdTokenFor<'_>,
     now: OffsetDateTime,
 ) -> Result<String, ProtocolError> {
     let iat = now.unix_timestamp();
@@ -189,7 +200,6 @@ pub fn id_token(
         "iat": iat,
         "nbf": iat,
         "exp": iat + state.config.access_token_lifetime.as_secs() as i64,
-        "amr": auth_methods.split_whitespace().collect::<Vec<_>>(),
         "oid": user.object_id.to_string(),
         "sub": pairwise_subject(user.object_id, caller.app.client_id),
         "tid": caller.tenant.id.to_string(),
@@ -212,10 +222,30 @@ pub fn id_token(
     if let Some(name) = &user.display_name {
         claims["name"] = serde_json::Value::from(name.as_str());
     }
-    if let Some(nonce) = nonce {
-        claims["nonce"] = serde_json::Value::from(nonce);
+    if let IdTokenFor::SignIn {
+        nonce,
+        auth_methods,
+    } = occasion
+    {
+        claims["amr"] =
+            serde_json::Value::from(auth_methods.split_whitespace().collect::<Vec<_>>());
+        if let Some(nonce) = nonce {
+            claims["nonce"] = serde_json::Value::from(nonce);
+        }
     }
     Ok(state.signing_key().sign_jwt(&claims)?)
+}
+
+/// Azure AD's `client_info` for `user`: base64url, unpadded, of
+/// `{"uid":"<object id>","utid":"<tenant id>"}`. MSAL keys its accounts
+/// and tokens by `uid.utid`; MSAL Python pads before decoding, msal-node
+/// decodes with Node's base64 (padding optional), msal-browser pads itself.
+pub fn client_info(user: &User) -> String {
+    let json = serde_json::json!({
+        "uid": user.object_id.to_string(),
+        "utid": user.tenant_id.to_string(),
+    });
+    URL_SAFE_NO_PAD.encode(json.to_string())
 }
 
 /// `sub` differs per application, as in Azure AD, so two apps cannot
@@ -244,6 +274,7 @@ pub fn v1_response(
         access_token: issued.access_token,
         refresh_token,
         id_token: None,
+        client_info: None,
     }
 }
 
@@ -316,20 +347,23 @@ impl UserSignIn<'_> {
             (None, None)
         };
         let mut response = v1_response(self.api, issued, now, Some(self.scp), refresh_token);
+        response.client_info = Some(client_info(self.user));
         // OpenID Connect: `openid` in the scope adds an ID token (ADAL reads
         // the user from it).
-        if self.oidc_scope.split_whitespace().any(|s| s == "openid") {
-            response.id_token = Some(id_token(
-                state,
-                caller,
-                self.user,
-                self.nonce,
-                self.auth_methods,
-                now,
-            )?);
+        if has_openid(self.oidc_scope) {
+            let occasion = IdTokenFor::SignIn {
+                nonce: self.nonce,
+                auth_methods: self.auth_methods,
+            };
+            response.id_token = Some(id_token(state, caller, self.user, occasion, now)?);
         }
         Ok((response, record))
     }
+}
+
+/// Whether OpenID Connect scopes include `openid` (an ID token is due).
+pub fn has_openid(oidc_scope: &str) -> bool {
+    oidc_scope.split_whitespace().any(|s| s == "openid")
 }
 
 /// What a refresh-token family was granted at sign-in: every token of the

@@ -31,7 +31,7 @@ use crate::context::RequestContext;
 use crate::directory::{App, Tenant, TenantRef};
 use crate::request_body::BodyLimits;
 use crate::scenarios::{Facts, Probe};
-use crate::scope::v2_scope;
+use crate::scope::{v2_response_scope, v2_scope};
 use crate::state::AppState;
 use crate::tenant_segment::TenantSegment;
 use request::{AuthMethod, Form, PresentedClient, presented_client};
@@ -140,7 +140,24 @@ async fn token(
     )
     .await;
     match response {
-        Ok(body) => Ok(token_response(body, version)),
+        Ok(mut body) => {
+            // MSAL asks for `client_info` (`client_info=1`) on every
+            // request; other clients never see it.
+            if form.get("client_info") != Some("1") {
+                body.client_info = None;
+            }
+            if version == Version::V2 {
+                body.scope = body.scope.map(|scp| {
+                    v2_response_scope(
+                        &scp,
+                        &body.resource,
+                        form.get("scope"),
+                        body.refresh_token.is_some(),
+                    )
+                });
+            }
+            Ok(token_response(body, version))
+        }
         Err(error) => Err(error.with_profile(profile)),
     }
 }

@@ -22,8 +22,8 @@ use latchkey_protocol::{Aadsts, TokenResponseV1, same_resource};
 
 use super::cross_origin::check_origin;
 use super::issue::{
-    FamilyGrant, Subject, access_token, delegated_scopes, new_refresh_token, resolve_api,
-    v1_response,
+    FamilyGrant, IdTokenFor, Subject, access_token, client_info, delegated_scopes, has_openid,
+    id_token, new_refresh_token, resolve_api, v1_response,
 };
 use super::request::Form;
 use super::{Caller, Forced};
@@ -96,7 +96,15 @@ pub async fn grant(
         },
         now,
     )?;
-    Ok(v1_response(api, issued, now, Some(scp), Some(token)))
+    let mut response = v1_response(api, issued, now, Some(scp), Some(token));
+    response.client_info = Some(client_info(&user));
+    // As Azure AD does (and MSAL needs: it files the refreshed tokens
+    // under the account the ID token names), a sign-in that asked for
+    // `openid` gets an ID token at every refresh too.
+    if has_openid(&record.scope) {
+        response.id_token = Some(id_token(state, caller, &user, IdTokenFor::Refresh, now)?);
+    }
+    Ok(response)
 }
 
 /// The presented token's record, if it is this client's and still current.

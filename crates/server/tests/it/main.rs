@@ -3,12 +3,15 @@
 
 mod authorize;
 mod code;
+mod correlation;
 mod discovery;
 mod harness;
+mod msal_cache;
 mod oauth2_rs;
 #[path = "../../../../tests/support/postgres.rs"]
 mod postgres;
 mod refresh;
+mod routes;
 mod scenarios;
 mod sessions;
 mod sign_in;

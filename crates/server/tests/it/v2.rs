@@ -68,7 +68,10 @@ async fn password_and_refresh_with_named_scopes() {
         .await;
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body["scope"], "Files.Read");
+    assert_eq!(
+        body["scope"],
+        "https://files.contoso.example/Files.Read openid offline_access"
+    );
     assert!(body.get("resource").is_none());
     assert_eq!(
         claims(body["access_token"].as_str().unwrap())["scp"],
@@ -197,13 +200,16 @@ async fn v2_authorization_code_flow_with_scopes_and_a_spec_strict_redemption() {
             ("code", &delivered["code"]),
             ("redirect_uri", WEB_CALLBACK),
             ("code_verifier", VERIFIER),
+            ("client_info", "1"),
         ])
         .await;
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
     assert!(body["expires_in"].is_number());
     assert!(body.get("resource").is_none());
-    assert_eq!(body["scope"], "Files.Read");
+    // No scope in the redemption: the API's App ID URI qualifies it.
+    assert_eq!(body["scope"], "https://files.contoso.example/Files.Read");
+    assert!(body["client_info"].is_string(), "the code grant too");
     let access = claims(body["access_token"].as_str().unwrap());
     assert_eq!(access["ver"], "2.0");
     assert_eq!(access["scp"], "Files.Read");
