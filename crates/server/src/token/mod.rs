@@ -193,7 +193,7 @@ async fn grant(
     }
     let presented = presented_client(headers, form)?;
     let (tenant, app, method) =
-        authenticate_client(state, tenant, tenant_segment, presented, origin.is_some())?;
+        authenticate_client(state, tenant, tenant_segment, presented, origin.as_deref())?;
     let caller = Caller {
         tenant,
         tenant_segment,
@@ -301,7 +301,7 @@ fn authenticate_client<'a>(
     tenant: TenantRef<'a>,
     tenant_segment: &str,
     presented: PresentedClient,
-    cross_origin: bool,
+    cross_origin: Option<&str>,
 ) -> Result<(&'a Tenant, &'a App, AuthMethod), ProtocolError> {
     let unknown = || Aadsts::UnknownApplication {
         client_id: presented.client_id.clone(),
@@ -320,7 +320,16 @@ fn authenticate_client<'a>(
     let basic = presented.method == AuthMethod::Basic;
     let challenge = |e: ProtocolError| if basic { e.with_basic_challenge() } else { e };
     match (&app.secret, &presented.secret) {
-        (Some(_), None) if cross_origin && !app.spa_redirect_uris.is_empty() => {}
+        (Some(_), None) if cross_origin.is_some() && !app.spa_redirect_uris.is_empty() => {}
+        // A web app's grant from a browser's page: refused for where it
+        // comes from, as Azure AD does, rather than for the secret a
+        // page could never hold.
+        (Some(_), None) if let Some(origin) = cross_origin => {
+            return Err(Aadsts::CrossOriginNotSpa {
+                origin: origin.to_owned(),
+            }
+            .into());
+        }
         (Some(_), None) => return Err(Aadsts::MissingClientSecret.into()),
         (Some(expected), Some(secret)) if !expected.matches(secret) => {
             return Err(challenge(
