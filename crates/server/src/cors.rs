@@ -65,3 +65,12 @@ pub fn token() -> CorsLayer {
         .expose_headers(TOKEN_EXPOSED_HEADERS.map(HeaderName::from_static))
         .max_age(PREFLIGHT_MAX_AGE)
 }
+
+/// `OPTIONS` on a public route that is not a preflight (no
+/// `Access-Control-Request-Method`): what the route allows (RFC 9110 §9.3.7).
+pub async fn options() -> impl axum::response::IntoResponse {
+    (
+        axum::http::StatusCode::NO_CONTENT,
+        [(axum::http::header::ALLOW, "GET,HEAD,OPTIONS")],
+    )
+}

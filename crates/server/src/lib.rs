@@ -35,7 +35,8 @@ mod unknown_route;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{any, get};
+use axum::handler::Handler;
+use axum::routing::{MethodRouter, any, get};
 
 pub use clock::Clock;
 pub use config::ServerConfig;
@@ -54,6 +55,17 @@ pub async fn router(
     Ok(routes(shared))
 }
 
+/// A public GET route (discovery, keys) that any origin may read. Its
+/// preflight (`OPTIONS`) is routed to it, so that the CORS layer answers it
+/// rather than the router's 405 fallback.
+fn public_get<H, T>(handler: H) -> MethodRouter<Shared>
+where
+    H: Handler<T, Shared>,
+    T: 'static,
+{
+    get(handler).options(cors::options).layer(cors::public())
+}
+
 fn routes(state: Shared) -> Router {
     let mut router = Router::new();
     if state.current().config.admin_key.is_some() {
@@ -70,22 +82,16 @@ fn routes(state: Shared) -> Router {
         )
         .route(
             "/{tenant}/v2.0/.well-known/openid-configuration",
-            get(discovery::openid_configuration_v2).layer(cors::public()),
+            public_get(discovery::openid_configuration_v2),
         )
         .route(
             "/{tenant}/.well-known/openid-configuration",
-            get(discovery::openid_configuration).layer(cors::public()),
+            public_get(discovery::openid_configuration),
         )
-        .route(
-            "/{tenant}/discovery/keys",
-            get(discovery::jwks).layer(cors::public()),
-        )
+        .route("/{tenant}/discovery/keys", public_get(discovery::jwks))
         // The keys URL of Azure AD's v2.0 discovery, which API samples
         // hard-code: the same keys.
-        .route(
-            "/{tenant}/discovery/v2.0/keys",
-            get(discovery::jwks).layer(cors::public()),
-        )
+        .route("/{tenant}/discovery/v2.0/keys", public_get(discovery::jwks))
         // ADAL asks `UserRealm`, MSAL `userrealm`.
         .route("/common/UserRealm/{user}", get(discovery::user_realm))
         .route("/common/userrealm/{user}", get(discovery::user_realm))
