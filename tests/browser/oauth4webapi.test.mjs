@@ -193,7 +193,9 @@ test('authorization code + PKCE: a person signs in and consents; the code redeem
   assert.equal(claims.iss, as.issuer);
   assert.equal(claims.aud, CLIENT);
   assert.equal(claims.preferred_username, 'olga@contoso.example');
-  assert.equal(tokens.scope, 'Files.Read');
+  // The v2.0 `scope` names the API as Azure AD writes it (the redemption
+  // sent no scope: the App ID URI qualifies it).
+  assert.equal(tokens.scope, `${FILES}Files.Read`);
 
   const read = await oauth.protectedResourceRequest(tokens.access_token, 'GET', new URL(`${api}/api/read`), undefined, undefined, apiOptions);
   assert.equal(read.status, 200);

@@ -1,7 +1,8 @@
 """MSAL Python (the Azure AD v2.0 client library), unchanged, against
 `latchkey serve --tls-self-signed`: ConfidentialClientApplication with
 instance_discovery=False doing client credentials with `/.default`,
-username/password and refresh; error results carry the seed's six fields.
+username/password and refresh, a silent call served from the token cache;
+error results carry the seed's six fields.
 
 The server listens on 127.0.0.1:443: before a password grant MSAL asks
 `https://{host}/common/userrealm/{user}`, built from the authority's host
@@ -58,6 +59,33 @@ def test_username_password_then_refresh(base):
     assert refreshed.get("token_source") == "identity_provider", refreshed
 
 
+def test_a_second_silent_call_is_served_from_the_cache(base):
+    """The token cache works: the account is `uid.utid` from client_info,
+    the rotated refresh token stays under it, and the access token a
+    refresh filed (under the response's API-qualified scope) is what the
+    next silent calls return, without asking the server."""
+    client = app(base)
+    first = client.acquire_token_by_username_password("frank@contoso.example", "frank-password", scopes=[FILES_READ])
+    assert "access_token" in first, first
+    oid = claims(first["access_token"])["oid"]
+    [account] = client.get_accounts(username="frank@contoso.example")
+    assert account["home_account_id"] == f"{oid}.{TENANT}", account
+    cached = client.acquire_token_silent([FILES_READ], account=account)
+    assert cached["token_source"] == "cache", cached
+    assert cached["access_token"] == first["access_token"]
+    refreshed = client.acquire_token_silent([FILES_READ], account=account, force_refresh=True)
+    assert refreshed.get("token_source") == "identity_provider", refreshed
+    for _ in range(2):
+        again = client.acquire_token_silent([FILES_READ], account=account)
+        assert again["token_source"] == "cache", again
+        assert again["access_token"] == refreshed["access_token"]
+    assert len(client.get_accounts()) == 1, client.get_accounts()
+    # A second forced refresh presents the rotated token: no invalid_grant.
+    second = client.acquire_token_silent([FILES_READ], account=account, force_refresh=True)
+    assert second and "access_token" in second, second
+    assert second["access_token"] != refreshed["access_token"]
+
+
 def test_a_wrong_secret_carries_the_seed_fields(base):
     result = app(base, secret="wrong-secret").acquire_token_for_client(scopes=[RESOURCE + ".default"])
     missing = [field for field in SEED_FIELDS if field not in result]
@@ -87,6 +115,7 @@ if __name__ == "__main__":
     sys.exit(run("msal", (
         test_client_credentials_with_default_scope,
         test_username_password_then_refresh,
+        test_a_second_silent_call_is_served_from_the_cache,
         test_a_wrong_secret_carries_the_seed_fields,
         test_a_wrong_password_carries_the_seed_fields,
         test_an_unknown_scope_is_invalid_resource,
