@@ -37,7 +37,14 @@ import urllib.parse
 CYCLES = int(sys.argv[1]) if len(sys.argv) > 1 else 200
 BIN = sys.argv[2] if len(sys.argv) > 2 else "target/release/latchkey"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DIRECTORY = os.path.join(ROOT, "tests/fixtures/directory.toml")
+FIXTURE = os.path.join(ROOT, "tests/fixtures/directory.toml")
+# Strict rotation (refresh_token_reuse_seconds = 0): a token answered as
+# rotated out must be refused however soon after the restart it is tried.
+DIRECTORY = os.path.join(tempfile.mkdtemp(prefix="latchkey-faults-"), "directory.toml")
+with open(FIXTURE) as fixture, open(DIRECTORY, "w") as strict:
+    strict.write(fixture.read().replace(
+        'domains = ["contoso.example"]\n',
+        'domains = ["contoso.example"]\nrefresh_token_reuse_seconds = 0\n', 1))
 TENANT = "7fe81447-da57-4385-becb-6de57f21477e"
 WEB = "2d4d11a2-f814-46a7-890a-274a72a7309e"
 SECRET = "web-secret-0123456789-abcdefghijklmnop"

@@ -11,7 +11,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
@@ -95,8 +95,13 @@ before(async () => {
   redirectUri = `http://127.0.0.1:${callback.address().port}/cb`;
 
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-oauth4webapi-'));
+  // Strict rotation (no reuse interval), so that the spent refresh token
+  // below is refused however fast the test runs.
+  const strict = join(dir, 'directory.toml');
+  writeFileSync(strict, readFileSync(DIRECTORY, 'utf8').replace(
+    'domains = ["contoso.example"]\n', 'domains = ["contoso.example"]\nrefresh_token_reuse_seconds = 0\n'));
   const [listening, trust] = await start(
-    ['serve', '--directory', DIRECTORY, '--listen', '127.0.0.1:0', '--data', join(dir, 'data'), '--tls-self-signed'], 2);
+    ['serve', '--directory', strict, '--listen', '127.0.0.1:0', '--data', join(dir, 'data'), '--tls-self-signed'], 2);
   const base = listening.match(/listening on (https:\/\/\S+)/)[1];
   const caPath = trust.match(/local CA at (\S+)/)[1];
   ca = readFileSync(caPath);
@@ -203,7 +208,8 @@ test('authorization code + PKCE: a person signs in and consents; the code redeem
   const refreshed = await oauth.processRefreshTokenResponse(as, client,
     await oauth.refreshTokenGrantRequest(as, client, auth, tokens.refresh_token, options));
   assert.notEqual(refreshed.access_token, tokens.access_token);
-  // The spent refresh token again: reuse, refused.
+  // The spent refresh token again: reuse, refused (strict rotation here;
+  // the fixture's 5 s reuse interval would answer it).
   const reused = await oauth.refreshTokenGrantRequest(as, client, auth, tokens.refresh_token, options);
   await assert.rejects(oauth.processRefreshTokenResponse(as, client, reused), (error) => {
     assert.equal(error.error, 'invalid_grant');

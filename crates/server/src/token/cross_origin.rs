@@ -12,7 +12,7 @@
 //!   when it comes with an `Origin` (AADSTS9002326), before anything is
 //!   spent.
 //!
-//! The v2.0 endpoint answers CORS for every origin (`lib::token_cors`), so
+//! The v2.0 endpoint answers CORS for every origin (`cors::token`), so
 //! a page can read these refusals; success to a cross-origin request only
 //! ever comes out of the first case.
 

@@ -500,3 +500,50 @@ async fn an_spa_family_ends_24_hours_after_its_sign_in_however_it_is_refreshed()
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_hybrid_apps_spa_code_is_redeemed_without_its_secret() {
+    // Contoso Web with an SPA redirect URI too (web + SPA platforms).
+    let web_line = "  redirect_uris = [\"http://localhost:5000/callback\"";
+    let directory = include_str!("../../../../tests/fixtures/directory.toml").replacen(
+        web_line,
+        &format!("  spa_redirect_uris = [\"https://spa.contoso.example/\"]\n{web_line}"),
+        1,
+    );
+    let server = TestServer::start_with_directory(&directory, |_| {}).await;
+    let code = code(&server, WEB, "https://spa.contoso.example/").await;
+    let mut params = spa_redemption(&code);
+    params[1] = ("client_id", WEB);
+    params[3] = ("redirect_uri", "https://spa.contoso.example/");
+    // From a server, with its secret: still an SPA's code.
+    let mut with_secret = params.clone();
+    with_secret.push(("client_secret", WEB_SECRET));
+    let response = server.token_v2_from(None, &with_secret).await;
+    assert_token_error(
+        response,
+        Expected::new(400, "invalid_request", 9002327, NO_ORIGIN),
+    )
+    .await;
+    let origin = "https://spa.contoso.example";
+    let response = server.token_v2_from(Some(origin), &params).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(cors_headers(response.headers()), token_cors(origin));
+    let tokens: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        claims(tokens["access_token"].as_str().unwrap())["azpacr"],
+        "0",
+        "redeemed as a public client"
+    );
+    // Without a secret, a server still gets nothing of the web app.
+    let response = server
+        .token_v2_from(
+            None,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", WEB),
+                ("scope", "https://files.contoso.example/.default"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 401);
+}
