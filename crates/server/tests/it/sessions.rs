@@ -121,7 +121,7 @@ async fn post(server: &TestServer, jar: &mut Jar, page: &str, fields: &[(&str, &
     Outcome::read(response).await
 }
 
-fn field<'a>(page: &'a str, name: &str) -> String {
+fn field(page: &str, name: &str) -> String {
     hidden_fields(page)
         .into_iter()
         .find(|(n, _)| n == name)
