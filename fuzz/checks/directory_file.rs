@@ -3,9 +3,9 @@
 //! Argon2id hash per user per execution.)
 
 pub fn check(data: &[u8]) {
-    if let Ok(text) = std::str::from_utf8(data) {
-        if let Err(err) = latchkey_server::directory::parse_directory(text) {
-            let _ = err.to_string();
-        }
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Err(err) = latchkey_server::directory::parse_directory(text)
+    {
+        let _ = err.to_string();
     }
 }
