@@ -10,17 +10,14 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { AuthenticationRequiredError, ClientSecretCredential } from '@azure/identity';
+import { DIRECTORY, launch } from './support.mjs';
 
-const BIN = process.env.LATCHKEY_BIN ?? new URL('../../target/debug/latchkey', import.meta.url).pathname;
 // The Contoso test directory's tenant and its confidential web app.
-const DIRECTORY = new URL('../fixtures/directory.toml', import.meta.url).pathname;
 const TENANT = '7fe81447-da57-4385-becb-6de57f21477e';
 const WEB = '2d4d11a2-f814-46a7-890a-274a72a7309e';
 const WEB_SECRET = 'web-secret-0123456789-abcdefghijklmnop';
@@ -67,17 +64,9 @@ const httpClient = {
 
 before(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-identity-'));
-  server = spawn(BIN, ['serve', '--directory', DIRECTORY, '--listen', '127.0.0.1:0', '--data', join(dir, 'data'), '--tls-self-signed'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const [listening, trust] = await new Promise((resolve, reject) => {
-    const lines = [];
-    createInterface({ input: server.stdout }).on('line', (line) => {
-      lines.push(line);
-      if (lines.length === 2) resolve(lines);
-    });
-    server.once('exit', (code) => reject(new Error(`latchkey serve exited with ${code}`)));
-  });
+  const started = await launch(['serve', '--directory', DIRECTORY, '--listen', '127.0.0.1:0', '--data', join(dir, 'data'), '--tls-self-signed'], 2);
+  server = started.child;
+  const [listening, trust] = started.lines;
   base = listening.match(/listening on (https:\/\/\S+)/)[1];
   ca = readFileSync(trust.match(/local CA at (\S+)/)[1]);
 });

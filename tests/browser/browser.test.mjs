@@ -6,19 +6,16 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHmac, createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
+import { DIRECTORY, launch } from './support.mjs';
 
-const BIN = process.env.LATCHKEY_BIN ?? new URL('../../target/debug/latchkey', import.meta.url).pathname;
 // The Contoso test directory, shared with the other test suites; the names
 // below are its own. CLIENT is its public loopback app (Contoso Desktop).
-const DIRECTORY = new URL('../fixtures/directory.toml', import.meta.url).pathname;
 const TENANT = '7fe81447-da57-4385-becb-6de57f21477e';
 const CLIENT = '8f3e2d1c-0b9a-4c8d-a7e6-f5d4c3b2a190';
 const RESOURCE = 'https://files.contoso.example/';
@@ -61,14 +58,9 @@ before(async () => {
   redirectUri = `http://127.0.0.1:${callback.address().port}/cb`;
 
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-browser-'));
-  server = spawn(BIN, ['serve', '--directory', DIRECTORY, '--listen', '127.0.0.1:0', '--data', join(dir, 'data')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const first = await new Promise((resolve, reject) => {
-    const lines = createInterface({ input: server.stdout });
-    lines.once('line', resolve);
-    server.once('exit', (code) => reject(new Error(`latchkey serve exited with ${code}`)));
-  });
+  const started = await launch(['serve', '--directory', DIRECTORY, '--listen', '127.0.0.1:0', '--data', join(dir, 'data')]);
+  server = started.child;
+  const [first] = started.lines;
   base = first.match(/listening on (http:\/\/\S+)/)[1];
 
   browser = await chromium.launch({

@@ -15,15 +15,13 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
+import { launch } from './support.mjs';
 
-const BIN = process.env.LATCHKEY_BIN ?? new URL('../../target/debug/latchkey', import.meta.url).pathname;
 const MSAL = new URL('./node_modules/@azure/msal-browser/lib/', import.meta.url).pathname;
 const TENANT = '5a3f8e2d-1c4b-4a7e-9f60-2b8d7c6e5a41';
 const SPA = 'c0ffee00-5a1e-4b0b-9c1d-5ba000000001';
@@ -147,14 +145,9 @@ before(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-msal-browser-'));
   const file = join(dir, 'directory.toml');
   writeFileSync(file, directory(port));
-  server = spawn(BIN, ['serve', '--directory', file, '--listen', '127.0.0.1:0', '--data', join(dir, 'data'), '--tls-self-signed'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const first = await new Promise((resolve, reject) => {
-    const lines = createInterface({ input: server.stdout });
-    lines.once('line', resolve);
-    server.once('exit', (code) => reject(new Error(`latchkey serve exited with ${code}`)));
-  });
+  const started = await launch(['serve', '--directory', file, '--listen', '127.0.0.1:0', '--data', join(dir, 'data'), '--tls-self-signed']);
+  server = started.child;
+  const [first] = started.lines;
   const base = first.match(/listening on (https:\/\/\S+)/)[1];
   authority = `${base}/${TENANT}`;
 

@@ -10,21 +10,18 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import * as oauth from 'oauth4webapi';
 import { chromium } from 'playwright-core';
+import { DIRECTORY, launch } from './support.mjs';
 
-const BIN = process.env.LATCHKEY_BIN ?? new URL('../../target/debug/latchkey', import.meta.url).pathname;
 // The Contoso test directory, shared with the other test suites; the names
 // below are its own. CLIENT is its confidential web app (Contoso Web).
-const DIRECTORY = new URL('../fixtures/directory.toml', import.meta.url).pathname;
 const TENANT = '7fe81447-da57-4385-becb-6de57f21477e';
 const CLIENT = '2d4d11a2-f814-46a7-890a-274a72a7309e';
 const SECRET = 'web-secret-0123456789-abcdefghijklmnop';
@@ -72,16 +69,9 @@ const apiOptions = { ...options, [oauth.allowInsecureRequests]: true };
 
 /** Starts a latchkey command; resolves with the lines it printed first. */
 async function start(args, count) {
-  const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const { child, lines } = await launch(args, count);
   children.push(child);
-  return new Promise((resolve, reject) => {
-    const lines = [];
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      lines.push(line);
-      if (lines.length === count) resolve(lines);
-    });
-    child.once('exit', (code) => reject(new Error(`latchkey ${args[0]} exited with ${code}`)));
-  });
+  return lines;
 }
 
 before(async () => {
