@@ -205,3 +205,22 @@ fn the_directory_file_refuses_a_bad_app_id_or_version() {
     // registration is both the API and a client (on-behalf-of).
     assert!(parse_directory(&files_with(&format!("app_id = \"{WEB}\""))).is_ok());
 }
+
+#[tokio::test]
+async fn a_consent_given_for_the_app_id_uri_applies_when_asked_by_guid() {
+    // Frank's consent to Contoso Web names the API by its App ID URI.
+    let anchor =
+        "    client_id = \"2d4d11a2-f814-46a7-890a-274a72a7309e\"\n    scopes = [\"Files.Read\"]\n";
+    let directory = files_with(&format!("app_id = \"{FILES_APP_ID}\""));
+    assert_eq!(directory.matches(anchor).count(), 1);
+    let directory = directory.replacen(
+        anchor,
+        &format!("{anchor}    api = \"https://files.contoso.example/\"\n"),
+        1,
+    );
+    let server = TestServer::start_with_directory(&directory, |_| {}).await;
+    let body = v2_token(&server, &format!("api://{FILES_APP_ID}/Files.Read")).await;
+    assert_eq!(access_claims(&body)["scp"], "Files.Read");
+    let body = v1_token(&server, FILES_APP_ID).await;
+    assert_eq!(access_claims(&body)["scp"], "Files.Read");
+}
