@@ -23,6 +23,10 @@ pub struct DemoApiArgs {
     /// The API's App ID URI.
     #[arg(long)]
     resource_id: String,
+    /// The API's application (client) id, its `app_id` in the directory
+    /// file: tokens whose `aud` is this GUID (v2 tokens) are accepted too.
+    #[arg(long, value_name = "GUID")]
+    app_id: Option<uuid::Uuid>,
     /// A tenant id whose tokens are accepted; repeatable. Required (or
     /// --any-tenant) with a multi-tenant authority (common, organizations).
     #[arg(long = "tenant", value_name = "ID")]
@@ -66,6 +70,12 @@ pub struct DemoApiArgs {
 pub async fn run(args: DemoApiArgs) -> anyhow::Result<()> {
     let mut config = ResourceConfig::new(&args.authority, &args.resource_id);
     config.strict = args.strict;
+    if let Some(app_id) = args.app_id {
+        // Both audience forms of the API (as Microsoft.Identity.Web accepts
+        // its `ClientId` and App ID URI): v1 tokens name the App ID URI,
+        // v2 tokens the application id.
+        config.audiences = vec![args.resource_id.clone(), app_id.to_string()];
+    }
     config.tenants = if args.any_tenant {
         AcceptedTenants::Any
     } else if args.tenants.is_empty() {

@@ -34,6 +34,13 @@ pub fn requested_scopes(scope: Option<&str>, api: &Api) -> Result<RequestedScope
                     .strip_prefix(api.app_id_uri.trim_end_matches('/'))
                     .and_then(|s| s.strip_prefix('/'))
             })
+            .or_else(|| {
+                // `{app_id}/Files.Read`, `api://{app_id}/Files.Read`.
+                value
+                    .rsplit_once('/')
+                    .filter(|(prefix, _)| api.app_id.is_some() && api.named_by(prefix))
+                    .map(|(_, name)| name)
+            })
             .unwrap_or(value);
         if !api.scopes.iter().any(|s| s == bare) {
             return Err(Aadsts::InvalidScope {
@@ -95,24 +102,27 @@ pub fn v2_scope<'s>(
 /// asked for (msal-node and msal-browser case-insensitively, OpenID
 /// scopes aside; MSAL Python exactly), so only this form is a cache hit.
 /// Without a `scope` in the request (a code or refresh token redeemed the
-/// RFC 6749 way), the identifier is the API's App ID URI.
+/// RFC 6749 way), the identifier is the API's App ID URI. `alias` tells
+/// whether a prefix names the same API another way (its `app_id`).
 pub fn v2_response_scope(
     scp: &str,
     resource: &str,
     requested: Option<&str>,
     with_refresh_token: bool,
+    alias: &dyn Fn(&str) -> bool,
 ) -> String {
     let requested: Vec<&str> = requested.unwrap_or_default().split_whitespace().collect();
-    fn named<'v>(value: &'v str, resource: &str) -> Option<(&'v str, &'v str)> {
+    let named = |value: &'_ str, resource: &str| -> Option<(String, String)> {
         value
             .rsplit_once('/')
-            .filter(|(prefix, _)| same_resource(prefix, resource))
-    }
+            .filter(|(prefix, _)| same_resource(prefix, resource) || alias(prefix))
+            .map(|(prefix, name)| (prefix.to_owned(), name.to_owned()))
+    };
     let prefix = requested
         .iter()
         .filter(|v| !OIDC_SCOPES.contains(v))
         .find_map(|v| named(v, resource).map(|(prefix, _)| prefix))
-        .unwrap_or_else(|| resource.trim_end_matches('/'));
+        .unwrap_or_else(|| resource.trim_end_matches('/').to_owned());
     let mut scopes: Vec<String> = scp
         .split_whitespace()
         .map(|name| format!("{prefix}/{name}"))
@@ -144,6 +154,8 @@ mod tests {
             app_id_uri: "https://files.contoso.example/".into(),
             scopes: vec!["Files.Read".into(), "Files.Write".into()],
             roles: vec![],
+            app_id: None,
+            access_token_version: None,
         }
     }
 
@@ -161,7 +173,8 @@ mod tests {
     #[test]
     fn v2_response_scopes_are_qualified_as_requested() {
         let uri = "https://files.contoso.example/";
-        let check = |scp, requested, refresh| v2_response_scope(scp, uri, requested, refresh);
+        let check =
+            |scp, requested, refresh| v2_response_scope(scp, uri, requested, refresh, &|_| false);
         assert_eq!(
             check(
                 "Files.Read",

@@ -234,3 +234,79 @@ fn a_multi_tenant_authority_needs_its_tenants_named() {
         "{log}"
     );
 }
+
+/// An API with an `app_id` (docs/directory-file.md): its v1 tokens name the
+/// App ID URI, its v2 tokens the application id; `demo-api --app-id`
+/// accepts both, and without it only the App ID URI.
+#[tokio::test]
+async fn with_its_app_id_demo_api_accepts_both_audience_forms() {
+    const APP_ID: &str = "c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f";
+    const TENANT: &str = "7fe81447-da57-4385-becb-6de57f21477e";
+    const FILES: &str = "https://files.contoso.example/";
+    let anchor = "app_id_uri = \"https://files.contoso.example/\"\n";
+    let fixture = include_str!("../../../../tests/fixtures/directory.toml");
+    assert!(fixture.contains(anchor));
+    let data = tempfile::tempdir().unwrap();
+    let file = data.path().join("directory.toml");
+    std::fs::write(
+        &file,
+        fixture.replacen(anchor, &format!("{anchor}  app_id = \"{APP_ID}\"\n"), 1),
+    )
+    .unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data.path())
+        .arg("--directory")
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let _server = Server {
+        child,
+        lines: vec![first.clone()],
+    };
+    let base = first
+        .split_whitespace()
+        .nth(3)
+        .unwrap_or_else(|| panic!("serve did not start: {first:?}"))
+        .to_owned();
+    let frank = [
+        ("grant_type", "password"),
+        ("client_id", "2d4d11a2-f814-46a7-890a-274a72a7309e"),
+        ("client_secret", "web-secret-0123456789-abcdefghijklmnop"),
+        ("username", "frank@contoso.example"),
+        ("password", "frank-password"),
+    ];
+    let mut v1_form = frank.to_vec();
+    v1_form.push(("resource", FILES));
+    let v1 = token(&base, TENANT, &v1_form).await;
+    let v2 = {
+        let mut form = frank.to_vec();
+        form.push(("scope", "https://files.contoso.example/Files.Read"));
+        let response = reqwest::Client::new()
+            .post(format!("{base}/{TENANT}/oauth2/v2.0/token"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let body: serde_json::Value = response.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    };
+
+    let authority = format!("{base}/{TENANT}");
+    let both = demo_api_with(&authority, FILES, &["--app-id", APP_ID]);
+    assert_eq!(call(&both, "/api/read", Some(&v1)).await.0, 200);
+    assert_eq!(call(&both, "/api/read", Some(&v2)).await.0, 200);
+
+    let uri_only = demo_api(&authority, FILES);
+    assert_eq!(call(&uri_only, "/api/read", Some(&v1)).await.0, 200);
+    let (status, challenge) = call(&uri_only, "/api/read", Some(&v2)).await;
+    assert_eq!(status, 401);
+    assert_eq!(challenge.unwrap().error.unwrap().as_str(), "invalid_token");
+}

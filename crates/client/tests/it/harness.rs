@@ -36,6 +36,8 @@ fn directory(api_url: &str) -> DirectoryData {
         app_id_uri: api_url.into(),
         scopes: vec!["Files.Read".into()],
         roles: vec!["Files.ReadAll".into()],
+        app_id: None,
+        access_token_version: None,
     });
     let service: Uuid = SERVICE.parse().unwrap();
     data.apps

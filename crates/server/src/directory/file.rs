@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use latchkey_protocol::{GrantType, Profile};
+use latchkey_protocol::{GrantType, Profile, Version};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -88,6 +88,10 @@ pub struct RawApi {
     pub scopes: Vec<String>,
     #[serde(default)]
     pub roles: Vec<String>,
+    /// The application (client) id of the registration exposing the API.
+    pub app_id: Option<String>,
+    /// 1 or 2: the version of every access token for the API.
+    pub access_token_version: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -164,6 +168,7 @@ fn validate(raw: RawDirectory) -> Result<DirectoryFile, DirectoryError> {
     let mut tenant_ids = HashSet::new();
     let mut domains = HashSet::new();
     let mut client_ids = HashSet::new();
+    let mut app_ids = HashSet::new();
     for (t, raw_tenant) in raw.tenants.into_iter().enumerate() {
         let at = format!("tenants[{t}]");
         if !tenant_ids.insert(raw_tenant.id) {
@@ -205,7 +210,7 @@ fn validate(raw: RawDirectory) -> Result<DirectoryFile, DirectoryError> {
                 raw_tenant.refresh_token_reuse_seconds,
             )?,
         };
-        let apis = validate_apis(&at, tenant.id, raw_tenant.apis)?;
+        let apis = validate_apis(&at, tenant.id, raw_tenant.apis, &mut app_ids)?;
         for (a, raw_app) in raw_tenant.apps.into_iter().enumerate() {
             let at = format!("{at}.apps[{a}]");
             if !client_ids.insert(raw_app.client_id) {
@@ -242,7 +247,12 @@ fn validate(raw: RawDirectory) -> Result<DirectoryFile, DirectoryError> {
     })
 }
 
-fn validate_apis(at: &str, tenant_id: Uuid, raw: Vec<RawApi>) -> Result<Vec<Api>, DirectoryError> {
+fn validate_apis(
+    at: &str,
+    tenant_id: Uuid,
+    raw: Vec<RawApi>,
+    app_ids: &mut HashSet<Uuid>,
+) -> Result<Vec<Api>, DirectoryError> {
     let mut apis: Vec<Api> = Vec::new();
     for (i, raw_api) in raw.into_iter().enumerate() {
         let at = format!("{at}.apis[{i}]");
@@ -269,12 +279,40 @@ fn validate_apis(at: &str, tenant_id: Uuid, raw: Vec<RawApi>) -> Result<Vec<Api>
                 ));
             }
         }
+        let app_id = match &raw_api.app_id {
+            None => None,
+            Some(text) => {
+                let id = Uuid::try_parse(text)
+                    .ok()
+                    .filter(|_| text.len() == 36)
+                    .ok_or_else(|| {
+                        invalid(format!("{at}.app_id"), format!("'{text}' is not a GUID"))
+                    })?;
+                if !app_ids.insert(id) {
+                    return Err(invalid(&at, format!("app_id {id} appears twice")));
+                }
+                Some(id)
+            }
+        };
+        let access_token_version = match raw_api.access_token_version {
+            None => None,
+            Some(1) => Some(Version::V1),
+            Some(2) => Some(Version::V2),
+            Some(other) => {
+                return Err(invalid(
+                    format!("{at}.access_token_version"),
+                    format!("{other} is not a token version (1 or 2)"),
+                ));
+            }
+        };
         apis.push(Api {
             tenant_id,
             name: raw_api.name,
             app_id_uri: raw_api.app_id_uri,
             scopes: raw_api.scopes,
             roles: raw_api.roles,
+            app_id,
+            access_token_version,
         });
     }
     Ok(apis)
@@ -282,7 +320,7 @@ fn validate_apis(at: &str, tenant_id: Uuid, raw: Vec<RawApi>) -> Result<Vec<Api>
 
 fn find_api<'a>(apis: &'a [Api], uri: &str, at: &str) -> Result<&'a Api, DirectoryError> {
     apis.iter()
-        .find(|api| same_resource(&api.app_id_uri, uri))
+        .find(|api| api.named_by(uri))
         .ok_or_else(|| invalid(at, format!("api '{uri}' is not defined in this tenant")))
 }
 

@@ -11,7 +11,7 @@ mod redirect_uri;
 
 use std::collections::HashMap;
 
-use latchkey_protocol::{GrantType, Profile, same_resource};
+use latchkey_protocol::{GrantType, Profile, Version, same_resource};
 use uuid::Uuid;
 
 use crate::secrets::Digest;
@@ -74,6 +74,53 @@ pub struct Api {
     pub scopes: Vec<String>,
     /// Application roles (`roles`).
     pub roles: Vec<String>,
+    /// The application (client) id of the app registration that exposes
+    /// the API: a second name for it, and the `aud` of its v2 tokens.
+    pub app_id: Option<Uuid>,
+    /// The version of every access token issued for the API, whichever
+    /// endpoint issued it (Azure AD's `accessTokenAcceptedVersion`);
+    /// `None`: the endpoint's.
+    pub access_token_version: Option<Version>,
+}
+
+impl Api {
+    /// Whether `resource` names this API: its App ID URI, or with an
+    /// `app_id` that GUID bare or as `api://{app_id}`.
+    pub fn named_by(&self, resource: &str) -> bool {
+        same_resource(&self.app_id_uri, resource)
+            || self
+                .app_id
+                .is_some_and(|id| parse_app_id(resource) == Some(id))
+    }
+
+    /// The version of an access token for this API issued at an endpoint
+    /// of `endpoint`'s version.
+    pub fn token_version(&self, endpoint: Version) -> Version {
+        self.access_token_version.unwrap_or(endpoint)
+    }
+
+    /// The `aud` of an access token of `version` for this API: the
+    /// `app_id` in a v2 token when there is one, else the App ID URI.
+    pub fn audience(&self, version: Version) -> String {
+        match (version, self.app_id) {
+            (Version::V2, Some(id)) => id.to_string(),
+            _ => self.app_id_uri.clone(),
+        }
+    }
+}
+
+/// The GUID of a resource written `{guid}` or `api://{guid}` (a trailing
+/// slash allowed).
+pub fn parse_app_id(resource: &str) -> Option<Uuid> {
+    let s = resource.strip_suffix('/').unwrap_or(resource);
+    let s = match s.get(..6) {
+        Some(scheme) if scheme.eq_ignore_ascii_case("api://") => &s[6..],
+        _ => s,
+    };
+    if s.len() != 36 {
+        return None;
+    }
+    Uuid::try_parse(s).ok()
 }
 
 /// An API permission an application asks for.
@@ -121,9 +168,7 @@ impl App {
 
     /// The permission this app holds on `api`, if any.
     pub fn permission_for(&self, api: &Api) -> Option<&Permission> {
-        self.permissions
-            .iter()
-            .find(|p| same_resource(&p.api, &api.app_id_uri))
+        self.permissions.iter().find(|p| api.named_by(&p.api))
     }
 }
 
@@ -172,9 +217,7 @@ pub struct Consent {
 
 impl Consent {
     pub fn covers(&self, api: &Api) -> bool {
-        self.api
-            .as_deref()
-            .is_none_or(|uri| same_resource(uri, &api.app_id_uri))
+        self.api.as_deref().is_none_or(|uri| api.named_by(uri))
     }
 }
 
@@ -253,6 +296,16 @@ impl Directory {
         self.apis
             .get(&tenant)?
             .iter()
-            .find(|api| same_resource(&api.app_id_uri, resource))
+            .find(|api| api.named_by(resource))
+    }
+
+    /// The API whose `app_id` `resource` names (`{guid}`, `api://{guid}`),
+    /// in any tenant: app ids are unique across the directory.
+    pub fn api_by_app_id(&self, resource: &str) -> Option<&Api> {
+        let id = parse_app_id(resource)?;
+        self.apis
+            .values()
+            .flatten()
+            .find(|api| api.app_id == Some(id))
     }
 }

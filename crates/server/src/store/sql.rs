@@ -168,12 +168,17 @@ impl Store for $store {
             }
         }
         for api in &data.apis {
-            sqlx::query("INSERT INTO apis (tenant_id, app_id_uri, name, scopes, roles) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, app_id_uri) DO UPDATE SET name = excluded.name, scopes = excluded.scopes, roles = excluded.roles")
+            sqlx::query("INSERT INTO apis (tenant_id, app_id_uri, name, scopes, roles, app_id, access_token_version) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, app_id_uri) DO UPDATE SET name = excluded.name, scopes = excluded.scopes, roles = excluded.roles, app_id = excluded.app_id, access_token_version = excluded.access_token_version")
                 .bind(api.tenant_id.to_string())
                 .bind(&api.app_id_uri)
                 .bind(&api.name)
                 .bind(to_json(&api.scopes))
                 .bind(to_json(&api.roles))
+                .bind(api.app_id.map(|id| id.to_string()))
+                .bind(api.access_token_version.map(|v| match v {
+                    latchkey_protocol::Version::V1 => 1_i64,
+                    latchkey_protocol::Version::V2 => 2_i64,
+                }))
                 .execute(&mut *tx)
                 .await?;
         }
@@ -250,7 +255,7 @@ impl Store for $store {
                 ),
             });
         }
-        for row in sqlx::query("SELECT tenant_id, app_id_uri, name, scopes, roles FROM apis ORDER BY tenant_id, app_id_uri")
+        for row in sqlx::query("SELECT tenant_id, app_id_uri, name, scopes, roles, app_id, access_token_version FROM apis ORDER BY tenant_id, app_id_uri")
             .fetch_all(&self.pool)
             .await?
         {
@@ -260,6 +265,22 @@ impl Store for $store {
                 name: row.try_get("name")?,
                 scopes: from_json(row.try_get("scopes")?)?,
                 roles: from_json(row.try_get("roles")?)?,
+                app_id: row
+                    .try_get::<Option<String>, _>("app_id")?
+                    .map(|id| uuid(&id))
+                    .transpose()?,
+                access_token_version: match row
+                    .try_get::<Option<i64>, _>("access_token_version")?
+                {
+                    None => None,
+                    Some(1) => Some(latchkey_protocol::Version::V1),
+                    Some(2) => Some(latchkey_protocol::Version::V2),
+                    Some(other) => {
+                        return Err(StoreError::Corrupt(format!(
+                            "{other} is not an access token version"
+                        )));
+                    }
+                },
             });
         }
         for row in sqlx::query("SELECT * FROM apps")

@@ -134,19 +134,23 @@ pub fn access_token(
             Some(user.upn.clone()),
         ),
     };
+    // The API's accepted version decides the access token's, whichever
+    // endpoint was used (Azure AD's `accessTokenAcceptedVersion`); the
+    // response's shape still follows the endpoint.
+    let version = api.token_version(caller.version);
     let claims = AccessTokenClaims {
-        aud: api.app_id_uri.clone(),
-        iss: match caller.version {
+        aud: api.audience(version),
+        iss: match version {
             Version::V1 => state.issuer(caller.tenant.id),
             Version::V2 => state.issuer_v2(caller.tenant.id),
         },
         iat,
         nbf: iat,
         exp,
-        appid: (caller.version == Version::V1).then(|| caller.app.client_id.to_string()),
-        appidacr: (caller.version == Version::V1).then(|| appidacr.to_owned()),
-        azp: (caller.version == Version::V2).then(|| caller.app.client_id.to_string()),
-        azpacr: (caller.version == Version::V2).then(|| appidacr.to_owned()),
+        appid: (version == Version::V1).then(|| caller.app.client_id.to_string()),
+        appidacr: (version == Version::V1).then(|| appidacr.to_owned()),
+        azp: (version == Version::V2).then(|| caller.app.client_id.to_string()),
+        azpacr: (version == Version::V2).then(|| appidacr.to_owned()),
         oid,
         roles,
         scp,
@@ -155,7 +159,7 @@ pub fn access_token(
         unique_name: upn.clone(),
         upn,
         uti: random_token(16)?,
-        ver: match caller.version {
+        ver: match version {
             Version::V1 => "1.0",
             Version::V2 => "2.0",
         }

@@ -21,7 +21,7 @@ use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_protocol::{
-    Aadsts, ErrorCode, GrantType, Surface, TokenResponseV1, TokenResponseV2, Version,
+    Aadsts, ErrorCode, GrantType, Surface, TokenResponseV1, TokenResponseV2, Version, same_resource,
 };
 
 use time::OffsetDateTime;
@@ -147,12 +147,21 @@ async fn token(
                 body.client_info = None;
             }
             if version == Version::V2 {
+                // A scope may name the API by its `app_id`.
+                let resource = body.resource.clone();
+                let alias = |prefix: &str| {
+                    state
+                        .directory
+                        .api_by_app_id(prefix)
+                        .is_some_and(|api| same_resource(&api.app_id_uri, &resource))
+                };
                 body.scope = body.scope.map(|scp| {
                     v2_response_scope(
                         &scp,
                         &body.resource,
                         form.get("scope"),
                         body.refresh_token.is_some(),
+                        &alias,
                     )
                 });
             }

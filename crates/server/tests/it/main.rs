@@ -1,6 +1,7 @@
 //! Integration tests of the authorization server: each starts the real
 //! server on a loopback port over a temporary SQLite file.
 
+mod app_id;
 mod authorize;
 mod code;
 mod correlation;

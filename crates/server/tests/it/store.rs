@@ -76,6 +76,7 @@ both_engines!(
     spa_settings_and_origins_round_trip,
     a_token_reused_within_the_interval_rotates_again,
     concurrent_rotations_within_the_interval_all_win,
+    api_app_ids_and_token_versions_round_trip,
 );
 
 const NOW: i64 = 1_800_000_000;
@@ -273,6 +274,55 @@ mod tests {
                 .await
                 .unwrap(),
             Rotation::Expired
+        );
+    }
+
+    pub async fn api_app_ids_and_token_versions_round_trip(store: Arc<dyn Store>) {
+        let file = latchkey_server::directory::parse_directory(
+            r#"
+[[tenants]]
+id = "7fe81447-da57-4385-becb-6de57f21477e"
+  [[tenants.apis]]
+  name = "Files"
+  app_id_uri = "https://files.contoso.example/"
+  app_id = "c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f"
+  access_token_version = 2
+  [[tenants.apis]]
+  name = "Reports"
+  app_id_uri = "https://reports.contoso.example/"
+  access_token_version = 1
+  [[tenants.apis]]
+  name = "Plain"
+  app_id_uri = "https://plain.contoso.example/"
+"#,
+        )
+        .unwrap();
+        store.apply_directory(&file.directory).await.unwrap();
+        store.apply_directory(&file.directory).await.unwrap();
+        let loaded = store.load_directory().await.unwrap();
+        let mut expected = file.directory.apis.clone();
+        expected.sort_by(|a, b| a.app_id_uri.cmp(&b.app_id_uri));
+        assert_eq!(loaded.apis, expected);
+        let settings: Vec<_> = loaded
+            .apis
+            .iter()
+            .map(|api| {
+                (
+                    api.app_id.map(|id| id.to_string()),
+                    api.access_token_version,
+                )
+            })
+            .collect();
+        assert_eq!(
+            settings,
+            [
+                (
+                    Some("c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f".to_owned()),
+                    Some(latchkey_protocol::Version::V2)
+                ),
+                (None, None),
+                (None, Some(latchkey_protocol::Version::V1)),
+            ]
         );
     }
 
