@@ -146,7 +146,9 @@ async fn what_hyper_refuses_before_routing_is_the_json_document() {
     let token = format!(
         "POST /{tenant}/oauth2/token HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-www-form-urlencoded\r\n"
     );
-    let long_header = format!("x-padding: {}", "a".repeat(500_000));
+    // More header lines than hyper reads (100): refused however the bytes
+    // arrive (a long header's fate depends on how hyper's buffer grows).
+    let many_headers: String = (0..120).map(|i| format!("x-h{i}: v\r\n")).collect();
     let long_uri = format!(
         "GET /{tenant}/oauth2/authorize?state={} HTTP/1.1\r\nhost: x\r\n\r\n",
         "a".repeat(70_000)
@@ -173,7 +175,7 @@ async fn what_hyper_refuses_before_routing_is_the_json_document() {
             "Invalid request. The request's HTTP head is malformed, so the request could not be read.",
         ),
         (
-            format!("{token}{long_header}\r\n\r\n"),
+            format!("{token}{many_headers}\r\n"),
             "431 Request Header Fields Too Large",
             "Invalid request. The request's headers are too large.",
         ),
