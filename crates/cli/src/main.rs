@@ -14,6 +14,7 @@ macro_rules! say {
     }};
 }
 
+mod admin_api;
 mod client_cmd;
 mod connections;
 mod db_cmd;
@@ -24,6 +25,7 @@ mod scenario_cmd;
 mod serve;
 mod store_args;
 mod tls;
+mod users_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -55,6 +57,8 @@ enum Command {
     Call(client_cmd::CallArgs),
     /// Error scenarios on a running server (its admin API).
     Scenario(scenario_cmd::ScenarioArgs),
+    /// Users of a running server (its admin API): `users revoke-sessions`.
+    Users(users_cmd::UsersArgs),
     /// The store: `db migrate`.
     Db(db_cmd::DbArgs),
     /// Signing keys: `keys rotate`, `keys list`.
@@ -83,6 +87,7 @@ fn main() -> std::process::ExitCode {
         Command::Login(args) => return runtime.block_on(client_cmd::login(args)),
         Command::Call(args) => return runtime.block_on(client_cmd::call(args)),
         Command::Scenario(args) => return runtime.block_on(scenario_cmd::run(args)),
+        Command::Users(args) => return runtime.block_on(users_cmd::run(args)),
         Command::Db(args) => runtime.block_on(db_cmd::run(args)),
         Command::Keys(args) => runtime.block_on(keys_cmd::run(args)),
     };

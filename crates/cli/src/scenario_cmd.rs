@@ -6,19 +6,12 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
+use crate::admin_api::AdminServer;
+
 #[derive(Args, Debug)]
 pub struct ScenarioArgs {
     #[command(subcommand)]
     action: ScenarioAction,
-}
-
-#[derive(Args, Debug)]
-struct Server {
-    /// The server's base URL, e.g. http://127.0.0.1:8080.
-    #[arg(long)]
-    server: String,
-    #[arg(long, env = "LATCHKEY_ADMIN_KEY", hide_env_values = true)]
-    admin_key: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -26,7 +19,7 @@ enum ScenarioAction {
     /// Make an endpoint answer an error.
     Add {
         #[command(flatten)]
-        server: Server,
+        server: AdminServer,
         /// The tenant: a GUID or a domain name.
         #[arg(long)]
         tenant: String,
@@ -56,12 +49,12 @@ enum ScenarioAction {
     /// List the scenarios in force.
     List {
         #[command(flatten)]
-        server: Server,
+        server: AdminServer,
     },
     /// Remove scenarios (all, or one tenant's).
     Clear {
         #[command(flatten)]
-        server: Server,
+        server: AdminServer,
         #[arg(long)]
         tenant: Option<String>,
     },
@@ -111,24 +104,9 @@ pub async fn run(args: ScenarioArgs) -> ExitCode {
             (request, server)
         }
     };
-    let response = match request.bearer_auth(&server.admin_key).send().await {
-        Ok(response) => response,
-        Err(err) => {
-            eprintln!("latchkey: cannot reach {}: {err}", server.server);
-            return ExitCode::from(3);
-        }
-    };
-    let status = response.status();
-    let body = response.text().await.unwrap_or_default();
-    if status.is_success() {
-        say!("{body}");
-        ExitCode::SUCCESS
-    } else {
-        eprintln!("latchkey: the admin API answered {status}: {body}");
-        ExitCode::from(2)
-    }
+    server.send(request).await
 }
 
-fn url(server: &Server) -> String {
-    format!("{}/_admin/scenarios", server.server.trim_end_matches('/'))
+fn url(server: &AdminServer) -> String {
+    server.url("scenarios")
 }

@@ -4,11 +4,17 @@
 //!
 //! `GET /_admin/scenarios` lists, `POST` adds one (the directory file's
 //! keys plus `tenant`), `DELETE` clears (all, or `?tenant=`).
+//!
+//! `POST /_admin/users/{upn}/revokeSignInSessions`: Azure AD's "revoke
+//! sessions" (Microsoft Graph's `revokeSignInSessions`) for one user: their
+//! browser sessions end and every refresh token of theirs is revoked (a
+//! refresh then answers `invalid_grant` AADSTS50173), in the store, so
+//! every replica agrees at once.
 
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_protocol::BearerChallenge;
@@ -152,4 +158,51 @@ pub async fn clear(
         .transpose()?;
     let removed = state.scenarios.clear(tenant);
     Ok(Json(json!({ "removed": removed })).into_response())
+}
+
+pub async fn revoke_sign_in_sessions(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(upn): Path<String>,
+) -> Result<Response, Refusal> {
+    authorized(&state, &headers)?;
+    let unknown = || {
+        refuse(
+            StatusCode::NOT_FOUND,
+            "unknown_user",
+            format!(
+                "no user '{}' in any tenant",
+                latchkey_protocol::bounded(&upn)
+            ),
+        )
+    };
+    let domain = upn.rsplit_once('@').map(|(_, d)| d).ok_or_else(unknown)?;
+    let Some(TenantRef::Tenant(tenant)) = state.directory.resolve_tenant(domain) else {
+        return Err(unknown());
+    };
+    let store_failed = |err: crate::store::StoreError| {
+        tracing::error!(error = %err, "revoking sign-in sessions failed");
+        refuse(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "the store could not be reached".into(),
+        )
+    };
+    let user = state
+        .store
+        .find_user_by_upn(tenant.id, &upn)
+        .await
+        .map_err(store_failed)?
+        .ok_or_else(unknown)?;
+    let now = state.config.clock.now().unix_timestamp();
+    let (sessions, refresh_tokens) = state
+        .store
+        .revoke_user_sign_ins(tenant.id, user.object_id, now)
+        .await
+        .map_err(store_failed)?;
+    tracing::info!(tenant = %tenant.id, user = %user.object_id, sessions, refresh_tokens, "sign-in sessions revoked through the admin API");
+    Ok(
+        Json(json!({ "value": true, "sessions": sessions, "refresh_tokens": refresh_tokens }))
+            .into_response(),
+    )
 }

@@ -69,10 +69,15 @@ where
 fn routes(state: Shared) -> Router {
     let mut router = Router::new();
     if state.current().config.admin_key.is_some() {
-        router = router.route(
-            "/_admin/scenarios",
-            get(admin::list).post(admin::add).delete(admin::clear),
-        );
+        router = router
+            .route(
+                "/_admin/scenarios",
+                get(admin::list).post(admin::add).delete(admin::clear),
+            )
+            .route(
+                "/_admin/users/{upn}/revokeSignInSessions",
+                axum::routing::post(admin::revoke_sign_in_sessions),
+            );
     }
     router
         .route("/{tenant}/oauth2/token", any(token::token_endpoint))

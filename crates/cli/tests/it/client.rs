@@ -173,7 +173,7 @@ async fn the_command_line_exits_with_the_action() {
 async fn the_client_retries_through_injected_overload_and_invalid_token() {
     let world = world().await;
     // `latchkey scenario add`, as a developer would type it.
-    let args: Vec<String> = [
+    let added = latchkey(&[
         "scenario",
         "add",
         "--server",
@@ -192,18 +192,8 @@ async fn the_client_retries_through_injected_overload_and_invalid_token() {
         "1",
         "--client-id",
         WEB,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let added = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(crate::serve::BIN)
-            .args(args)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    ])
+    .await;
     assert_eq!(
         added.status.code(),
         Some(0),
@@ -267,4 +257,93 @@ async fn the_client_retries_through_injected_overload_and_invalid_token() {
     );
     let _ = demo.kill();
     let _ = demo.wait();
+}
+
+/// Runs `latchkey ARGS…` off the async runtime: its exit code and output.
+async fn latchkey(args: &[&str]) -> std::process::Output {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(crate::serve::BIN)
+            .args(args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn users_revoke_sessions_ends_a_users_refresh_tokens() {
+    let world = world().await;
+    let http = reqwest::Client::new();
+    let token_url = format!("{}/oauth2/token", world.authority);
+    let password_grant = [
+        ("grant_type", "password"),
+        ("client_id", "0b6d4a6e-6c1f-4b6e-9d42-3f1b0c3a9e11"),
+        ("username", "frank@contoso.example"),
+        ("password", "frank-password"),
+        ("resource", FILES),
+    ];
+    let tokens: serde_json::Value = http
+        .post(&token_url)
+        .form(&password_grant)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refresh_token = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let revoked = latchkey(&[
+        "users",
+        "revoke-sessions",
+        "frank@contoso.example",
+        "--server",
+        &world.base,
+        "--admin-key",
+        ADMIN_KEY,
+    ])
+    .await;
+    assert_eq!(
+        revoked.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&revoked.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&revoked.stdout),
+        "{\"refresh_tokens\":1,\"sessions\":0,\"value\":true}\n"
+    );
+    let refused: serde_json::Value = http
+        .post(&token_url)
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "0b6d4a6e-6c1f-4b6e-9d42-3f1b0c3a9e11"),
+            ("refresh_token", &refresh_token),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(refused["error"], "invalid_grant");
+    assert_eq!(refused["error_codes"], serde_json::json!([50173]));
+    // An unknown user: the API's refusal, exit code 2.
+    let unknown = latchkey(&[
+        "users",
+        "revoke-sessions",
+        "nobody@contoso.example",
+        "--server",
+        &world.base,
+        "--admin-key",
+        ADMIN_KEY,
+    ])
+    .await;
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("404 Not Found"),
+        "{}",
+        String::from_utf8_lossy(&unknown.stderr)
+    );
 }

@@ -213,6 +213,16 @@ pub trait Store: Send + Sync + 'static {
 
     async fn delete_session(&self, digest: &Digest) -> Result<(), StoreError>;
 
+    /// Azure AD's "revoke sessions" for one user: deletes the user's
+    /// sign-in sessions and revokes every refresh token of theirs, in one
+    /// transaction. Returns how many sessions and refresh tokens it ended.
+    async fn revoke_user_sign_ins(
+        &self,
+        tenant: Uuid,
+        user_oid: Uuid,
+        now: i64,
+    ) -> Result<(u64, u64), StoreError>;
+
     /// Notes that the session signed in to `client_id` (once per app, even
     /// when two requests add it at once).
     async fn add_session_client(&self, digest: &Digest, client_id: &str) -> Result<(), StoreError>;

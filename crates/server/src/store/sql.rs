@@ -515,6 +515,30 @@ impl Store for $store {
             .transpose()
     }
 
+    async fn revoke_user_sign_ins(
+        &self,
+        tenant: Uuid,
+        user_oid: Uuid,
+        now: i64,
+    ) -> Result<(u64, u64), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let sessions = sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND user_oid = $2")
+            .bind(tenant.to_string())
+            .bind(user_oid.to_string())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let tokens = sqlx::query("UPDATE refresh_tokens SET revoked_at = $3 WHERE tenant_id = $1 AND user_oid = $2 AND revoked_at IS NULL AND expires_at > $3")
+            .bind(tenant.to_string())
+            .bind(user_oid.to_string())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok((sessions, tokens))
+    }
+
     async fn add_session_client(
         &self,
         digest: &Digest,

@@ -365,3 +365,78 @@ async fn a_family_ends_ninety_days_after_its_sign_in_however_often_refreshed() {
         "{description}"
     );
 }
+
+const ADMIN_KEY: &str = "admin-key-0123456789-abcdef";
+
+async fn revoke_sign_in_sessions(server: &TestServer, upn: &str, key: &str) -> reqwest::Response {
+    server
+        .http
+        .post(format!(
+            "{}/_admin/users/{upn}/revokeSignInSessions",
+            server.base
+        ))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn revoking_a_users_sign_in_sessions_ends_their_refresh_tokens_and_sessions() {
+    let server = TestServer::start_with(|c| c.admin_key = Some(ADMIN_KEY.into())).await;
+    let token = sign_in(&server).await;
+    let browser = server.browser();
+    let url = server.authorize_url(
+        TENANT,
+        &[
+            ("client_id", WEB),
+            ("redirect_uri", "http://localhost:5000/callback"),
+            ("response_type", "code"),
+            ("resource", FILES),
+        ],
+    );
+    let signed_in = server
+        .sign_in(&browser, &url, "frank@contoso.example", "frank-password")
+        .await;
+    // Signed in: on to the consent page (Frank consented to Files.Read only).
+    assert!(signed_in.page().contains("id=\"consent\""), "{signed_in:?}");
+    // Another user's revocation leaves Frank alone.
+    let response = revoke_sign_in_sessions(&server, "nora@contoso.example", ADMIN_KEY).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.text().await.unwrap(),
+        r#"{"refresh_tokens":0,"sessions":0,"value":true}"#
+    );
+    let token = {
+        let response = refresh(&server, CLI, &token, &[]).await;
+        assert_eq!(response.status(), 200);
+        let body: serde_json::Value = response.json().await.unwrap();
+        body["refresh_token"].as_str().unwrap().to_owned()
+    };
+    // Frank's: his session and every refresh token not yet expired, the
+    // rotated-out one too (within the reuse interval it would still answer).
+    let response = revoke_sign_in_sessions(&server, "frank@contoso.example", ADMIN_KEY).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.text().await.unwrap(),
+        r#"{"refresh_tokens":2,"sessions":1,"value":true}"#
+    );
+    assert_token_error(
+        refresh(&server, CLI, &token, &[]).await,
+        Expected::new(400, "invalid_grant", 50173, REVOKED),
+    )
+    .await;
+    // The browser signs in again.
+    let again = server.open(&browser, &url).await;
+    assert!(again.page().contains("id=\"signin\""), "{again:?}");
+    // Refused: an unknown user, and no admin key.
+    let response = revoke_sign_in_sessions(&server, "nobody@contoso.example", ADMIN_KEY).await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(
+        response.text().await.unwrap(),
+        r#"{"error":"unknown_user","message":"no user 'nobody@contoso.example' in any tenant"}"#
+    );
+    let response =
+        revoke_sign_in_sessions(&server, "frank@contoso.example", "wrong-key-0123456789").await;
+    assert_eq!(response.status(), 401);
+}

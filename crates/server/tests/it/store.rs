@@ -77,6 +77,7 @@ both_engines!(
     a_token_reused_within_the_interval_rotates_again,
     concurrent_rotations_within_the_interval_all_win,
     api_app_ids_and_token_versions_round_trip,
+    revoking_a_users_sign_ins_ends_theirs_only,
 );
 
 const NOW: i64 = 1_800_000_000;
@@ -866,6 +867,88 @@ id = "3a9c5e1f-8b2d-4c6e-9f01-2d3e4f5a6b7c"
                 .use_totp_step(t, "mia@contoso.example", 101)
                 .await
                 .unwrap()
+        );
+    }
+
+    pub async fn revoking_a_users_sign_ins_ends_theirs_only(store: Arc<dyn Store>) {
+        let theirs = refresh("rt-theirs", Uuid::new_v4());
+        let (tenant, user) = (theirs.tenant_id, theirs.user_oid);
+        let expired = RefreshTokenRecord {
+            expires_at: NOW - 1,
+            ..refresh("rt-expired", Uuid::new_v4())
+        };
+        let expired = RefreshTokenRecord {
+            tenant_id: tenant,
+            user_oid: user,
+            ..expired
+        };
+        let others = refresh("rt-others", Uuid::new_v4());
+        for token in [&theirs, &expired, &others] {
+            store.insert_refresh_token(token).await.unwrap();
+        }
+        let session = |name: &str, user_oid: Uuid| SessionRecord {
+            digest: Digest::of(name),
+            tenant_id: tenant,
+            user_oid,
+            mfa_at: None,
+            created_at: NOW,
+            expires_at: NOW + 100,
+            client_ids: Vec::new(),
+        };
+        store
+            .insert_session(&session("s-theirs", user))
+            .await
+            .unwrap();
+        store
+            .insert_session(&session("s-others", Uuid::new_v4()))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.revoke_user_sign_ins(tenant, user, NOW).await.unwrap(),
+            (1, 1)
+        );
+        assert_eq!(
+            store
+                .rotate_refresh_token(
+                    &theirs.digest,
+                    &refresh("rt-next", theirs.family_id),
+                    NOW,
+                    5
+                )
+                .await
+                .unwrap(),
+            Rotation::Revoked
+        );
+        assert_eq!(
+            store
+                .find_session(&Digest::of("s-theirs"), NOW)
+                .await
+                .unwrap(),
+            None
+        );
+        assert!(
+            store
+                .find_session(&Digest::of("s-others"), NOW)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(
+            store
+                .rotate_refresh_token(
+                    &others.digest,
+                    &refresh("rt-others-next", others.family_id),
+                    NOW,
+                    5
+                )
+                .await
+                .unwrap(),
+            Rotation::Rotated
+        );
+        // Again: nothing left to end.
+        assert_eq!(
+            store.revoke_user_sign_ins(tenant, user, NOW).await.unwrap(),
+            (0, 0)
         );
     }
 }
