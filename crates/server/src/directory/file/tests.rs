@@ -1,0 +1,212 @@
+use super::*;
+
+const TENANT: &str = r#"
+[[tenants]]
+id = "7fe81447-da57-4385-becb-6de57f21477e"
+domains = ["Contoso.example"]
+  [[tenants.apis]]
+  name = "Files"
+  app_id_uri = "https://files.contoso.example/"
+  scopes = ["Files.Read"]
+  roles = ["Files.ReadAll"]
+"#;
+
+fn error_of(extra: &str) -> String {
+    parse_directory(&format!("{TENANT}{extra}"))
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn a_short_secret_is_refused_without_showing_it() {
+    let err = error_of(
+        r#"
+  [[tenants.apps]]
+  client_id = "2d4d11a2-f814-46a7-890a-274a72a7309e"
+  name = "Web"
+  secret = "tooshort-but-secret"
+"#,
+    );
+    assert_eq!(
+        err,
+        "tenants[0].apps[0].secret: a client secret needs at least 32 characters"
+    );
+}
+
+#[test]
+fn unknown_keys_are_refused() {
+    let err = error_of("  colour = \"blue\"\n");
+    assert!(err.contains("unknown field `colour`"), "{err}");
+}
+
+#[test]
+fn permissions_must_name_defined_scopes() {
+    let err = error_of(
+        r#"
+  [[tenants.apps]]
+  client_id = "2d4d11a2-f814-46a7-890a-274a72a7309e"
+  name = "Web"
+  [[tenants.apps.permissions]]
+  api = "https://files.contoso.example"
+  scopes = ["Files.Write"]
+"#,
+    );
+    assert_eq!(
+        err,
+        "tenants[0].apps[0].permissions[0]: scope 'Files.Write' is not defined by 'https://files.contoso.example/'"
+    );
+}
+
+#[test]
+fn a_password_hash_is_taken_as_it_is() {
+    let phc = hash_password("imported-password").unwrap();
+    let user =
+        |keys: &str| format!("\n  [[tenants.users]]\n  upn = \"ida@contoso.example\"\n{keys}");
+    let data = parse_directory(&format!(
+        "{TENANT}{}",
+        user(&format!("  password_hash = \"{phc}\"\n"))
+    ))
+    .unwrap()
+    .directory;
+    assert_eq!(data.users[0].password_hash, phc);
+    assert!(crate::secrets::verify_password(
+        "imported-password",
+        Some(&data.users[0].password_hash)
+    ));
+    assert_eq!(
+        error_of(&user(&format!(
+            "  password = \"pw\"\n  password_hash = \"{phc}\"\n"
+        ))),
+        "tenants[0].users[0]: give `password` or `password_hash`, not both"
+    );
+    assert_eq!(
+        error_of(&user("")),
+        "tenants[0].users[0]: a user needs `password` or `password_hash`"
+    );
+    // bcrypt, argon2i, and text that only looks like a PHC string.
+    for not_argon2id in [
+        "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
+        "$argon2i$v=19$m=16,t=2,p=1$c2FsdHNhbHQ$ZmFrZWhhc2hmYWtlaGFzaA",
+        "$argon2id$v=19$m=16,t=2,p=1$c2FsdHNhbHQ",
+    ] {
+        assert_eq!(
+            error_of(&user(&format!("  password_hash = \"{not_argon2id}\"\n"))),
+            "tenants[0].users[0].password_hash: not an Argon2id PHC string ($argon2id$v=19$m=…,t=…,p=…$salt$hash)",
+            "{not_argon2id}"
+        );
+    }
+}
+
+#[test]
+fn a_redirect_uri_app_registration_would_refuse_names_its_path() {
+    let app = |secret: &str, uri: &str| {
+        format!(
+            "\n  [[tenants.apps]]\n  client_id = \"2d4d11a2-f814-46a7-890a-274a72a7309e\"\n  name = \"Web\"\n{secret}  redirect_uris = [\"{uri}\"]\n"
+        )
+    };
+    let confidential = "  secret = \"0123456789abcdef0123456789abcdef\"\n";
+    assert_eq!(
+        error_of(&app(confidential, "http://app.example/cb")),
+        "tenants[0].apps[0].redirect_uris: 'http://app.example/cb' uses http to a host that is not loopback (localhost, 127.0.0.1, [::1]): use https"
+    );
+    assert_eq!(
+        error_of(&app("", "javascript:alert(1)//")),
+        "tenants[0].apps[0].redirect_uris: 'javascript:alert(1)//' uses a scheme a browser runs or reads locally"
+    );
+    assert_eq!(
+        error_of(&app(confidential, "msal2d4d11a2://auth")),
+        "tenants[0].apps[0].redirect_uris: 'msal2d4d11a2://auth' uses a custom scheme, which only a public client (no secret) may register"
+    );
+    let native = parse_directory(&format!("{TENANT}{}", app("", "msal2d4d11a2://auth")));
+    assert!(
+        native.is_ok(),
+        "a public client may register a custom scheme"
+    );
+}
+
+#[test]
+fn the_refresh_token_reuse_interval_is_read_per_tenant() {
+    let tenant = |line: &str| {
+        format!("[[tenants]]\nid = \"7fe81447-da57-4385-becb-6de57f21477e\"\n{line}\n")
+    };
+    let seconds = |text: &str| {
+        parse_directory(text).map(|f| f.directory.tenants[0].refresh_token_reuse_seconds)
+    };
+    assert_eq!(seconds(&tenant("")).unwrap(), 5, "the default");
+    assert_eq!(
+        seconds(&tenant("refresh_token_reuse_seconds = 0")).unwrap(),
+        0
+    );
+    assert_eq!(
+        seconds(&tenant("refresh_token_reuse_seconds = 60")).unwrap(),
+        60
+    );
+    for bad in ["-1", "61", "86400"] {
+        assert_eq!(
+            seconds(&tenant(&format!("refresh_token_reuse_seconds = {bad}")))
+                .unwrap_err()
+                .to_string(),
+            format!(
+                "tenants[0].refresh_token_reuse_seconds: {bad} is not a number of seconds from 0 (strict rotation) to 60"
+            )
+        );
+    }
+    let err = seconds(&tenant("refresh_token_reuse_seconds = \"5s\""))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("refresh_token_reuse_seconds") && err.contains("invalid type"),
+        "{err}"
+    );
+}
+
+#[test]
+fn spa_redirect_uris_are_read_and_checked() {
+    let app = |uris: &str| {
+        format!(
+            "\n  [[tenants.apps]]\n  client_id = \"2d4d11a2-f814-46a7-890a-274a72a7309e\"\n  name = \"SPA\"\n  redirect_uris = [\"http://localhost:5000/cb\"]\n  spa_redirect_uris = {uris}\n"
+        )
+    };
+    let data = parse_directory(&format!(
+        "{TENANT}{}",
+        app(r#"["http://localhost:3000/", "https://spa.contoso.example/"]"#)
+    ))
+    .unwrap()
+    .directory;
+    assert_eq!(
+        data.apps[0].spa_redirect_uris,
+        ["http://localhost:3000/", "https://spa.contoso.example/"]
+    );
+    assert_eq!(data.apps[0].redirect_uris, ["http://localhost:5000/cb"]);
+    assert_eq!(
+        error_of(&app(r#"["http://spa.contoso.example/"]"#)),
+        "tenants[0].apps[0].spa_redirect_uris: 'http://spa.contoso.example/' uses http to a host that is not loopback (localhost, 127.0.0.1, [::1]): use https"
+    );
+    assert_eq!(
+        error_of(&app(r#"["msal2d4d11a2://auth"]"#)),
+        "tenants[0].apps[0].spa_redirect_uris: 'msal2d4d11a2://auth' uses a custom scheme: a single-page application's redirect URI is a web page (https, or http to a loopback host)"
+    );
+    assert_eq!(
+        error_of(&app(r#"["http://localhost:5000/cb"]"#)),
+        "tenants[0].apps[0].spa_redirect_uris: 'http://localhost:5000/cb' is in redirect_uris too: a redirect URI is of one kind"
+    );
+    let err = error_of(&app(r#""http://localhost:3000/""#));
+    assert!(err.contains("spa_redirect_uris"), "{err}");
+}
+
+#[test]
+fn loading_twice_gives_the_same_ids() {
+    let text = format!(
+        "{TENANT}{}",
+        r#"
+  [[tenants.users]]
+  upn = "Frank@contoso.example"
+  password = "pw"
+"#
+    );
+    let a = parse_directory(&text).unwrap().directory;
+    let b = parse_directory(&text).unwrap().directory;
+    assert_eq!(a.users[0].object_id, b.users[0].object_id);
+    assert_eq!(a.users[0].upn, "frank@contoso.example");
+    assert_eq!(a.tenants[0].domains, ["contoso.example"]);
+}
