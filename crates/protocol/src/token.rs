@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The grant types the token endpoint knows (RFC 6749 §4).
+/// The grant types the token endpoint knows (RFC 6749 §4, RFC 8628, and
+/// Azure AD's on-behalf-of), by the names a directory file's `grant_types`
+/// lists them with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GrantType {
@@ -10,29 +12,53 @@ pub enum GrantType {
     RefreshToken,
     ClientCredentials,
     Password,
+    /// RFC 8628: a device (a command line) signs a person in on another one.
+    DeviceCode,
+    /// Azure AD's on-behalf-of flow: an API exchanges its caller's token
+    /// for one to a downstream API (RFC 7523's `jwt-bearer` on the wire).
+    OnBehalfOf,
 }
 
 impl GrantType {
-    pub const ALL: [GrantType; 4] = [
+    pub const ALL: [GrantType; 6] = [
         GrantType::AuthorizationCode,
         GrantType::RefreshToken,
         GrantType::ClientCredentials,
         GrantType::Password,
+        GrantType::DeviceCode,
+        GrantType::OnBehalfOf,
     ];
 
-    /// The wire spelling of `grant_type`.
+    /// The grant's name in `grant_types` (and in logs and messages).
     pub fn as_str(self) -> &'static str {
         match self {
             GrantType::AuthorizationCode => "authorization_code",
             GrantType::RefreshToken => "refresh_token",
             GrantType::ClientCredentials => "client_credentials",
             GrantType::Password => "password",
+            GrantType::DeviceCode => "device_code",
+            GrantType::OnBehalfOf => "on_behalf_of",
         }
     }
 
-    /// Parses `grant_type`; `None` for a type this server does not support.
+    /// Parses a name of `grant_types`; `None` for a grant this server does
+    /// not support.
     pub fn parse(s: &str) -> Option<GrantType> {
         GrantType::ALL.into_iter().find(|g| g.as_str() == s)
+    }
+
+    /// Parses the token request's `grant_type` parameter: the names above,
+    /// where they are wire names too, and the URNs of RFC 8628 (v2.0; ADAL
+    /// sends the bare `device_code`) and RFC 7523 (on-behalf-of).
+    pub fn from_wire(s: &str) -> Option<GrantType> {
+        match s {
+            "urn:ietf:params:oauth:grant-type:device_code" | "device_code" => {
+                Some(GrantType::DeviceCode)
+            }
+            "urn:ietf:params:oauth:grant-type:jwt-bearer" => Some(GrantType::OnBehalfOf),
+            "on_behalf_of" => None,
+            other => GrantType::parse(other),
+        }
     }
 }
 

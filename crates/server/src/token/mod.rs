@@ -181,7 +181,7 @@ async fn grant(
     version: Version,
 ) -> Result<TokenResponseV1, ProtocolError> {
     let grant_name = form.require("grant_type")?;
-    let grant = GrantType::parse(grant_name).ok_or_else(|| Aadsts::UnsupportedGrantType {
+    let grant = GrantType::from_wire(grant_name).ok_or_else(|| Aadsts::UnsupportedGrantType {
         grant_type: grant_name.to_owned(),
     })?;
     // Only a code or refresh token of a single-page application may be
@@ -296,6 +296,11 @@ async fn dispatch(
         GrantType::Password => password::grant(state, caller, form, forced).await,
         GrantType::RefreshToken => refresh::grant(state, caller, form, forced).await,
         GrantType::AuthorizationCode => authorization_code::grant(state, caller, form).await,
+        // Named in `grant_types` already; their grants are being built.
+        GrantType::DeviceCode | GrantType::OnBehalfOf => Err(Aadsts::UnsupportedGrantType {
+            grant_type: grant.as_str().to_owned(),
+        }
+        .into()),
     }
 }
 
