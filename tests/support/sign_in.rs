@@ -46,3 +46,67 @@ pub async fn sign_in_frank(browser: &reqwest::Client, base: &str, page: &str) ->
     assert_eq!(posted.status(), 303);
     posted.headers()["location"].to_str().unwrap().to_owned()
 }
+
+/// The user code in a device sign-in's message (Azure AD's words: "…
+/// and enter the code CODE to authenticate.").
+pub fn user_code_in(message: &str) -> String {
+    message
+        .split("enter the code ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("no user code in {message:?}"))
+        .to_owned()
+}
+
+/// Frank at the device login page of `base`: types `user_code`, signs
+/// in, and accepts (or declines) on the consent page; asserts the page
+/// that says so.
+pub async fn decide_device_as_frank(
+    browser: &reqwest::Client,
+    base: &str,
+    user_code: &str,
+    accept: bool,
+) {
+    let post = |fields: Vec<(String, String)>| async move {
+        browser
+            .post(format!("{base}/devicelogin"))
+            .form(&fields)
+            .send()
+            .await
+            .unwrap()
+    };
+    let signin = post(vec![
+        ("lk_step".into(), "code".into()),
+        ("user_code".into(), user_code.into()),
+    ])
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(signin.contains("id=\"signin\""), "{signin}");
+    let mut fields = hidden_fields(&signin);
+    fields.push(("username".into(), "frank@contoso.example".into()));
+    fields.push(("password".into(), "frank-password".into()));
+    let posted = post(fields).await;
+    assert_eq!(posted.status(), 303);
+    let location = posted.headers()["location"].to_str().unwrap().to_owned();
+    let consent = browser
+        .get(format!("{base}{location}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(consent.contains("id=\"device-notice\""), "{consent}");
+    let mut fields = hidden_fields(&consent);
+    let answer = if accept { "accept" } else { "cancel" };
+    fields.push(("consent".into(), answer.into()));
+    let done = post(fields).await.text().await.unwrap();
+    let expected = if accept {
+        "device-approved"
+    } else {
+        "device-declined"
+    };
+    assert!(done.contains(expected), "{done}");
+}

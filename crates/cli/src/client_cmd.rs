@@ -60,6 +60,11 @@ pub struct LoginArgs {
     common: ClientArgs,
     #[arg(long)]
     scope: Option<String>,
+    /// Sign in on another device (RFC 8628): print where to go and the
+    /// code to type, then wait for the sign-in there. Declined: exit 4;
+    /// the code expired: exit 4.
+    #[arg(long)]
+    device_code: bool,
 }
 
 #[derive(Args, Debug)]
@@ -136,11 +141,20 @@ pub async fn login(args: LoginArgs) -> ExitCode {
     let outcome = async {
         let client = args.common.client()?;
         let (authority, resource) = args.common.required()?;
-        let tokens = client
-            .login(&authority, &resource, args.scope.as_deref(), |url| {
-                eprintln!("Open this URL in a browser to sign in:\n{url}");
-            })
-            .await?;
+        let scope = args.scope.as_deref();
+        let tokens = if args.device_code {
+            client
+                .login_with_device_code(&authority, &resource, scope, |message| {
+                    eprintln!("{message}");
+                })
+                .await?
+        } else {
+            client
+                .login(&authority, &resource, scope, |url| {
+                    eprintln!("Open this URL in a browser to sign in:\n{url}");
+                })
+                .await?
+        };
         Ok(serde_json::to_value(tokens).unwrap_or_default())
     }
     .await;
@@ -219,6 +233,7 @@ fn action_name(action: &Action) -> &'static str {
         Action::FixCredentials => "fix_credentials",
         Action::InstallApplication => "install_application",
         Action::ChangeGrantType => "change_grant_type",
+        Action::PollAgain => "poll_again",
         Action::Refused => "refused",
     }
 }

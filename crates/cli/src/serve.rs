@@ -71,6 +71,14 @@ pub struct ServeArgs {
     /// outlives its sign-in by more, however often refreshed.
     #[arg(long, default_value_t = 90 * 24 * 3600)]
     refresh_family_lifetime: u64,
+    /// How long a device code (and the user code typed at /devicelogin)
+    /// lives, in seconds.
+    #[arg(long, default_value_t = 900)]
+    device_code_lifetime: u64,
+    /// The `interval` a device is told to wait between polls, in seconds;
+    /// polling sooner is answered `slow_down`.
+    #[arg(long, default_value_t = 5)]
+    device_code_interval: u64,
     /// Password hashes (Argon2id, 19 MiB each) computed at once; 0: one per
     /// core, at least 2. Bounds the memory unauthenticated sign-ins can take.
     #[arg(long, default_value_t = 0)]
@@ -151,6 +159,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     config.access_token_lifetime = Duration::from_secs(args.access_token_lifetime);
     config.refresh_token_lifetime = Duration::from_secs(args.refresh_token_lifetime);
     config.refresh_family_lifetime = Duration::from_secs(args.refresh_family_lifetime);
+    config.device_code_lifetime = Duration::from_secs(args.device_code_lifetime.max(1));
+    config.device_code_interval = Duration::from_secs(args.device_code_interval.max(1));
     if args.max_password_hashes > 0 {
         config.max_concurrent_password_hashes = args.max_password_hashes;
     }

@@ -160,6 +160,18 @@ impl Client {
         params: &[(&str, &str)],
     ) -> Result<TokenResponseV1, Error> {
         let url = format!("{}/oauth2/token", authority.trim_end_matches('/'));
+        self.post_form(&url, params).await
+    }
+
+    /// One POST of the client's form (its id, its secret if it has one,
+    /// and `params`) to an endpoint of the authority that answers JSON or
+    /// the seed's error document; retried by the policy.
+    pub(crate) async fn post_form<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        params: &[(&str, &str)],
+    ) -> Result<T, Error> {
+        let url = url.to_owned();
         let mut form = form_urlencoded::Serializer::new(String::new());
         form.append_pair("client_id", &self.config.client_id);
         if let Some(secret) = &self.config.credentials.client_secret {

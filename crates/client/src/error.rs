@@ -28,6 +28,9 @@ pub enum Action {
     InstallApplication,
     /// Use another grant type.
     ChangeGrantType,
+    /// Poll the token endpoint again after the device flow's `interval`
+    /// (the device-code loop does; seen only if polling stopped early).
+    PollAgain,
     /// A trust check refused the server's answer: nothing was sent.
     Refused,
 }
@@ -38,7 +41,7 @@ impl Action {
     pub fn exit_code(&self) -> u8 {
         match self {
             Action::FixRequest | Action::ChangeGrantType => 2,
-            Action::RetryLater | Action::RequestNewToken => 3,
+            Action::RetryLater | Action::RequestNewToken | Action::PollAgain => 3,
             Action::Reauthorize { .. }
             | Action::DifferentAccount
             | Action::AskForConsent
@@ -63,6 +66,7 @@ impl Action {
             Action::FixCredentials => "The application's credentials are not valid: an administrator must update the client secret.".into(),
             Action::InstallApplication => "The application or the resource is not set up in this tenant: ask an administrator to add it.".into(),
             Action::ChangeGrantType => "Use a grant type the server supports for this application.".into(),
+            Action::PollAgain => "The sign-in on the other device is not finished: poll again after the interval.".into(),
             Action::Refused => "Refused for safety: the server's answer failed a trust check, and no token was sent.".into(),
         }
     }
@@ -81,6 +85,7 @@ impl Action {
             ClientAction::FixCredentials => Action::FixCredentials,
             ClientAction::InstallApplication => Action::InstallApplication,
             ClientAction::ChangeGrantType => Action::ChangeGrantType,
+            ClientAction::PollAgain => Action::PollAgain,
         }
     }
 }
@@ -217,6 +222,15 @@ impl Error {
     }
 
     /// The correlation id the server reported, to quote to its operators.
+    /// The token endpoint's `error`, when that is what answered.
+    pub fn token_error_code(&self) -> Option<&ErrorCode> {
+        match self {
+            Error::Token(e) => Some(&e.document.error),
+            Error::RetriesExhausted { last, .. } => last.token_error_code(),
+            _ => None,
+        }
+    }
+
     pub fn correlation_id(&self) -> Option<&str> {
         match self {
             Error::Token(e) => Some(e.document.correlation_id.as_str()).filter(|c| !c.is_empty()),

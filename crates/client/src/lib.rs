@@ -9,6 +9,7 @@
 //! Architecture invariant: this crate knows the server only through HTTP.
 
 mod client;
+mod device_code;
 mod error;
 mod login;
 pub mod parse;

@@ -258,6 +258,24 @@ catalogue! {
     SilentConsentRequired { client_id: String, app_name: String } = 65001, ConsentRequired, AzureAd,
         "`prompt=none` and consent is missing.",
         "The user or administrator has not consented to use the application with ID '{client_id}' named '{app_name}'. Send an interactive authorization request for this user and resource.";
+    DeviceAuthorizationPending = 70016, AuthorizationPending, AzureAd,
+        "A device code polled for before the person finished at the device login page (its first poll always, however soon).",
+        "OAuth 2.0 device flow error. Authorization is pending. Continue polling.";
+    DevicePolledTooFast { interval: u64 } = 70016, SlowDown, Latchkey,
+        "A device code polled for again sooner than `interval` seconds after its previous poll (never its first poll).",
+        "OAuth 2.0 device flow error. Polling too frequently: wait at least {interval} seconds between requests, 5 seconds more after this answer.";
+    DeviceAuthorizationDeclined = 65004, AuthorizationDeclined, Latchkey,
+        "The person declined the request on the device login page (the consent page's Cancel).",
+        "OAuth 2.0 device flow error. The user declined the authorization request.";
+    DeviceCodeExpired = 70019, ExpiredToken, AzureAd,
+        "A device code polled for after its `expires_in` (`--device-code-lifetime`), unredeemed.",
+        "Verification code expired. Have the user retry the sign-in.";
+    DeviceCodeUnknown = 70018, BadVerificationCode, Latchkey,
+        "A `device_code` this tenant never issued to this client (or none at all under `code`).",
+        "Invalid verification code: the provided device_code was not issued to this application.";
+    DeviceCodeRedeemed = 54005, InvalidGrant, Latchkey,
+        "A device code presented again after it was redeemed for tokens (of two concurrent pollers, the second).",
+        "The device code has already been redeemed. Start a new device code flow to sign in again.";
     UserDeclinedConsent = 65004, AccessDenied, AzureAd,
         "The user pressed Cancel on the consent page.",
         "User declined to consent to access the app.";
@@ -481,6 +499,12 @@ mod tests {
                 client_id: s("c"),
                 app_name: s("App"),
             },
+            Aadsts::DeviceAuthorizationPending,
+            Aadsts::DevicePolledTooFast { interval: 5 },
+            Aadsts::DeviceAuthorizationDeclined,
+            Aadsts::DeviceCodeExpired,
+            Aadsts::DeviceCodeUnknown,
+            Aadsts::DeviceCodeRedeemed,
             Aadsts::UserDeclinedConsent,
             Aadsts::CodeRedeemed,
             Aadsts::CrossOriginNotSpa {
@@ -570,6 +594,12 @@ mod tests {
             9002313 400 invalid_request: Invalid request. The response_mode 'web_message' is not supported; use 'query', 'fragment' or 'form_post'.
             50058 400 login_required: A silent sign-in request was sent but no user is signed in.
             65001 400 consent_required: The user or administrator has not consented to use the application with ID 'c' named 'App'. Send an interactive authorization request for this user and resource.
+            70016 400 authorization_pending: OAuth 2.0 device flow error. Authorization is pending. Continue polling.
+            70016 400 slow_down: OAuth 2.0 device flow error. Polling too frequently: wait at least 5 seconds between requests, 5 seconds more after this answer.
+            65004 400 authorization_declined: OAuth 2.0 device flow error. The user declined the authorization request.
+            70019 400 expired_token: Verification code expired. Have the user retry the sign-in.
+            70018 400 bad_verification_code: Invalid verification code: the provided device_code was not issued to this application.
+            54005 400 invalid_grant: The device code has already been redeemed. Start a new device code flow to sign in again.
             65004 400 access_denied: User declined to consent to access the app.
             54005 400 invalid_grant: OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.
             9002326 400 invalid_request: Cross-origin token redemption is permitted only for the 'Single-Page Application' client-type. Request origin: 'https://evil.example'.
@@ -773,6 +803,7 @@ of the request, quoted back at most 256 characters long.
             ClientAction::FixCredentials => "the administrator updates the credentials",
             ClientAction::InstallApplication => "install the application and add it to the tenant",
             ClientAction::ChangeGrantType => "change the grant type",
+            ClientAction::PollAgain => "poll again after `interval` seconds",
         }
     }
 }

@@ -34,6 +34,9 @@ pub enum ClientAction {
     AskForConsent,
     /// "Retry the request with the same resource", interactively.
     InteractionRequired,
+    /// "Repeat the request after at least `interval` seconds" (RFC 8628
+    /// §3.5: the device flow's polling; `slow_down` adds 5 seconds).
+    PollAgain,
     /// "The application administrator updates the credentials".
     FixCredentials,
     /// "Prompt the user with instruction for installing the application
@@ -165,6 +168,23 @@ error_codes! {
     LoginRequired = "login_required", [Authorize], 400, 400, InteractionRequired;
     /// OpenID Connect: `prompt=none` but consent is needed.
     ConsentRequired = "consent_required", [Authorize], 400, 400, AskForConsent;
+    /// RFC 8628 §3.5: the person has not finished at the device login
+    /// page yet. Azure AD's action: "Repeat the request after at least
+    /// `interval` seconds."
+    AuthorizationPending = "authorization_pending", [Token], 400, 400, PollAgain;
+    /// RFC 8628 §3.5: polled faster than `interval`: poll again, 5 seconds
+    /// slower.
+    SlowDown = "slow_down", [Token], 400, 400, PollAgain;
+    /// RFC 8628 §3.5 (Azure AD's spelling): the person declined at the
+    /// device login page. "Stop polling and revert to an unauthenticated
+    /// state."
+    AuthorizationDeclined = "authorization_declined", [Token], 400, 400, AskForConsent;
+    /// RFC 8628 §3.5: the device code outlived `expires_in`. "Stop polling
+    /// and revert to an unauthenticated state": a new sign-in starts over.
+    ExpiredToken = "expired_token", [Token], 400, 400, InteractionRequired;
+    /// Azure AD: "The `device_code` sent to the `/token` endpoint wasn't
+    /// recognized."
+    BadVerificationCode = "bad_verification_code", [Token], 400, 400, FixRequest;
     /// RFC 6750: "The access token is missing, invalid, or is revoked."
     InvalidToken = "invalid_token", [Resource], 400, 401, RequestNewToken;
     /// RFC 6750: "The access token does not contain the impersonation
@@ -251,8 +271,8 @@ mod tests {
             assert_eq!(code.as_str().parse::<ErrorCode>().unwrap(), code);
         }
         assert_eq!(
-            "slow_down".parse::<ErrorCode>().unwrap(),
-            ErrorCode::Extension("slow_down".into())
+            "code_expired".parse::<ErrorCode>().unwrap(),
+            ErrorCode::Extension("code_expired".into())
         );
     }
 

@@ -8,6 +8,7 @@
 mod aadsts;
 mod bearer_error;
 mod challenge;
+mod device_code;
 mod error_code;
 mod redirect;
 mod token;
@@ -18,6 +19,9 @@ pub use aadsts::{Aadsts, ConditionSpec, NumberOrigin, bounded};
 pub use bearer_error::BearerError;
 pub use challenge::{
     BearerChallenge, BearerParseError, Challenge, ChallengeParseError, parse_challenges, quote,
+};
+pub use device_code::{
+    DeviceAuthorization, DeviceAuthorizationResponseV1, DeviceAuthorizationResponseV2,
 };
 pub use error_code::{ClientAction, CodeSpec, ErrorCode, Surface};
 pub use redirect::{ResponseMode, azure_form_encode, error_params, redirect_location};

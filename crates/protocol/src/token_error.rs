@@ -212,8 +212,8 @@ mod tests {
 
     #[test]
     fn reading_tolerates_missing_fields() {
-        let doc: TokenErrorResponse = serde_json::from_str(r#"{"error":"slow_down"}"#).unwrap();
-        assert_eq!(doc.error, ErrorCode::Extension("slow_down".into()));
+        let doc: TokenErrorResponse = serde_json::from_str(r#"{"error":"code_expired"}"#).unwrap();
+        assert_eq!(doc.error, ErrorCode::Extension("code_expired".into()));
         assert!(doc.error_codes.is_empty());
     }
 }

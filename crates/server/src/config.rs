@@ -43,6 +43,15 @@ pub struct ServerConfig {
     pub code_lifetime: Duration,
     /// How long a browser stays signed in.
     pub session_lifetime: Duration,
+    /// How long a device code and its user code live (Azure AD: 15 minutes).
+    pub device_code_lifetime: Duration,
+    /// The seconds a device waits between polls (`interval`; Azure AD: 5).
+    pub device_code_interval: Duration,
+    /// User codes one client IP address may look up at the device login
+    /// page: a burst of this many (each page of one sign-in is one)…
+    pub user_code_lookups_per_ip_burst: u32,
+    /// …then one every this long: guessing a user code is throttled.
+    pub user_code_lookup_interval_per_ip: Duration,
     /// The admin API's key; without one the admin API does not exist.
     pub admin_key: Option<String>,
     /// Error scenarios in force at start, by tenant (from the directory file).
@@ -77,6 +86,10 @@ impl ServerConfig {
             password_check_interval_per_ip: Duration::from_millis(100),
             code_lifetime: Duration::from_secs(600),
             session_lifetime: Duration::from_secs(8 * 3600),
+            device_code_lifetime: Duration::from_secs(900),
+            device_code_interval: Duration::from_secs(5),
+            user_code_lookups_per_ip_burst: 20,
+            user_code_lookup_interval_per_ip: Duration::from_secs(3),
             admin_key: None,
             scenarios: Vec::new(),
             scenario_seed: None,

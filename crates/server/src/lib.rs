@@ -14,6 +14,7 @@ pub mod clock;
 pub mod config;
 mod context;
 mod cors;
+mod device_authorization;
 pub mod directory;
 mod discovery;
 mod error;
@@ -82,6 +83,14 @@ fn routes(state: Shared) -> Router {
     router
         .route("/{tenant}/oauth2/token", any(token::token_endpoint))
         .route(
+            "/{tenant}/oauth2/devicecode",
+            any(device_authorization::devicecode_endpoint),
+        )
+        .route(
+            "/{tenant}/oauth2/v2.0/devicecode",
+            any(device_authorization::devicecode_endpoint_v2),
+        )
+        .route(
             "/{tenant}/oauth2/v2.0/token",
             any(token::token_endpoint_v2).layer(cors::token()),
         )
@@ -114,6 +123,10 @@ fn routes(state: Shared) -> Router {
         .route(
             "/{tenant}/oauth2/v2.0/authorize",
             any(authorize::authorize_endpoint_v2),
+        )
+        .route(
+            authorize::DEVICE_PAGE_PATH,
+            any(authorize::device_login_endpoint),
         )
         .route("/{tenant}/oauth2/logout", any(logout::logout_endpoint))
         .route("/{tenant}/oauth2/v2.0/logout", any(logout::logout_endpoint))

@@ -209,6 +209,11 @@ impl Injection {
             ErrorCode::UnsupportedResponseType => Aadsts::UnsupportedResponseType {
                 response_type: response_type.unwrap_or("code").to_owned(),
             },
+            ErrorCode::AuthorizationPending => Aadsts::DeviceAuthorizationPending,
+            ErrorCode::SlowDown => Aadsts::DevicePolledTooFast { interval: 5 },
+            ErrorCode::AuthorizationDeclined => Aadsts::DeviceAuthorizationDeclined,
+            ErrorCode::ExpiredToken => Aadsts::DeviceCodeExpired,
+            ErrorCode::BadVerificationCode => Aadsts::DeviceCodeUnknown,
             ErrorCode::LoginRequired => Aadsts::LoginRequired,
             ErrorCode::ConsentRequired => Aadsts::SilentConsentRequired {
                 client_id,
@@ -349,7 +354,11 @@ mod tests {
             spec("access_denied").validate(tenant).is_err(),
             "an authorize error"
         );
-        assert!(spec("slow_down").validate(tenant).is_err());
+        assert!(spec("insufficient_scope").validate(tenant).is_err());
+        assert!(
+            spec("slow_down").validate(tenant).is_ok(),
+            "the device flow's"
+        );
         assert!(
             ScenarioSpec {
                 probability: Some(1.5),

@@ -4,10 +4,40 @@
 
 use latchkey_protocol::{Aadsts, same_resource};
 
-use crate::directory::{Api, Directory, Tenant};
+use crate::directory::{Api, App, Directory, Tenant};
 
 /// OpenID Connect scopes: about the sign-in, not about the resource.
 pub const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+
+/// The scopes asked for, each permitted to the app; none asked for means
+/// every permitted one (v1 static consent). The authorize endpoint and the
+/// device authorization endpoint ask the same.
+pub fn permitted_scopes(
+    app: &App,
+    api: &Api,
+    requested: Vec<String>,
+) -> Result<Vec<String>, Aadsts> {
+    let permitted: Vec<String> = app
+        .permission_for(api)
+        .map(|p| p.scopes.clone())
+        .unwrap_or_default();
+    if let Some(scope) = requested.iter().find(|s| !permitted.contains(s)) {
+        return Err(Aadsts::InvalidScope {
+            scope: scope.clone(),
+        });
+    }
+    let scopes = if requested.is_empty() {
+        permitted
+    } else {
+        requested
+    };
+    if scopes.is_empty() {
+        return Err(Aadsts::InvalidScope {
+            scope: api.app_id_uri.clone(),
+        });
+    }
+    Ok(scopes)
+}
 
 /// The `scope` parameter split into OpenID Connect scopes and the API's own
 /// scopes; a value that is neither is `invalid_scope`. An API scope may be

@@ -174,12 +174,15 @@ impl AppState {
 
     /// Forgets what no longer matters, so it cannot pile up: the sign-in
     /// failures of names idle for a day (that were not locked), the client
-    /// addresses whose allowance is full, and expired sessions.
+    /// addresses whose allowance is full, expired sessions, and device
+    /// codes an hour after they expired (until then a late poll is told
+    /// `expired_token`, not that the code is unknown).
     async fn forget_stale_sign_ins(&self) -> Result<(), StartError> {
         self.sign_in_limits.forget_idle();
         let now = self.config.clock.now().unix_timestamp();
         self.store.prune_sign_in_attempts(now - 86_400).await?;
         self.store.delete_expired_sessions(now).await?;
+        self.store.delete_expired_device_codes(now - 3_600).await?;
         Ok(())
     }
 

@@ -56,6 +56,8 @@ async fn world() -> World {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let mut config = ServerConfig::new(base.clone());
     config.admin_key = Some(ADMIN_KEY.into());
+    // Devices poll every second here, not every five.
+    config.device_code_interval = Duration::from_secs(1);
     let router = latchkey_server::router(config, Arc::new(store))
         .await
         .unwrap();
@@ -346,4 +348,64 @@ async fn users_revoke_sessions_ends_a_users_refresh_tokens() {
         "{}",
         String::from_utf8_lossy(&unknown.stderr)
     );
+}
+
+#[tokio::test]
+async fn login_with_a_device_code_waits_for_the_person() {
+    use std::io::BufRead;
+    const DEVICE: &str = "a1d2e3f4-5b6c-4d7e-8f90-1a2b3c4d5e6f";
+    let world = world().await;
+    for (accept, exit_code) in [(true, 0), (false, 4)] {
+        let mut child = std::process::Command::new(crate::serve::BIN)
+            .args([
+                "login",
+                "--device-code",
+                "--authority",
+                &world.authority,
+                "--resource",
+                FILES,
+                "--client-id",
+                DEVICE,
+                "--json",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        // The reader stays open until the command exits.
+        let (message, _stderr) = tokio::task::spawn_blocking(move || {
+            let mut reader = std::io::BufReader::new(stderr);
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            (line, reader)
+        })
+        .await
+        .unwrap();
+        let page = format!("{}/devicelogin", world.base);
+        assert!(
+            message.starts_with(&format!(
+                "To sign in, use a web browser to open the page {page} and enter the code "
+            )),
+            "{message}"
+        );
+        let user_code = crate::sign_in::user_code_in(&message);
+        let browser = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        crate::sign_in::decide_device_as_frank(&browser, &world.base, &user_code, accept).await;
+        let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(output.status.code(), Some(exit_code), "accept: {accept}");
+        let printed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        if accept {
+            assert!(printed["access_token"].is_string(), "{printed}");
+        } else {
+            assert_eq!(printed["action"], "ask_for_consent", "{printed}");
+            assert_eq!(printed["document"]["error"], "authorization_declined");
+        }
+    }
 }

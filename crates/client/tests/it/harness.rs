@@ -111,7 +111,10 @@ pub async fn world() -> World {
     store.apply_directory(&directory(&api)).await.unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = latchkey_server::router(ServerConfig::new(base.clone()), Arc::new(store))
+    let mut config = ServerConfig::new(base.clone());
+    // Devices poll every second here, not every five.
+    config.device_code_interval = std::time::Duration::from_secs(1);
+    let router = latchkey_server::router(config, Arc::new(store))
         .await
         .unwrap();
     let mut tasks = vec![spawn(listener, router)];

@@ -7,7 +7,7 @@ use latchkey_client::{Client, ClientConfig};
 use crate::harness::{
     DESKTOP, FILES, holds_only_user_impersonation, protected_api, serve_on_loopback, world,
 };
-use crate::sign_in::sign_in_frank;
+use crate::sign_in::{decide_device_as_frank, sign_in_frank};
 
 #[tokio::test]
 async fn login_runs_the_code_flow_with_pkce_through_a_loopback_listener() {
@@ -40,6 +40,45 @@ async fn login_runs_the_code_flow_with_pkce_through_a_loopback_listener() {
     let cached = c.access_token(&world.authority, FILES).await.unwrap();
     assert_eq!(cached, tokens.access_token);
     assert_eq!(c.token_requests(), 1);
+}
+
+#[tokio::test]
+async fn login_with_a_device_code_polls_until_the_person_approves() {
+    const DEVICE: &str = "a1d2e3f4-5b6c-4d7e-8f90-1a2b3c4d5e6f";
+    let world = world().await;
+    let c = Client::new(ClientConfig {
+        authority: Some(world.authority.clone()),
+        ..ClientConfig::new(DEVICE)
+    })
+    .unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<String>();
+    let base = world.base.clone();
+    let person = tokio::spawn(async move {
+        let message = rx.await.unwrap();
+        let user_code = crate::sign_in::user_code_in(&message);
+        // The device polls at once and hears `authorization_pending`.
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        let browser = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        decide_device_as_frank(&browser, &base, &user_code, true).await;
+    });
+    let tokens = c
+        .login_with_device_code(&world.authority, FILES, None, move |message| {
+            tx.send(message.to_owned()).unwrap();
+        })
+        .await
+        .unwrap();
+    person.await.unwrap();
+    assert!(c.token_requests() >= 2, "polled until approved");
+    assert_eq!(
+        tokens.scope.as_deref(),
+        Some("Files.Read user_impersonation")
+    );
+    let cached = c.access_token(&world.authority, FILES).await.unwrap();
+    assert_eq!(cached, tokens.access_token);
 }
 
 /// A person's browser, scripted: opens the sign-in URL, signs Frank in

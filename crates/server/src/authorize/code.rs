@@ -34,11 +34,7 @@ impl Flow<'_> {
             oidc_scope: request.oidc.join(" "),
             nonce: request.nonce.clone(),
             code_challenge: request.challenge.clone(),
-            auth_methods: if session.mfa_at.is_some() {
-                "pwd mfa".into()
-            } else {
-                "pwd".into()
-            },
+            auth_methods: session.auth_methods().to_owned(),
             issued_at: now,
             expires_at: now + self.state.config.code_lifetime.as_secs() as i64,
             redeemed_at: None,

@@ -16,6 +16,7 @@
 //! afresh (`request`) at every step.
 
 mod code;
+mod device;
 pub(crate) mod pages;
 mod params;
 mod request;
@@ -39,8 +40,9 @@ use crate::scenarios::{Facts, Injection, Probe};
 use crate::scope::v2_scope;
 use crate::state::AppState;
 use crate::tenant_segment::TenantSegment;
+pub(crate) use device::{PAGE_PATH as DEVICE_PAGE_PATH, device_login_endpoint};
 pub(crate) use params::Params;
-use steps::Flow;
+use steps::{Finish, Flow};
 use target::Target;
 pub(crate) use target::registers_redirect_uri;
 
@@ -160,6 +162,7 @@ async fn authorize(
         params: &params,
         headers: &headers,
         method: &method,
+        finish: Finish::Code,
     };
     match flow.run().await {
         Ok(response) => response,

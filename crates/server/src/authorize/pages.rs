@@ -24,6 +24,14 @@ fn templates() -> &'static Environment<'static> {
             ("error.html", include_str!("templates/error.html")),
             ("form_post.html", include_str!("templates/form_post.html")),
             ("signed_out.html", include_str!("templates/signed_out.html")),
+            (
+                "device_code.html",
+                include_str!("templates/device_code.html"),
+            ),
+            (
+                "device_done.html",
+                include_str!("templates/device_done.html"),
+            ),
         ] {
             if let Err(err) = env.add_template(name, source) {
                 tracing::error!(template = name, error = %err, "a page template does not parse");
@@ -163,6 +171,9 @@ pub struct Form<'a> {
     pub tenant: &'a str,
     /// The client's redirect URI, allowed as a form target.
     pub redirect_uri: &'a str,
+    /// The user code, when a device's sign-in is on the pages: the consent
+    /// page asks the person to confirm it is theirs.
+    pub device_code: Option<&'a str>,
 }
 
 pub fn sign_in(form: &Form<'_>, username: &str, error: Option<&str>) -> Response {
@@ -186,7 +197,7 @@ pub fn consent(form: &Form<'_>, upn: &str, api: &str, scopes: &[String]) -> Resp
     page(
         "consent.html",
         context! { action => form.action, params => form.params, csrf => form.csrf, app => form.app,
-        upn => upn, api => api, scopes => scopes },
+        upn => upn, api => api, scopes => scopes, device_code => form.device_code },
         &Csp::form_page(form.redirect_uri),
     )
 }
@@ -207,6 +218,40 @@ pub fn error(doc: &TokenErrorResponse, message: &str, status: StatusCode) -> Res
             (status, doc.to_json()).into_response()
         }
     }
+}
+
+/// The device login page's first step: the person types the user code
+/// their device shows (`error` after a wrong or throttled one).
+pub fn device_code(
+    action: &str,
+    entered: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    match render(
+        "device_code.html",
+        context! { action => action, entered => entered, error => error },
+    ) {
+        Ok(body) => html(status, body, &Csp::error_page()),
+        Err(err) => {
+            tracing::error!(error = %err, "rendering the device code page failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The page could not be shown.",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// The device login page's last step: approved or declined, the person
+/// goes back to the device.
+pub fn device_done(app: &str, approved: bool) -> Response {
+    page(
+        "device_done.html",
+        context! { app => app, approved => approved },
+        &Csp::error_page(),
+    )
 }
 
 /// The page after sign-out when there is nowhere (trusted) to go back to.

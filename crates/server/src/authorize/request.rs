@@ -7,7 +7,7 @@ use latchkey_protocol::{Aadsts, GrantType, Version};
 use super::params::Params;
 use super::target::Target;
 use crate::directory::Api;
-use crate::scope::{requested_scopes, v2_scope};
+use crate::scope::{permitted_scopes, requested_scopes, v2_scope};
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +59,7 @@ pub fn validate<'a>(
     }
     let (api, scope) = api_and_scope(state, target, params)?;
     let requested = requested_scopes(scope.as_deref(), api)?;
-    let scopes = permitted_scopes(target, api, requested.api)?;
+    let scopes = permitted_scopes(target.app, api, requested.api)?;
     Ok(Request {
         api,
         scopes,
@@ -101,36 +101,6 @@ fn api_and_scope<'a>(
             tenant: target.tenant_segment.to_owned(),
         })?;
     Ok((api, params.get("scope")?.map(str::to_owned)))
-}
-
-/// The scopes asked for, each permitted to the app; none asked for means
-/// every permitted one (v1 static consent).
-fn permitted_scopes(
-    target: &Target<'_>,
-    api: &Api,
-    requested: Vec<String>,
-) -> Result<Vec<String>, Aadsts> {
-    let permitted: Vec<String> = target
-        .app
-        .permission_for(api)
-        .map(|p| p.scopes.clone())
-        .unwrap_or_default();
-    if let Some(scope) = requested.iter().find(|s| !permitted.contains(s)) {
-        return Err(Aadsts::InvalidScope {
-            scope: scope.clone(),
-        });
-    }
-    let scopes = if requested.is_empty() {
-        permitted
-    } else {
-        requested
-    };
-    if scopes.is_empty() {
-        return Err(Aadsts::InvalidScope {
-            scope: api.app_id_uri.clone(),
-        });
-    }
-    Ok(scopes)
 }
 
 /// RFC 7636 §4.3: S256 only; required of public clients, and of every

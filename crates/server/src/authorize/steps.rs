@@ -1,7 +1,9 @@
 //! The person's steps through the pages: who is signed in, the sign-in
-//! form, the second factor, consent; then a code (`code`). Every step
-//! re-validates the whole request (`request::validate`), so a page posted
-//! back can never widen what was asked for.
+//! form, the second factor, consent; then a code (`code`), or, for a
+//! device's sign-in at the device login page, the device's authorization
+//! (`device`). Every step re-validates the whole request
+//! (`request::validate`, or the stored device authorization), so a page
+//! posted back can never widen what was asked for.
 
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -17,7 +19,7 @@ use crate::context::RequestContext;
 use crate::directory::{Consent, User};
 use crate::sign_in::{self, Checked, check_password, check_second_factor};
 use crate::state::AppState;
-use crate::store::SessionRecord;
+use crate::store::{DeviceCodeRecord, SessionRecord};
 
 pub struct Flow<'a> {
     pub state: &'a AppState,
@@ -26,13 +28,27 @@ pub struct Flow<'a> {
     pub params: &'a Params,
     pub headers: &'a HeaderMap,
     pub method: &'a Method,
+    pub finish: Finish<'a>,
+}
+
+/// What the person's steps end in.
+#[derive(Clone, Copy)]
+pub enum Finish<'a> {
+    /// An authorization code, delivered to the client's redirect URI.
+    Code,
+    /// The device authorization the person's user code named: approved
+    /// (or declined) at the device login page, which the device polls for.
+    Device(&'a DeviceCodeRecord),
 }
 
 const EXPIRED_FORM: &str = "This page has expired. Please try again.";
 
 impl<'a> Flow<'a> {
     pub async fn run(&self) -> Result<Response, ProtocolError> {
-        let request = validate(self.state, self.target, self.params)?;
+        let request = match self.finish {
+            Finish::Code => validate(self.state, self.target, self.params)?,
+            Finish::Device(record) => super::device::request(self.state, self.target, record)?,
+        };
         if *self.method == Method::POST {
             match self.params.first("lk_step") {
                 Some("signin") => return self.sign_in_posted().await,
@@ -80,7 +96,20 @@ impl<'a> Flow<'a> {
                 pages::consent(form, &user.upn, &request.api.name, &request.scopes)
             });
         }
-        self.issue_code(request, &user, &session).await
+        self.complete(request, &user, &session).await
+    }
+
+    /// The last step, once the person is signed in and has consented.
+    async fn complete(
+        &self,
+        request: &Request<'_>,
+        user: &User,
+        session: &SessionRecord,
+    ) -> Result<Response, ProtocolError> {
+        match self.finish {
+            Finish::Code => self.issue_code(request, user, session).await,
+            Finish::Device(record) => self.approve_device(record, user, session).await,
+        }
     }
 
     /// The session cookie's session and its user, in this tenant.
@@ -124,9 +153,13 @@ impl<'a> Flow<'a> {
         }))
     }
 
-    /// This tenant's authorize endpoint, where the pages post.
+    /// This tenant's authorize endpoint (or the device login page), where
+    /// the pages post.
     fn action(&self) -> String {
         let segment = self.target.tenant_segment;
+        if let Finish::Device(_) = self.finish {
+            return super::device::PAGE_PATH.to_owned();
+        }
         match self.target.version {
             Version::V1 => format!("/{segment}/oauth2/authorize"),
             Version::V2 => format!("/{segment}/oauth2/v2.0/authorize"),
@@ -149,6 +182,10 @@ impl<'a> Flow<'a> {
             app: &self.target.app.name,
             tenant: &self.target.tenant.name,
             redirect_uri: &self.target.redirect_uri,
+            device_code: match self.finish {
+                Finish::Code => None,
+                Finish::Device(record) => Some(&record.user_code),
+            },
         };
         let mut response = render(&form);
         if let Some(set_cookie) = set_cookie {
@@ -248,7 +285,10 @@ impl<'a> Flow<'a> {
             });
         }
         if self.params.first("consent") != Some("accept") {
-            return Err(Aadsts::UserDeclinedConsent.into());
+            return match self.finish {
+                Finish::Code => Err(Aadsts::UserDeclinedConsent.into()),
+                Finish::Device(record) => self.decline_device(record).await,
+            };
         }
         self.state
             .store
@@ -260,7 +300,7 @@ impl<'a> Flow<'a> {
                 scopes: request.scopes.clone(),
             })
             .await?;
-        self.issue_code(request, &user, &session).await
+        self.complete(request, &user, &session).await
     }
 }
 

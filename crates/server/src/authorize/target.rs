@@ -93,6 +93,31 @@ impl<'a> Target<'a> {
         })
     }
 
+    /// The target of a device's sign-in at the device login page: nothing
+    /// is ever redirected (the device polls for its tokens), so the page
+    /// itself stands where a redirect URI would.
+    pub fn device(
+        state: &AppState,
+        tenant: &'a Tenant,
+        tenant_segment: &'a str,
+        app: &'a App,
+        page: String,
+    ) -> Target<'a> {
+        Target {
+            tenant,
+            tenant_segment,
+            app,
+            redirect_uri: page,
+            spa_origin: None,
+            mode: ResponseMode::Query,
+            mode_error: None,
+            state: None,
+            profile: tenant.profile.unwrap_or(state.config.profile),
+            secure_cookies: state.config.public_url.starts_with("https://"),
+            version: Version::V1,
+        }
+    }
+
     /// Sends `params` (plus `state`) to the client in the response mode.
     pub fn deliver(&self, mut params: Vec<(&'static str, String)>) -> Result<Response, Aadsts> {
         if let Some(state) = &self.state

@@ -1,6 +1,8 @@
 //! The limits on password hashing, the one expensive thing an
 //! unauthenticated caller can ask for: a rate per client IP address, and a
-//! bound on hashes computed at once, which bounds their memory.
+//! bound on hashes computed at once, which bounds their memory. And the
+//! rate at which one address may look up user codes at the device login
+//! page, which bounds guessing them.
 //!
 //! The rate is kept per process (a replica admits its own share); the
 //! lockout, which is per user name, is kept in the store.
@@ -17,7 +19,9 @@ use crate::ProtocolError;
 use crate::config::ServerConfig;
 
 pub struct SignInLimits {
-    per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    per_ip: PerIp,
+    /// User codes looked up at the device login page.
+    user_codes: PerIp,
     hashes: Arc<Semaphore>,
     /// Checks hashing or waiting to: past it, a check is refused at once,
     /// so waiters cannot pile up holding in-flight permits.
@@ -35,13 +39,16 @@ pub struct HashPermit {
 
 impl SignInLimits {
     pub fn new(config: &ServerConfig) -> SignInLimits {
-        let burst = NonZeroU32::new(config.password_checks_per_ip_burst).unwrap_or(NonZeroU32::MIN);
-        let quota = Quota::with_period(config.password_check_interval_per_ip)
-            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
-            .allow_burst(burst);
         let hashes = config.max_concurrent_password_hashes.max(1);
         SignInLimits {
-            per_ip: RateLimiter::keyed(quota),
+            per_ip: PerIp::new(
+                config.password_checks_per_ip_burst,
+                config.password_check_interval_per_ip,
+            ),
+            user_codes: PerIp::new(
+                config.user_code_lookups_per_ip_burst,
+                config.user_code_lookup_interval_per_ip,
+            ),
             hashes: Arc::new(Semaphore::new(hashes)),
             queue: Arc::new(Semaphore::new(hashes * (1 + WAITING_PER_HASH))),
         }
@@ -51,11 +58,14 @@ impl SignInLimits {
     /// the next one would be. Requests whose address is unknown (a router
     /// served without connection info) share one allowance.
     pub fn admit(&self, ip: Option<IpAddr>) -> Result<(), u32> {
-        let key = ip.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), client_key);
-        self.per_ip.check_key(&key).map_err(|not_until| {
-            let wait = not_until.wait_time_from(self.per_ip.clock().now());
-            u32::try_from(wait.as_secs() + 1).unwrap_or(u32::MAX)
-        })
+        self.per_ip.admit(ip)
+    }
+
+    /// Admits one user-code lookup from `ip` at the device login page (a
+    /// lookup, found or not, spends one), or says in how many seconds the
+    /// next one would be.
+    pub fn admit_user_code(&self, ip: Option<IpAddr>) -> Result<(), u32> {
+        self.user_codes.admit(ip)
     }
 
     /// A place among the hashes computed at once, waited for behind a
@@ -78,8 +88,34 @@ impl SignInLimits {
 
     /// Forgets the addresses whose allowance is full again (bounds memory).
     pub fn forget_idle(&self) {
-        self.per_ip.retain_recent();
-        self.per_ip.shrink_to_fit();
+        self.per_ip.forget_idle();
+        self.user_codes.forget_idle();
+    }
+}
+
+/// A rate per client address: a burst, then one every interval.
+struct PerIp(DefaultKeyedRateLimiter<IpAddr>);
+
+impl PerIp {
+    fn new(burst: u32, interval: std::time::Duration) -> PerIp {
+        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::with_period(interval)
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+            .allow_burst(burst);
+        PerIp(RateLimiter::keyed(quota))
+    }
+
+    fn admit(&self, ip: Option<IpAddr>) -> Result<(), u32> {
+        let key = ip.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), client_key);
+        self.0.check_key(&key).map_err(|not_until| {
+            let wait = not_until.wait_time_from(self.0.clock().now());
+            u32::try_from(wait.as_secs() + 1).unwrap_or(u32::MAX)
+        })
+    }
+
+    fn forget_idle(&self) {
+        self.0.retain_recent();
+        self.0.shrink_to_fit();
     }
 }
 

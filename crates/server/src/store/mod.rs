@@ -2,6 +2,7 @@
 //! per module; every single-use or rotation rule is one atomic statement
 //! (or one transaction) in the database, never a check in process memory.
 
+mod device_codes;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -12,6 +13,7 @@ use uuid::Uuid;
 use crate::directory::{Consent, DirectoryData, LockoutPolicy, User};
 use crate::secrets::Digest;
 
+pub use device_codes::{DeviceCodeRecord, DeviceCodeStatus, DeviceCodeStore};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -125,6 +127,18 @@ pub struct SessionRecord {
     pub client_ids: Vec<String>,
 }
 
+impl SessionRecord {
+    /// How the session's user signed in, as `amr` lists it: `pwd`, or
+    /// `pwd mfa` once the second factor was passed.
+    pub fn auth_methods(&self) -> &'static str {
+        if self.mfa_at.is_some() {
+            "pwd mfa"
+        } else {
+            "pwd"
+        }
+    }
+}
+
 /// What happened when a refresh token was presented for rotation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotation {
@@ -141,7 +155,7 @@ pub enum Rotation {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: DeviceCodeStore + Send + Sync + 'static {
     /// Makes every tenant, API, app, user and consent in `data` exactly as
     /// given (insert or replace), in one transaction. Entries the data does
     /// not name are left alone.

@@ -730,7 +730,7 @@ impl Store for $store {
     }
 }
 
-async fn insert_refresh<'e, E>(executor: E, token: &RefreshTokenRecord) -> Result<(), StoreError>
+pub(super) async fn insert_refresh<'e, E>(executor: E, token: &RefreshTokenRecord) -> Result<(), StoreError>
 where
     E: sqlx::Executor<'e, Database = $db>,
 {

@@ -8,6 +8,7 @@
 mod authorization_code;
 mod client_credentials;
 mod cross_origin;
+mod device_code;
 mod issue;
 mod password;
 mod refresh;
@@ -34,7 +35,8 @@ use crate::scenarios::{Facts, Probe};
 use crate::scope::{v2_response_scope, v2_scope};
 use crate::state::AppState;
 use crate::tenant_segment::TenantSegment;
-use request::{AuthMethod, Form, PresentedClient, presented_client};
+pub(crate) use request::Form;
+use request::{AuthMethod, PresentedClient, presented_client};
 
 /// The tenant and the authenticated client a grant works for.
 pub struct Caller<'a> {
@@ -296,8 +298,9 @@ async fn dispatch(
         GrantType::Password => password::grant(state, caller, form, forced).await,
         GrantType::RefreshToken => refresh::grant(state, caller, form, forced).await,
         GrantType::AuthorizationCode => authorization_code::grant(state, caller, form).await,
-        // Named in `grant_types` already; their grants are being built.
-        GrantType::DeviceCode | GrantType::OnBehalfOf => Err(Aadsts::UnsupportedGrantType {
+        GrantType::DeviceCode => device_code::grant(state, caller, form).await,
+        // Named in `grant_types` already; its grant is being built.
+        GrantType::OnBehalfOf => Err(Aadsts::UnsupportedGrantType {
             grant_type: grant.as_str().to_owned(),
         }
         .into()),
@@ -363,11 +366,12 @@ fn authenticate_client<'a>(
 /// `{App ID URI}/.default` for everything the app is permitted), all of one
 /// resource. Rewritten into the v1 `resource` and bare `scope` the grants read.
 fn v2_form(state: &AppState, caller: &Caller<'_>, form: &Form) -> Result<Form, ProtocolError> {
-    // A code and a refresh token already name their resource: spec-strict
-    // clients (RFC 6749 §4.1.3) send no scope when redeeming them.
+    // A code, a refresh token and a device code already name their
+    // resource: spec-strict clients (RFC 6749 §4.1.3, RFC 8628 §3.4) send
+    // no scope when redeeming them.
     let optional = matches!(
-        form.get("grant_type"),
-        Some("authorization_code" | "refresh_token")
+        form.get("grant_type").and_then(GrantType::from_wire),
+        Some(GrantType::AuthorizationCode | GrantType::RefreshToken | GrantType::DeviceCode)
     );
     let scope = match form.get("scope") {
         None if optional => return Ok(form.clone()),
@@ -383,10 +387,15 @@ fn v2_form(state: &AppState, caller: &Caller<'_>, form: &Form) -> Result<Form, P
 }
 
 fn token_response(body: TokenResponseV1, version: Version) -> Response {
-    let mut response = match version {
-        Version::V1 => Json(body).into_response(),
-        Version::V2 => Json(TokenResponseV2::from(body)).into_response(),
-    };
+    match version {
+        Version::V1 => no_store_json(body),
+        Version::V2 => no_store_json(TokenResponseV2::from(body)),
+    }
+}
+
+/// A JSON answer that carries credentials: never cached (RFC 6749 §5.1).
+pub(crate) fn no_store_json(body: impl serde::Serialize) -> Response {
+    let mut response = Json(body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));

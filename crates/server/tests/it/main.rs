@@ -5,6 +5,7 @@ mod app_id;
 mod authorize;
 mod code;
 mod correlation;
+mod device_code;
 mod discovery;
 mod harness;
 mod msal_cache;

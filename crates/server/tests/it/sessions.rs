@@ -152,7 +152,7 @@ async fn sign_in(
     location
 }
 
-fn totp_now() -> String {
+pub fn totp_now() -> String {
     totp_rs::TOTP::new_unchecked(
         totp_rs::Algorithm::SHA1,
         6,

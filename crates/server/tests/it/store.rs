@@ -10,8 +10,8 @@ use std::sync::Arc;
 use latchkey_server::directory::{Consent, LockoutPolicy, demo_directory};
 use latchkey_server::secrets::Digest;
 use latchkey_server::store::{
-    AuthCodeRecord, PostgresStore, RefreshTokenRecord, Rotation, SessionRecord, SqliteStore, Store,
-    StoredKey,
+    AuthCodeRecord, DeviceCodeRecord, DeviceCodeStatus, PostgresStore, RefreshTokenRecord,
+    Rotation, SessionRecord, SqliteStore, Store, StoredKey,
 };
 use sqlx::postgres::PgConnectOptions;
 use uuid::Uuid;
@@ -78,6 +78,8 @@ both_engines!(
     concurrent_rotations_within_the_interval_all_win,
     api_app_ids_and_token_versions_round_trip,
     revoking_a_users_sign_ins_ends_theirs_only,
+    a_device_code_is_decided_once_and_redeemed_once,
+    concurrent_device_code_redemptions_have_one_winner,
 );
 
 const NOW: i64 = 1_800_000_000;
@@ -122,8 +124,160 @@ fn refresh(secret: &str, family: Uuid) -> RefreshTokenRecord {
     }
 }
 
+fn device_code(secret: &str, user_code: &str) -> DeviceCodeRecord {
+    DeviceCodeRecord {
+        digest: Digest::of(secret),
+        user_code: user_code.into(),
+        tenant_id: Uuid::new_v4(),
+        client_id: Uuid::new_v4(),
+        resource: "https://files.contoso.example/".into(),
+        scope: "Files.Read".into(),
+        oidc_scope: "openid".into(),
+        issued_at: NOW,
+        expires_at: NOW + 900,
+        interval_seconds: 5,
+        status: DeviceCodeStatus::Pending,
+        last_polled_ms: None,
+        redeemed_at: None,
+    }
+}
+
 mod tests {
     use super::*;
+
+    pub async fn a_device_code_is_decided_once_and_redeemed_once(store: Arc<dyn Store>) {
+        let record = device_code("device-1", "BCDFGHJK");
+        assert!(store.insert_device_code(&record).await.unwrap());
+        // A user code is never handed out twice.
+        assert!(
+            !store
+                .insert_device_code(&device_code("device-2", "BCDFGHJK"))
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.pending_device_code("BCDFGHJK", NOW).await.unwrap(),
+            Some(record.clone())
+        );
+        assert_eq!(
+            store
+                .pending_device_code("BCDFGHJK", NOW + 900)
+                .await
+                .unwrap(),
+            None
+        );
+        // Pending: nothing to redeem.
+        assert!(
+            !store
+                .redeem_device_code(&record.digest, NOW, None)
+                .await
+                .unwrap()
+        );
+        store
+            .note_device_poll(&record.digest, NOW * 1000 + 250)
+            .await
+            .unwrap();
+        let approved = DeviceCodeStatus::Approved {
+            user_oid: Uuid::new_v4(),
+            auth_methods: "pwd mfa".into(),
+        };
+        assert!(
+            store
+                .decide_device_code("BCDFGHJK", &approved, NOW)
+                .await
+                .unwrap()
+        );
+        // Decided once: a decline afterwards changes nothing.
+        assert!(
+            !store
+                .decide_device_code("BCDFGHJK", &DeviceCodeStatus::Declined, NOW)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.pending_device_code("BCDFGHJK", NOW).await.unwrap(),
+            None
+        );
+        let found = store
+            .find_device_code(&record.digest)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.status, approved);
+        assert_eq!(found.last_polled_ms, Some(NOW * 1000 + 250));
+        let first = refresh("device-refresh", Uuid::new_v4());
+        assert!(
+            store
+                .redeem_device_code(&record.digest, NOW + 1, Some(&first))
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .find_refresh_token(&first.digest)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            !store
+                .redeem_device_code(&record.digest, NOW + 2, None)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store
+                .find_device_code(&record.digest)
+                .await
+                .unwrap()
+                .unwrap()
+                .redeemed_at,
+            Some(NOW + 1)
+        );
+        // An expired code is neither decided nor redeemed, then forgotten.
+        let late = device_code("device-3", "LMNPQRST");
+        store.insert_device_code(&late).await.unwrap();
+        assert!(
+            !store
+                .decide_device_code("LMNPQRST", &approved, NOW + 900)
+                .await
+                .unwrap()
+        );
+        store.delete_expired_device_codes(NOW + 901).await.unwrap();
+        assert_eq!(store.find_device_code(&late.digest).await.unwrap(), None);
+    }
+
+    pub async fn concurrent_device_code_redemptions_have_one_winner(store: Arc<dyn Store>) {
+        let approved = DeviceCodeStatus::Approved {
+            user_oid: Uuid::new_v4(),
+            auth_methods: "pwd".into(),
+        };
+        for trial in 0..50 {
+            let user_code = format!("RACE{trial:04}");
+            let record = device_code(&format!("device-race-{trial}"), &user_code);
+            store.insert_device_code(&record).await.unwrap();
+            assert!(
+                store
+                    .decide_device_code(&user_code, &approved, NOW)
+                    .await
+                    .unwrap()
+            );
+            let attempts = (0..2).map(|_| {
+                let store = store.clone();
+                let digest = record.digest;
+                let family = Uuid::new_v4();
+                tokio::spawn(async move {
+                    let first = refresh(&format!("first-of-{family}"), family);
+                    store.redeem_device_code(&digest, NOW, Some(&first)).await
+                })
+            });
+            let mut wins = 0;
+            for attempt in attempts {
+                wins += attempt.await.unwrap().unwrap() as usize;
+            }
+            assert_eq!(wins, 1, "trial {trial}");
+        }
+    }
 
     pub async fn directory_round_trip(store: Arc<dyn Store>) {
         let (data, _) = demo_directory().unwrap();
