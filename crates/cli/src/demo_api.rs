@@ -120,6 +120,7 @@ pub async fn run(args: DemoApiArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let shutdown = crate::serve::shutdown_signal();
     say!(
         "Demo API listening on http://{} (authority {}, resource {})",
         listener.local_addr()?,
@@ -127,7 +128,7 @@ pub async fn run(args: DemoApiArgs) -> anyhow::Result<()> {
         args.resource_id
     );
     axum::serve(listener, app)
-        .with_graceful_shutdown(crate::serve::shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await
         .context("serving")?;
     Ok(())

@@ -175,6 +175,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let public_url = config.public_url.clone();
     let router = latchkey_server::router(config, store).await?;
     crate::release_startup_heap();
+    let shutdown = shutdown_signal();
     say!(
         "Latchkey listening on {} (store: {store_label}, profile: {})",
         base_url(scheme, local),
@@ -201,16 +202,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         profile: args.profile,
         hsts: hsts.then_some(HSTS),
     };
-    crate::connections::serve(
-        listener,
-        router,
-        acceptor,
-        limits,
-        refusals,
-        shutdown_signal(),
-    )
-    .await
-    .context("serving")
+    crate::connections::serve(listener, router, acceptor, limits, refusals, shutdown)
+        .await
+        .context("serving")
 }
 
 /// Over https, browsers are told to come back over https only (RFC 6797),
@@ -318,24 +312,40 @@ async fn tls_acceptor(files: &crate::tls::TlsFiles) -> anyhow::Result<tokio_rust
     Ok(tokio_rustls::TlsAcceptor::from(config.get_inner()))
 }
 
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves at the first Ctrl-C or SIGTERM. The handlers are registered
+/// when this is called, not when the future is first polled: a signal
+/// that comes right after the "listening" line (a supervisor stopping a
+/// server it just saw start) must still shut down cleanly.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::interrupt()).ok(),
+            signal(SignalKind::terminate()).ok(),
+        )
     };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+    async move {
+        #[cfg(unix)]
+        {
+            let wait = |signal: Option<tokio::signal::unix::Signal>| async move {
+                match signal {
+                    Some(mut signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            let (interrupt, terminate) = signals;
+            tokio::select! {
+                () = wait(interrupt) => {},
+                () = wait(terminate) => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
