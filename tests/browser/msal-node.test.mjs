@@ -230,3 +230,77 @@ test('the correlation id msal-node sends is the one its errors report', async ()
     assert.equal(last.url.searchParams.get('client-request-id'), correlationId, 'msal-node sends it in the query');
   }
 });
+
+// On-behalf-of: Contoso Todo API (confidential; the API it exposes has its
+// client id as `app_id`) exchanges the token Ben's native client (Contoso
+// Todo Native, public, the password grant) got for it, for one to Contoso
+// Graph; then the refusals, each with its exact code.
+const TODO_API = '7d1e5f3a-2b4c-4d6e-8f9a-0b1c2d3e4f5a';
+const TODO_SECRET = 'todo-api-secret-0123456789-abcdefghijk';
+const TODO_NATIVE = '1c2d3e4f-5a6b-4c7d-8e9f-a0b1c2d3e4f5';
+const ACCESS_AS_USER = 'api://todo.contoso.example/access_as_user';
+const GRAPH_USER_READ = 'https://graph.contoso.example/User.Read';
+const claimsOf = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url'));
+
+async function userToken(clientId, scopes, username, password) {
+  const app = new msal.PublicClientApplication(config({ clientId }));
+  return (await app.acquireTokenByUsernamePassword({ scopes, username, password })).accessToken;
+}
+
+test('acquireTokenOnBehalfOf: the user token to the middle tier becomes one to the downstream API', async () => {
+  const assertion = await userToken(TODO_NATIVE, [ACCESS_AS_USER], 'ben@contoso.example', 'ben-password');
+  assert.equal(claimsOf(assertion).aud, TODO_API, 'a v2 token names the API by its app_id');
+  const api = new msal.ConfidentialClientApplication(config({ clientId: TODO_API, clientSecret: TODO_SECRET }));
+  const before = tokenRequests().length;
+  const result = await api.acquireTokenOnBehalfOf({ oboAssertion: assertion, scopes: [GRAPH_USER_READ] });
+  assert.equal(result.fromCache, false);
+  assert.equal(tokenRequests().length, before + 1);
+  const sent = tokenRequests().at(-1);
+  assert.equal(sent.url.pathname, `/${TENANT}/oauth2/v2.0/token`);
+  assert.ok(result.scopes.includes(GRAPH_USER_READ), String(result.scopes));
+  const claims = claimsOf(result.accessToken);
+  assert.equal(claims.aud, 'https://graph.contoso.example/');
+  assert.equal(claims.upn, 'ben@contoso.example');
+  assert.equal(claims.oid, claimsOf(assertion).oid, 'the same user');
+  assert.equal(claims.scp, 'User.Read');
+  assert.equal(claims.azp, TODO_API);
+  assert.deepEqual(claims.amr, ['pwd'], "the assertion's amr");
+
+  // msal-node files it under the assertion: the same request again is
+  // answered from its cache, without a token request.
+  const again = await api.acquireTokenOnBehalfOf({ oboAssertion: assertion, scopes: [GRAPH_USER_READ] });
+  assert.equal(again.fromCache, true);
+  assert.equal(again.accessToken, result.accessToken);
+  assert.equal(tokenRequests().length, before + 1);
+});
+
+test('acquireTokenOnBehalfOf: each refusal with its exact code', async () => {
+  const assertion = await userToken(TODO_NATIVE, [ACCESS_AS_USER], 'ben@contoso.example', 'ben-password');
+  const filesToken = await userToken(CLI, [FILES_READ], 'frank@contoso.example', 'frank-password');
+  const robot = new msal.ConfidentialClientApplication(config({
+    clientId: '5c6b0b7e-2a4f-4d7e-8f38-4c1f0e9a7b21', clientSecret: 'robot-secret-0123456789-abcdefghijklmn',
+  }));
+  const appOnly = (await robot.acquireTokenByClientCredential({ scopes: ['api://todo.contoso.example/.default'] })).accessToken;
+  const [head, body] = assertion.split('.');
+  const forged = `${head}.${body}.${Buffer.from('forged').toString('base64url')}`;
+  const cases = [
+    // [what, assertion, scopes, error, number, suberror, interaction required]
+    ['no consent to Mail.Read', assertion, ['https://graph.contoso.example/Mail.Read'], 'invalid_grant', 65001, 'consent_required', true],
+    ['a forged signature', forged, [GRAPH_USER_READ], 'invalid_grant', 50013, undefined, true],
+    ['another audience', filesToken, [GRAPH_USER_READ], 'invalid_grant', 500131, undefined, true],
+    ['an app-only token', appOnly, [GRAPH_USER_READ], 'unauthorized_client', 7000114, undefined, false],
+    ['not a JWT', 'not-a-jwt', [GRAPH_USER_READ], 'invalid_request', 50027, undefined, false],
+    ['no permission on the API', assertion, ['https://reports.contoso.example/Reports.Read'], 'invalid_client', 650057, undefined, false],
+  ];
+  for (const [what, oboAssertion, scopes, error, number, subError, interaction] of cases) {
+    // A new app each time: nothing cached from an earlier case.
+    const api = new msal.ConfidentialClientApplication(config({ clientId: TODO_API, clientSecret: TODO_SECRET }));
+    await assert.rejects(api.acquireTokenOnBehalfOf({ oboAssertion, scopes }), (err) => {
+      assert.equal(err.errorCode, error, `${what}: ${err}`);
+      assert.ok(err.errorMessage.includes(`AADSTS${number}: `), `${what}: ${err.errorMessage}`);
+      assert.equal(err instanceof msal.InteractionRequiredAuthError, interaction, `${what}: ${err.name}`);
+      if (subError) assert.equal(err.subError, subError, what);
+      return true;
+    });
+  }
+});

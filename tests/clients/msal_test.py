@@ -111,6 +111,58 @@ def test_an_unknown_scope_is_invalid_resource(base):
     assert result["error_codes"] == [500011], result
 
 
+# On-behalf-of: Contoso Todo API (confidential; its API's `app_id` is its
+# client id) exchanges the token Ben's native client got for it.
+TODO_API = "7d1e5f3a-2b4c-4d6e-8f9a-0b1c2d3e4f5a"
+TODO_SECRET = "todo-api-secret-0123456789-abcdefghijk"
+TODO_NATIVE = "1c2d3e4f-5a6b-4c7d-8e9f-a0b1c2d3e4f5"
+GRAPH_USER_READ = "https://graph.contoso.example/User.Read"
+
+
+def ben_token_for_the_todo_api(base):
+    native = msal.PublicClientApplication(TODO_NATIVE, authority=f"{base}/{TENANT}", instance_discovery=False)
+    result = native.acquire_token_by_username_password(
+        "ben@contoso.example", "ben-password", scopes=["api://todo.contoso.example/access_as_user"])
+    assert "access_token" in result, result
+    return result["access_token"]
+
+
+def todo_api(base):
+    return msal.ConfidentialClientApplication(
+        TODO_API, client_credential=TODO_SECRET, authority=f"{base}/{TENANT}", instance_discovery=False,
+    )
+
+
+def test_on_behalf_of_keeps_the_user(base):
+    assertion = ben_token_for_the_todo_api(base)
+    assert claims(assertion)["aud"] == TODO_API, claims(assertion)
+    result = todo_api(base).acquire_token_on_behalf_of(assertion, [GRAPH_USER_READ])
+    assert "access_token" in result, result
+    token = claims(result["access_token"])
+    assert token["aud"] == "https://graph.contoso.example/", token
+    assert token["upn"] == "ben@contoso.example", token
+    assert token["oid"] == claims(assertion)["oid"], token
+    assert token["scp"] == "User.Read", token
+    assert token["azp"] == TODO_API, token
+
+
+def test_on_behalf_of_refusals_carry_their_codes(base):
+    assertion = ben_token_for_the_todo_api(base)
+    head, body, _ = assertion.split(".")
+    forged = f"{head}.{body}." + base64.urlsafe_b64encode(b"forged").decode().rstrip("=")
+    for user_assertion, scopes, error, number, suberror in (
+        (assertion, ["https://graph.contoso.example/Mail.Read"], "invalid_grant", 65001, "consent_required"),
+        (forged, [GRAPH_USER_READ], "invalid_grant", 50013, None),
+        ("not-a-jwt", [GRAPH_USER_READ], "invalid_request", 50027, None),
+    ):
+        result = todo_api(base).acquire_token_on_behalf_of(user_assertion, scopes)
+        missing = [field for field in SEED_FIELDS if field not in result]
+        assert not missing, (missing, result)
+        assert result["error"] == error, result
+        assert result["error_codes"] == [number], result
+        assert result.get("suberror") == suberror, result
+
+
 if __name__ == "__main__":
     sys.exit(run("msal", (
         test_client_credentials_with_default_scope,
@@ -119,4 +171,6 @@ if __name__ == "__main__":
         test_a_wrong_secret_carries_the_seed_fields,
         test_a_wrong_password_carries_the_seed_fields,
         test_an_unknown_scope_is_invalid_resource,
+        test_on_behalf_of_keeps_the_user,
+        test_on_behalf_of_refusals_carry_their_codes,
     ), listen="127.0.0.1:443"))

@@ -49,6 +49,16 @@ pub struct TokenArgs {
     /// Use the refresh_token grant with this refresh token.
     #[arg(long, env = "LATCHKEY_REFRESH_TOKEN", hide_env_values = true)]
     refresh_token: Option<String>,
+    /// On-behalf-of: exchange this access token of a user, issued to the
+    /// client's own API, for one to the resource (needs --client-secret).
+    #[arg(
+        long,
+        value_name = "ASSERTION",
+        env = "LATCHKEY_ASSERTION",
+        hide_env_values = true,
+        conflicts_with = "refresh_token"
+    )]
+    on_behalf_of: Option<String>,
     /// The scope parameter (e.g. `openid`).
     #[arg(long)]
     scope: Option<String>,
@@ -119,6 +129,11 @@ pub async fn token(args: TokenArgs) -> ExitCode {
     let outcome = async {
         let client = args.common.client()?;
         let (authority, resource) = args.common.required()?;
+        if let Some(assertion) = &args.on_behalf_of {
+            return client
+                .on_behalf_of(&authority, &resource, assertion, args.scope.as_deref())
+                .await;
+        }
         match (&args.refresh_token, &client.config().credentials.user) {
             (Some(refresh), _) => client.refresh(&authority, &resource, refresh).await,
             (None, Some((user, password))) => {

@@ -258,6 +258,33 @@ impl Client {
         .await
     }
 
+    /// On-behalf-of (Azure AD's `jwt-bearer` grant with
+    /// `requested_token_use=on_behalf_of`): a confidential client that is
+    /// itself an API exchanges `assertion`, the access token a user's
+    /// client sent it, for a token to `resource` that keeps the user.
+    /// `scope` narrows the delegated scopes; without it the user's consent
+    /// decides. Refusals are token errors like any other: an expired or
+    /// foreign assertion is `invalid_grant` (the API's caller must get a
+    /// new token), missing consent `invalid_grant` with `consent_required`.
+    pub async fn on_behalf_of(
+        &self,
+        authority: &str,
+        resource: &str,
+        assertion: &str,
+        scope: Option<&str>,
+    ) -> Result<TokenResponseV1, Error> {
+        let mut params = vec![
+            ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+            ("requested_token_use", "on_behalf_of"),
+            ("assertion", assertion),
+            ("resource", resource),
+        ];
+        if let Some(scope) = scope {
+            params.push(("scope", scope));
+        }
+        self.request_token(authority, &params).await
+    }
+
     pub async fn redeem_code(
         &self,
         authority: &str,

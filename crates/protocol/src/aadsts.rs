@@ -163,7 +163,7 @@ catalogue! {
         "No application with that client id in the tenant (at the authorization endpoint: the error page).",
         "Application with identifier '{client_id}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.";
     MissingClientSecret = 7000218, InvalidClient, AzureAd,
-        "A confidential client sent no secret.",
+        "A confidential client sent no secret; a public client asked for an on-behalf-of token (a confidential client's grant).",
         "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.";
     InvalidClientSecret { client_id: String } = 7000215, InvalidClient, AzureAd,
         "A wrong client secret (with `WWW-Authenticate: Basic` when it came over Basic).",
@@ -216,6 +216,39 @@ catalogue! {
     ConsentRequired { client_id: String, app_name: String } = 65001, InvalidGrant("consent_required"), AzureAd,
         "No consent for the app to use the resource's scopes on the user's behalf.",
         "The user or administrator has not consented to use the application with ID '{client_id}' named '{app_name}'. Send an interactive authorization request for this user and resource.";
+    RequestedTokenUseUnsupported { value: String } = 9002313, InvalidRequest, Latchkey,
+        "An on-behalf-of request (`grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`) whose `requested_token_use` is not `on_behalf_of`.",
+        "Invalid request. The requested_token_use '{value}' is not supported; an on-behalf-of request sends 'on_behalf_of'.";
+    AssertionMalformed = 50027, InvalidRequest, AzureAd,
+        "An on-behalf-of `assertion` that is not a compact JWS (three base64url parts, a JSON header and JSON claims).",
+        "JWT token is invalid or malformed.";
+    AssertionKeyNotFound { kid: String } = 50013, InvalidGrant, AzureAd,
+        "An on-behalf-of `assertion` whose `kid` names no key this server publishes (another authority's token, or one signed by a key retired since).",
+        "Assertion failed signature validation. [Reason - The key was not found., Thumbprint of key used by client: '{kid}']";
+    AssertionSignatureInvalid { kid: String } = 50013, InvalidGrant, AzureAd,
+        "An on-behalf-of `assertion` whose signature does not verify (altered, or not RS256) with the published key its `kid` names.",
+        "Assertion failed signature validation. [Reason - The provided signature value did not match the expected signature value., Thumbprint of key used by client: '{kid}']";
+    AssertionIssuerMismatch { issuer: String } = 50013, InvalidGrant, Latchkey,
+        "An on-behalf-of `assertion` signed by this server but not issued for the tenant of the request (its `iss` or `tid` names another, or the server's public URL changed since).",
+        "Assertion is invalid: its issuer '{issuer}' is not this tenant's. Request a new token from this tenant's authority and use it as the assertion.";
+    AssertionExpired { now: String, valid_from: String, expires: String } = 500133, InvalidGrant, AzureAd,
+        "An on-behalf-of `assertion` past its `exp` (or before its `nbf`, beyond five minutes of clock skew).",
+        "Assertion is not within its valid time range. Ensure that the access token is not expired before using it for user assertion, or request a new token. Current time: {now}, assertion valid from {valid_from}, expiry time of assertion {expires}.";
+    AssertionAudienceMismatch { audience: String, client_id: String, app_name: String } = 500131, InvalidGrant, AzureAd,
+        "An on-behalf-of `assertion` whose `aud` is not the API the calling app exposes (the `[[tenants.apis]]` entry whose `app_id` is its client id: its App ID URI in v1 tokens, its `app_id` in v2 tokens).",
+        "Assertion audience does not match the Client app presenting the assertion. The audience in the assertion was '{audience}' and the expected audience is '{client_id}' or one of the Application Uris of this application with App ID '{client_id}'({app_name}). The downstream client must request a token for the expected audience (the application that made the OBO request) and this application should use that token as the assertion.";
+    IdTokenAssertion = 240002, InvalidGrant, AzureAd,
+        "An ID token presented as the on-behalf-of `assertion`: it takes an access token.",
+        "Input id_token cannot be used as 'urn:ietf:params:oauth:grant-type:jwt-bearer' grant.";
+    AppOnlyAssertion { client_id: String } = 7000114, UnauthorizedClient, AzureAd,
+        "An app-only access token (client credentials: no user, no `scp`) presented as the on-behalf-of `assertion`.",
+        "Application '{client_id}' is not allowed to make application on-behalf-of calls.";
+    AssertionUserNotFound { user: String, tenant: String } = 50034, InvalidGrant, AzureAd,
+        "An on-behalf-of `assertion` for a user who is no longer in the tenant.",
+        "The user account {user} does not exist in the '{tenant}' directory. To sign into this application, the account must be added to the directory.";
+    ResourceNotInPermissions { client_id: String, app_name: String, resource: String, resource_app_id: String, permitted: Vec<String> } = 650057, InvalidClient, AzureAd,
+        "An on-behalf-of request for an API the calling app holds no permission on (none of its `permissions` names it).",
+        "Invalid resource. The client has requested access to a resource which is not listed in the requested permissions in the client's application registration. Client app ID: {client_id}({app_name}). Resource value from request: {resource}. Resource app ID: {resource_app_id}. List of valid resources from app registration: {permitted}.";
     InvalidScope { scope: String } = 70011, InvalidScope, AzureAd,
         "A scope the resource does not define, or the app may not ask for.",
         "The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid.";
@@ -475,6 +508,36 @@ mod tests {
                 client_id: s("c"),
                 app_name: s("App"),
             },
+            Aadsts::RequestedTokenUseUnsupported { value: s("bearer") },
+            Aadsts::AssertionMalformed,
+            Aadsts::AssertionKeyNotFound { kid: s("k") },
+            Aadsts::AssertionSignatureInvalid { kid: s("k") },
+            Aadsts::AssertionIssuerMismatch {
+                issuer: s("https://old.example/t/"),
+            },
+            Aadsts::AssertionExpired {
+                now: s("2024-05-01T13:00:00Z"),
+                valid_from: s("2024-05-01T11:00:00Z"),
+                expires: s("2024-05-01T12:00:00Z"),
+            },
+            Aadsts::AssertionAudienceMismatch {
+                audience: s("https://r/"),
+                client_id: s("c"),
+                app_name: s("App"),
+            },
+            Aadsts::IdTokenAssertion,
+            Aadsts::AppOnlyAssertion { client_id: s("c") },
+            Aadsts::AssertionUserNotFound {
+                user: s("frank@contoso.example"),
+                tenant: s("t"),
+            },
+            Aadsts::ResourceNotInPermissions {
+                client_id: s("c"),
+                app_name: s("App"),
+                resource: s("https://r/"),
+                resource_app_id: s("https://r/"),
+                permitted: vec![s("https://a/"), s("https://b/")],
+            },
             Aadsts::InvalidScope { scope: s("x") },
             Aadsts::Throttled,
             Aadsts::ServerError,
@@ -580,6 +643,17 @@ mod tests {
             70000 400 invalid_grant: Provided grant is invalid: it was issued to a different client.
             50076 400 interaction_required: Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access 'https://r/'.
             65001 400 invalid_grant (consent_required): The user or administrator has not consented to use the application with ID 'c' named 'App'. Send an interactive authorization request for this user and resource.
+            9002313 400 invalid_request: Invalid request. The requested_token_use 'bearer' is not supported; an on-behalf-of request sends 'on_behalf_of'.
+            50027 400 invalid_request: JWT token is invalid or malformed.
+            50013 400 invalid_grant: Assertion failed signature validation. [Reason - The key was not found., Thumbprint of key used by client: 'k']
+            50013 400 invalid_grant: Assertion failed signature validation. [Reason - The provided signature value did not match the expected signature value., Thumbprint of key used by client: 'k']
+            50013 400 invalid_grant: Assertion is invalid: its issuer 'https://old.example/t/' is not this tenant's. Request a new token from this tenant's authority and use it as the assertion.
+            500133 400 invalid_grant: Assertion is not within its valid time range. Ensure that the access token is not expired before using it for user assertion, or request a new token. Current time: 2024-05-01T13:00:00Z, assertion valid from 2024-05-01T11:00:00Z, expiry time of assertion 2024-05-01T12:00:00Z.
+            500131 400 invalid_grant: Assertion audience does not match the Client app presenting the assertion. The audience in the assertion was 'https://r/' and the expected audience is 'c' or one of the Application Uris of this application with App ID 'c'(App). The downstream client must request a token for the expected audience (the application that made the OBO request) and this application should use that token as the assertion.
+            240002 400 invalid_grant: Input id_token cannot be used as 'urn:ietf:params:oauth:grant-type:jwt-bearer' grant.
+            7000114 400 unauthorized_client: Application 'c' is not allowed to make application on-behalf-of calls.
+            50034 400 invalid_grant: The user account frank@contoso.example does not exist in the 't' directory. To sign into this application, the account must be added to the directory.
+            650057 401 invalid_client: Invalid resource. The client has requested access to a resource which is not listed in the requested permissions in the client's application registration. Client app ID: c(App). Resource value from request: https://r/. Resource app ID: https://r/. List of valid resources from app registration: https://a/, https://b/.
             70011 400 invalid_scope: The provided value for the input parameter 'scope' is not valid. The scope x is not valid.
             90055 503 temporarily_unavailable: The server is temporarily too busy to handle the request. Please try again later.
             50000 500 server_error: There was an error issuing a token or an issue with our sign-in service.

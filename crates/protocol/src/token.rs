@@ -160,6 +160,12 @@ pub struct AccessTokenClaims {
     pub upn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unique_name: Option<String>,
+    /// How the user signed in (`pwd`, `mfa`), when the token speaks for a
+    /// sign-in that says so: a sign-in's tokens, an on-behalf-of token (its
+    /// assertion's `amr`). A refreshed token has none (the refresh token
+    /// does not keep how its sign-in went).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
     /// A unique token id, so two tokens issued in the same second differ.
     pub uti: String,
     pub ver: String,

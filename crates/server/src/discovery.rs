@@ -81,7 +81,9 @@ fn configuration(
         "end_session_endpoint": format!("{base}/{segment}/{oauth2}/logout"),
         "jwks_uri": jwks_uri,
         "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", "password", "urn:ietf:params:oauth:grant-type:device_code"],
+        // RFC 8414: the `grant_type` values of the token endpoint, so
+        // on-behalf-of by its wire name (Azure AD's document lists none).
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", "password", "urn:ietf:params:oauth:grant-type:device_code", "urn:ietf:params:oauth:grant-type:jwt-bearer"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "fragment", "form_post"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],

@@ -6,6 +6,7 @@
 mod call;
 mod harness;
 mod login;
+mod on_behalf_of;
 #[path = "../../../../tests/support/sign_in.rs"]
 mod sign_in;
 mod token;

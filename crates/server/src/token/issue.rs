@@ -91,8 +91,13 @@ pub async fn delegated_scopes(
 pub enum Subject<'a> {
     /// The application itself (client credentials): `roles`.
     App { roles: Vec<String> },
-    /// A user, through the application: `scp`.
-    User { user: &'a User, scp: String },
+    /// A user, through the application: `scp`, and how the user signed in
+    /// (`pwd mfa`: the `amr` claim) when that is known.
+    User {
+        user: &'a User,
+        scp: String,
+        auth_methods: Option<&'a str>,
+    },
 }
 
 /// A signed access token and the times the response reports.
@@ -115,7 +120,7 @@ pub fn access_token(
         AuthMethod::None => "0",
         AuthMethod::Basic | AuthMethod::Post => "1",
     };
-    let (oid, sub, roles, scp, upn) = match subject {
+    let (oid, sub, roles, scp, upn, amr) = match subject {
         Subject::App { roles } => {
             let oid = caller.app.object_id.to_string();
             (
@@ -124,14 +129,22 @@ pub fn access_token(
                 (!roles.is_empty()).then(|| roles.clone()),
                 None,
                 None,
+                None,
             )
         }
-        Subject::User { user, scp } => (
+        Subject::User {
+            user,
+            scp,
+            auth_methods,
+        } => (
             user.object_id.to_string(),
             pairwise_subject(user.object_id, caller.app.client_id),
             (!user.roles.is_empty()).then(|| user.roles.clone()),
             Some(scp.clone()),
             Some(user.upn.clone()),
+            auth_methods
+                .filter(|methods| !methods.trim().is_empty())
+                .map(|methods| methods.split_whitespace().map(str::to_owned).collect()),
         ),
     };
     // The API's accepted version decides the access token's, whichever
@@ -158,6 +171,7 @@ pub fn access_token(
         tid: caller.tenant.id.to_string(),
         unique_name: upn.clone(),
         upn,
+        amr,
         uti: random_token(16)?,
         ver: match version {
             Version::V1 => "1.0",
@@ -231,8 +245,12 @@ pub fn id_token(
         auth_methods,
     } = occasion
     {
-        claims["amr"] =
-            serde_json::Value::from(auth_methods.split_whitespace().collect::<Vec<_>>());
+        // An on-behalf-of assertion without `amr` says nothing of how the
+        // user signed in: no claim rather than an empty one.
+        let methods: Vec<&str> = auth_methods.split_whitespace().collect();
+        if !methods.is_empty() {
+            claims["amr"] = serde_json::Value::from(methods);
+        }
         if let Some(nonce) = nonce {
             claims["nonce"] = serde_json::Value::from(nonce);
         }
@@ -293,7 +311,8 @@ pub struct UserSignIn<'a> {
     pub family: Uuid,
     /// The authorization request's `nonce`, for the ID token.
     pub nonce: Option<&'a str>,
-    /// How the user signed in (`pwd`, `pwd mfa`): the ID token's `amr`.
+    /// How the user signed in (`pwd`, `pwd mfa`): the `amr` of the access
+    /// token and of the ID token.
     pub auth_methods: &'a str,
     /// The origin of the single-page application the code was issued to:
     /// its family lives `spa_refresh_lifetime`, not a day more.
@@ -327,6 +346,7 @@ impl UserSignIn<'_> {
         let subject = Subject::User {
             user: self.user,
             scp: self.scp.clone(),
+            auth_methods: Some(self.auth_methods),
         };
         let issued = access_token(state, caller, self.api, &subject, now)?;
         let (refresh_token, record) = if caller.app.allows(GrantType::RefreshToken) {

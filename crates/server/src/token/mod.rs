@@ -10,6 +10,7 @@ mod client_credentials;
 mod cross_origin;
 mod device_code;
 mod issue;
+mod on_behalf_of;
 mod password;
 mod refresh;
 mod request;
@@ -223,6 +224,11 @@ async fn grant(
             &translated
         }
     };
+    // On-behalf-of is a confidential client's grant: Azure AD tells a
+    // public client it sent no secret, whatever its grant types.
+    if grant == GrantType::OnBehalfOf && !caller.app.is_confidential() {
+        return Err(Aadsts::MissingClientSecret.into());
+    }
     if !caller.app.allows(grant) {
         return Err(Aadsts::GrantTypeNotAllowed {
             client_id: caller.app.client_id.to_string(),
@@ -299,11 +305,7 @@ async fn dispatch(
         GrantType::RefreshToken => refresh::grant(state, caller, form, forced).await,
         GrantType::AuthorizationCode => authorization_code::grant(state, caller, form).await,
         GrantType::DeviceCode => device_code::grant(state, caller, form).await,
-        // Named in `grant_types` already; its grant is being built.
-        GrantType::OnBehalfOf => Err(Aadsts::UnsupportedGrantType {
-            grant_type: grant.as_str().to_owned(),
-        }
-        .into()),
+        GrantType::OnBehalfOf => on_behalf_of::grant(state, caller, form).await,
     }
 }
 

@@ -93,6 +93,8 @@ pub async fn grant(
         &Subject::User {
             user: &user,
             scp: scp.clone(),
+            // The refresh token does not keep how its sign-in went.
+            auth_methods: None,
         },
         now,
     )?;

@@ -56,6 +56,24 @@ impl TestServer {
         let dir = tempfile::tempdir().unwrap();
         let db_path = dir.path().join("latchkey.db");
         let store = SqliteStore::open(&db_path).await.unwrap();
+        TestServer::serve(Arc::new(store), directory, dir, db_path, configure).await
+    }
+
+    /// A server over `store` (either engine) with the test directory
+    /// applied; its `db_path` names no file.
+    pub async fn start_on(store: Arc<dyn Store>) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join("none");
+        TestServer::serve(store, DIRECTORY, dir, db_path, |_| {}).await
+    }
+
+    async fn serve(
+        store: Arc<dyn Store>,
+        directory: &str,
+        dir: TempDir,
+        db_path: std::path::PathBuf,
+        configure: impl FnOnce(&mut ServerConfig),
+    ) -> TestServer {
         store
             .apply_directory(&parse_directory(directory).unwrap().directory)
             .await
@@ -64,9 +82,7 @@ impl TestServer {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let mut config = ServerConfig::new(base.clone());
         configure(&mut config);
-        let router = latchkey_server::router(config, Arc::new(store))
-            .await
-            .unwrap();
+        let router = latchkey_server::router(config, store).await.unwrap();
         let server = tokio::spawn(async move {
             let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
             axum::serve(listener, service).await.unwrap();

@@ -10,6 +10,7 @@ mod discovery;
 mod harness;
 mod msal_cache;
 mod oauth2_rs;
+mod on_behalf_of;
 #[path = "../../../../tests/support/postgres.rs"]
 mod postgres;
 mod refresh;

@@ -252,6 +252,12 @@ fn validate_app(
                 "client_credentials needs a confidential client (a secret)",
             ));
         }
+        if grant == GrantType::OnBehalfOf && secret.is_none() {
+            return Err(invalid(
+                format!("{at}.grant_types"),
+                "on_behalf_of needs a confidential client (a secret)",
+            ));
+        }
         grant_types.push(grant);
     }
     for uri in &raw.redirect_uris {

@@ -210,3 +210,18 @@ fn loading_twice_gives_the_same_ids() {
     assert_eq!(a.users[0].upn, "frank@contoso.example");
     assert_eq!(a.tenants[0].domains, ["contoso.example"]);
 }
+
+#[test]
+fn on_behalf_of_needs_a_confidential_client() {
+    let app = |secret: &str| {
+        format!(
+            "\n  [[tenants.apps]]\n  client_id = \"2d4d11a2-f814-46a7-890a-274a72a7309e\"\n  name = \"API\"\n{secret}  grant_types = [\"on_behalf_of\"]\n"
+        )
+    };
+    assert_eq!(
+        error_of(&app("")),
+        "tenants[0].apps[0].grant_types: on_behalf_of needs a confidential client (a secret)"
+    );
+    let confidential = app("  secret = \"0123456789abcdef0123456789abcdef\"\n");
+    assert!(parse_directory(&format!("{TENANT}{confidential}")).is_ok());
+}
