@@ -37,6 +37,7 @@ mod properties {
             error in proptest::option::of(code()),
             description in proptest::option::of("[ -~]{0,80}"),
             scope in proptest::option::of("[ -~]{0,30}"),
+            claims in proptest::option::of("[A-Za-z0-9+/=]{0,60}"),
             resource in proptest::option::of("[ -~]{0,40}"),
         ) {
             let challenge = BearerChallenge {
@@ -44,6 +45,7 @@ mod properties {
                 authorization_uri: uri,
                 error,
                 error_description: description,
+                claims,
                 scope,
                 resource_id: resource,
             };

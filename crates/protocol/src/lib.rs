@@ -8,6 +8,7 @@
 mod aadsts;
 mod bearer_error;
 mod challenge;
+mod claims_request;
 mod error_code;
 mod redirect;
 mod token;
@@ -19,6 +20,7 @@ pub use bearer_error::BearerError;
 pub use challenge::{
     BearerChallenge, BearerParseError, Challenge, ChallengeParseError, parse_challenges, quote,
 };
+pub use claims_request::{ClaimsRequest, MalformedClaims};
 pub use error_code::{ClientAction, CodeSpec, ErrorCode, Surface};
 pub use redirect::{ResponseMode, azure_form_encode, error_params, redirect_location};
 pub use token::{AccessTokenClaims, GrantType, TokenResponseV1, TokenResponseV2, Version};

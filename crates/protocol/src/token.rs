@@ -137,6 +137,10 @@ pub struct AccessTokenClaims {
     pub iat: i64,
     pub nbf: i64,
     pub exp: i64,
+    /// How the user signed in (`["pwd"]`, `["pwd", "mfa"]`), in a token
+    /// that speaks for a user: what an API requiring a second factor checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
     /// v1: the client. v2 tokens carry `azp` instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appid: Option<String>,
