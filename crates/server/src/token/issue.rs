@@ -5,12 +5,14 @@ use std::collections::BTreeSet;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use latchkey_protocol::{Aadsts, AccessTokenClaims, GrantType, TokenResponseV1, Version};
+use latchkey_protocol::{
+    Aadsts, AccessTokenClaims, ClaimsRequest, GrantType, TokenResponseV1, Version,
+};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::Caller;
-use super::request::AuthMethod;
+use super::request::{AuthMethod, Form};
 use crate::ProtocolError;
 use crate::directory::{Api, User};
 use crate::secrets::{Digest, random_token};
@@ -33,6 +35,66 @@ pub fn resolve_api<'a>(
             }
             .into()
         })
+}
+
+/// The tenant's policy for `api` (`require_mfa`, standing in for a
+/// conditional-access policy) and the request's own `claims`, against how
+/// the user's sign-in went (`auth_methods`: `pwd`, `pwd mfa`). Every grant
+/// that issues a user's token asks this before it spends anything
+/// (password, refresh, authorization code; device code and on-behalf-of
+/// too), so a policy has one home.
+///
+/// A second factor the sign-in lacks is `interaction_required` with a
+/// `claims` member, the claims request the client passes back to the
+/// authorization endpoint (which then asks for the second factor): for
+/// the policy, its id in `capolids` as Azure AD names a conditional-access
+/// policy; for the request's own `claims`, those claims again. 50076 as
+/// Azure AD answers it; 50079 for a user with no second factor to pass.
+pub fn require_policy(
+    api: &Api,
+    user: &User,
+    auth_methods: &str,
+    form: &Form,
+) -> Result<(), ProtocolError> {
+    let asked = form
+        .get("claims")
+        .map(|text| {
+            ClaimsRequest::parse(text)
+                .map(|request| (text, request))
+                .map_err(|_| Aadsts::MalformedClaims)
+        })
+        .transpose()?;
+    if has_mfa(auth_methods) {
+        return Ok(());
+    }
+    let policy = api.mfa_policy_id().to_string();
+    let claims = if api.require_mfa {
+        ClaimsRequest::mfa_policy(&policy)
+    } else {
+        match asked {
+            Some((text, request)) if request.asks_for_mfa(|id| id == policy) => text.to_owned(),
+            _ => return Ok(()),
+        }
+    };
+    let resource = api.app_id_uri.clone();
+    let condition = if user.has_second_factor() {
+        Aadsts::MfaRequired { resource }
+    } else {
+        Aadsts::MfaEnrollmentRequired { resource }
+    };
+    Err(ProtocolError::new(condition).with_claims(claims))
+}
+
+/// Whether a sign-in's `auth_methods` include a second factor.
+pub fn has_mfa(auth_methods: &str) -> bool {
+    auth_methods.split_whitespace().any(|m| m == "mfa")
+}
+
+/// The `amr` claim of a sign-in's `auth_methods`; none when they are not
+/// known (a refresh token stored before they were kept).
+fn amr(auth_methods: &str) -> Option<Vec<String>> {
+    let methods: Vec<String> = auth_methods.split_whitespace().map(str::to_owned).collect();
+    (!methods.is_empty()).then_some(methods)
 }
 
 /// The delegated scopes (`scp`) the caller gets for `user` on `api`: those
@@ -91,8 +153,13 @@ pub async fn delegated_scopes(
 pub enum Subject<'a> {
     /// The application itself (client credentials): `roles`.
     App { roles: Vec<String> },
-    /// A user, through the application: `scp`.
-    User { user: &'a User, scp: String },
+    /// A user, through the application: `scp`, and how the user signed in
+    /// (`pwd`, `pwd mfa`: `amr`).
+    User {
+        user: &'a User,
+        scp: String,
+        auth_methods: &'a str,
+    },
 }
 
 /// A signed access token and the times the response reports.
@@ -115,7 +182,7 @@ pub fn access_token(
         AuthMethod::None => "0",
         AuthMethod::Basic | AuthMethod::Post => "1",
     };
-    let (oid, sub, roles, scp, upn) = match subject {
+    let (oid, sub, roles, scp, upn, amr) = match subject {
         Subject::App { roles } => {
             let oid = caller.app.object_id.to_string();
             (
@@ -124,14 +191,20 @@ pub fn access_token(
                 (!roles.is_empty()).then(|| roles.clone()),
                 None,
                 None,
+                None,
             )
         }
-        Subject::User { user, scp } => (
+        Subject::User {
+            user,
+            scp,
+            auth_methods,
+        } => (
             user.object_id.to_string(),
             pairwise_subject(user.object_id, caller.app.client_id),
             (!user.roles.is_empty()).then(|| user.roles.clone()),
             Some(scp.clone()),
             Some(user.upn.clone()),
+            amr(auth_methods),
         ),
     };
     // The API's accepted version decides the access token's, whichever
@@ -147,6 +220,9 @@ pub fn access_token(
         iat,
         nbf: iat,
         exp,
+        // Both versions: an API that requires a second factor reads it
+        // here (Azure AD's v2 access tokens leave `amr` out).
+        amr,
         appid: (version == Version::V1).then(|| caller.app.client_id.to_string()),
         appidacr: (version == Version::V1).then(|| appidacr.to_owned()),
         azp: (version == Version::V2).then(|| caller.app.client_id.to_string()),
@@ -174,15 +250,19 @@ pub fn access_token(
 }
 
 /// How the ID token came about: a sign-in (its `nonce` and `amr`), or a
-/// refresh, whose ID token restates neither (OpenID Connect Core §12.2:
-/// no `nonce`; the refresh token does not keep how its sign-in went).
+/// refresh, whose ID token has no `nonce` (OpenID Connect Core §12.2) but
+/// the `amr` of its sign-in, which the refresh token keeps.
 pub enum IdTokenFor<'a> {
     SignIn {
         nonce: Option<&'a str>,
         /// `pwd`, `pwd mfa`: the `amr` claim.
         auth_methods: &'a str,
     },
-    Refresh,
+    Refresh {
+        /// The family's sign-in's; empty (no `amr`) for a refresh token
+        /// stored before they were kept.
+        auth_methods: &'a str,
+    },
 }
 
 /// An ID token (OpenID Connect Core §2) for the user, signed like access
@@ -226,16 +306,18 @@ pub fn id_token(
     if let Some(name) = &user.display_name {
         claims["name"] = serde_json::Value::from(name.as_str());
     }
-    if let IdTokenFor::SignIn {
-        nonce,
-        auth_methods,
-    } = occasion
-    {
-        claims["amr"] =
-            serde_json::Value::from(auth_methods.split_whitespace().collect::<Vec<_>>());
-        if let Some(nonce) = nonce {
-            claims["nonce"] = serde_json::Value::from(nonce);
-        }
+    let (nonce, auth_methods) = match occasion {
+        IdTokenFor::SignIn {
+            nonce,
+            auth_methods,
+        } => (nonce, auth_methods),
+        IdTokenFor::Refresh { auth_methods } => (None, auth_methods),
+    };
+    if let Some(amr) = amr(auth_methods) {
+        claims["amr"] = serde_json::Value::from(amr);
+    }
+    if let Some(nonce) = nonce {
+        claims["nonce"] = serde_json::Value::from(nonce);
     }
     Ok(state.signing_key().sign_jwt(&claims)?)
 }
@@ -327,6 +409,7 @@ impl UserSignIn<'_> {
         let subject = Subject::User {
             user: self.user,
             scp: self.scp.clone(),
+            auth_methods: self.auth_methods,
         };
         let issued = access_token(state, caller, self.api, &subject, now)?;
         let (refresh_token, record) = if caller.app.allows(GrantType::RefreshToken) {
@@ -344,6 +427,7 @@ impl UserSignIn<'_> {
                 oidc_scope: self.oidc_scope,
                 expires_at: now.unix_timestamp() + lifetime.as_secs() as i64,
                 spa_origin: self.spa_origin,
+                auth_methods: self.auth_methods,
             };
             let (token, record) = new_refresh_token(state, caller, self.user, &grant, now)?;
             (Some(token), Some(record))
@@ -384,6 +468,8 @@ pub struct FamilyGrant<'a> {
     pub expires_at: i64,
     /// The single-page application's origin, for an SPA's family.
     pub spa_origin: Option<&'a str>,
+    /// How the sign-in went (`pwd`, `pwd mfa`).
+    pub auth_methods: &'a str,
 }
 
 /// A new refresh token for `user` in the family of `grant`, living the
@@ -414,6 +500,7 @@ pub fn new_refresh_token(
         used_at: None,
         revoked_at: None,
         spa_origin: grant.spa_origin.map(str::to_owned),
+        auth_methods: grant.auth_methods.to_owned(),
     };
     Ok((token, record))
 }
