@@ -4,6 +4,7 @@
 //! `crates/cli`.)
 
 mod call;
+mod claims;
 mod harness;
 mod login;
 #[path = "../../../../tests/support/sign_in.rs"]
