@@ -2,7 +2,10 @@
 `latchkey serve --tls-self-signed`: ConfidentialClientApplication with
 instance_discovery=False doing client credentials with `/.default`,
 username/password and refresh, a silent call served from the token cache;
-error results carry the seed's six fields.
+error results carry the seed's six fields; the claims challenge of an API
+that requires a second factor reaches the app unchanged, and passed back
+through the auth code flow (its pages driven over HTTP, TOTP included) it
+gets tokens that satisfy the policy.
 
 The server listens on 127.0.0.1:443: before a password grant MSAL asks
 `https://{host}/common/userrealm/{user}`, built from the authority's host
@@ -12,11 +15,19 @@ Prints `# pass N` / `# fail N` like the other runners; exits 1 on failure.
 """
 
 import base64
+import hashlib
+import hmac
+import html
 import json
+import re
+import struct
 import sys
+import time
 import uuid
+from urllib.parse import parse_qs, parse_qsl, urljoin, urlparse
 
 import msal
+import requests
 
 from harness import RESOURCE, SECRET, SEED_FIELDS, TENANT, WEB, run
 
@@ -163,6 +174,99 @@ def test_on_behalf_of_refusals_carry_their_codes(base):
         assert result.get("suberror") == suberror, result
 
 
+# The claims challenge (issue 16): Payroll requires a second factor, which
+# Quinn has but is asked for only where a policy or a claims request needs it.
+PAYROLL_READ = "https://payroll.contoso.example/Payroll.Read"
+PORTAL = "c1a2b3c4-d5e6-4f70-8a91-b2c3d4e5f607"
+PORTAL_SECRET = "payroll-secret-0123456789-abcdefghijk"
+PORTAL_REDIRECT = "http://localhost:5100/callback"
+QUINN = ("quinn@contoso.example", "quinn-password")
+QUINN_TOTP = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+
+
+def portal(base):
+    return msal.ConfidentialClientApplication(
+        PORTAL, client_credential=PORTAL_SECRET, authority=f"{base}/{TENANT}", instance_discovery=False,
+    )
+
+
+def totp(secret):
+    """RFC 6238 with the authenticator-app defaults (SHA-1, 6 digits, 30 s)."""
+    key = base64.b32decode(secret)
+    mac = hmac.new(key, struct.pack(">Q", int(time.time()) // 30), hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    return "%06d" % ((struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF) % 1000000)
+
+
+def sign_in(auth_uri, username, password, otp=None):
+    """A person's browser, over HTTP: opens the authorization URL, signs in
+    on the page, passes the second factor if the page asks for it, and
+    returns the parameters of the redirect to the app."""
+    browser = requests.Session()
+
+    def submit(url, page, fields):
+        action = html.unescape(re.search(r'<form method="post" action="([^"]*)"', page).group(1))
+        hidden = dict(
+            (html.unescape(name), html.unescape(value))
+            for name, value in re.findall(r'<input type="hidden" name="([^"]*)" value="([^"]*)"', page)
+        )
+        hidden.update(fields)
+        return browser.post(urljoin(url, action), data=hidden, allow_redirects=False)
+
+    response = browser.get(auth_uri, allow_redirects=False)
+    assert 'id="signin"' in response.text, response.text
+    response = submit(auth_uri, response.text, {"username": username, "password": password})
+    asked_for_mfa = False
+    while response.status_code == 303:
+        response = browser.get(urljoin(auth_uri, response.headers["location"]), allow_redirects=False)
+        if response.status_code == 200 and 'id="mfa"' in response.text:
+            assert otp, "the page asked for a second factor"
+            asked_for_mfa = True
+            response = submit(auth_uri, response.text, {"otp": otp})
+    assert response.status_code == 302, (response.status_code, response.text)
+    assert asked_for_mfa == bool(otp), "the second factor was asked for exactly when expected"
+    return dict(parse_qsl(urlparse(response.headers["location"]).query))
+
+
+def test_the_claims_challenge_reaches_the_app_and_the_step_up_satisfies_the_policy(base):
+    app = portal(base)
+    refused = app.acquire_token_by_username_password(*QUINN, scopes=[PAYROLL_READ])
+    assert refused["error"] == "interaction_required", refused
+    assert refused["error_codes"] == [50076], refused
+    assert refused["error_description"].startswith("AADSTS50076: "), refused
+    challenge = refused["claims"]
+    capolids = json.loads(challenge)["access_token"]["capolids"]
+    assert capolids["essential"] is True and len(capolids["values"]) == 1, challenge
+    # The app passes the claims back; MSAL puts them on the authorization
+    # request unchanged.
+    flow = app.initiate_auth_code_flow([PAYROLL_READ], redirect_uri=PORTAL_REDIRECT, claims_challenge=challenge)
+    assert parse_qs(urlparse(flow["auth_uri"]).query)["claims"] == [challenge], flow["auth_uri"]
+    response = sign_in(flow["auth_uri"], *QUINN, otp=totp(QUINN_TOTP))
+    result = app.acquire_token_by_auth_code_flow(flow, response)
+    assert "access_token" in result, result
+    assert claims(result["access_token"])["amr"] == ["pwd", "mfa"], claims(result["access_token"])
+    assert result["id_token_claims"]["amr"] == ["pwd", "mfa"], result["id_token_claims"]
+    # The refresh token keeps the second factor: a silent refresh satisfies
+    # the policy too.
+    [account] = app.get_accounts(username=QUINN[0])
+    refreshed = app.acquire_token_silent([PAYROLL_READ], account=account, force_refresh=True)
+    assert refreshed and "access_token" in refreshed, refreshed
+    assert claims(refreshed["access_token"])["amr"] == ["pwd", "mfa"]
+
+
+def test_a_silent_refresh_without_the_second_factor_surfaces_the_claims(base):
+    app = portal(base)
+    signed_in = app.acquire_token_by_username_password(*QUINN, scopes=[FILES_READ])
+    assert "access_token" in signed_in, signed_in
+    assert claims(signed_in["access_token"])["amr"] == ["pwd"]
+    [account] = app.get_accounts(username=QUINN[0])
+    # MSAL refreshes for Payroll with the password-only sign-in's token.
+    refused = app.acquire_token_silent_with_error([PAYROLL_READ], account=account)
+    assert refused and refused.get("error") == "interaction_required", refused
+    assert refused["error_codes"] == [50076], refused
+    assert "capolids" in json.loads(refused["claims"])["access_token"], refused
+
+
 if __name__ == "__main__":
     sys.exit(run("msal", (
         test_client_credentials_with_default_scope,
@@ -173,4 +277,6 @@ if __name__ == "__main__":
         test_an_unknown_scope_is_invalid_resource,
         test_on_behalf_of_keeps_the_user,
         test_on_behalf_of_refusals_carry_their_codes,
+        test_the_claims_challenge_reaches_the_app_and_the_step_up_satisfies_the_policy,
+        test_a_silent_refresh_without_the_second_factor_surfaces_the_claims,
     ), listen="127.0.0.1:443"))

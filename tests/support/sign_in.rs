@@ -1,9 +1,9 @@
-//! Frank signing in as a person's browser does it, on the Contoso test
-//! directory's sign-in page; included by the client's and the cli's test
-//! binaries (`#[path]`, not a crate: one more link).
+//! Frank (or another user) signing in as a person's browser does it, on
+//! the Contoso test directory's sign-in page; included by the client's and
+//! the cli's test binaries (`#[path]`, not a crate: one more link).
 
 /// The value of `name="…" value="…"` pairs of hidden inputs, unescaped.
-fn hidden_fields(html: &str) -> Vec<(String, String)> {
+pub fn hidden_fields(html: &str) -> Vec<(String, String)> {
     let unescape = |s: &str| {
         s.replace("&#x2f;", "/")
             .replace("&quot;", "\"")
@@ -32,9 +32,27 @@ fn hidden_fields(html: &str) -> Vec<(String, String)> {
 /// asserts the 303 back to the authorize endpoint, and returns where it
 /// points.
 pub async fn sign_in_frank(browser: &reqwest::Client, base: &str, page: &str) -> String {
+    sign_in_as(
+        browser,
+        base,
+        page,
+        "frank@contoso.example",
+        "frank-password",
+    )
+    .await
+}
+
+/// Submits the sign-in `page` with `upn`'s password, as `sign_in_frank`.
+pub async fn sign_in_as(
+    browser: &reqwest::Client,
+    base: &str,
+    page: &str,
+    upn: &str,
+    password: &str,
+) -> String {
     let mut fields = hidden_fields(page);
-    fields.push(("username".into(), "frank@contoso.example".into()));
-    fields.push(("password".into(), "frank-password".into()));
+    fields.push(("username".into(), upn.into()));
+    fields.push(("password".into(), password.into()));
     let posted = browser
         .post(format!(
             "{base}/7fe81447-da57-4385-becb-6de57f21477e/oauth2/authorize"

@@ -84,7 +84,9 @@ pub struct CallArgs {
     /// The API URL to GET.
     url: String,
     /// On insufficient_scope, sign in again in the browser for the scope
-    /// the API names, and retry.
+    /// the API names, and retry; on a claims challenge (insufficient_claims,
+    /// or interaction_required with claims), sign in again with those
+    /// claims (e.g. passing a second factor), and retry.
     #[arg(long)]
     login: bool,
 }
@@ -180,9 +182,16 @@ pub async fn call(args: CallArgs) -> ExitCode {
     let json = args.common.json;
     let outcome = async {
         let client = args.common.client()?;
-        let response = client
-            .call(&args.url, args.common.resource.as_deref())
-            .await?;
+        let resource = args.common.resource.as_deref();
+        let response = if args.login {
+            client
+                .call_interactive(&args.url, resource, |url| {
+                    eprintln!("Open this URL in a browser to sign in:\n{url}");
+                })
+                .await?
+        } else {
+            client.call(&args.url, resource).await?
+        };
         Ok(json!({ "status": response.status, "body": response.body }))
     }
     .await;
@@ -219,6 +228,7 @@ fn finish(outcome: Result<serde_json::Value, Error>, json: bool) -> ExitCode {
                         "action": action_name(&action),
                         "action_description": action.describe(),
                         "scope": match &action { Action::Reauthorize { scope } => scope.clone(), _ => None },
+                        "claims": match &action { Action::ReauthorizeWithClaims { claims } => Some(claims.clone()), _ => None },
                         "exit_code": action.exit_code(),
                         "correlation_id": error.correlation_id(),
                         "document": document,
@@ -242,6 +252,7 @@ fn action_name(action: &Action) -> &'static str {
         Action::RetryLater => "retry_later",
         Action::RequestNewToken => "request_new_token",
         Action::Reauthorize { .. } => "reauthorize",
+        Action::ReauthorizeWithClaims { .. } => "reauthorize_with_claims",
         Action::DifferentAccount => "different_account",
         Action::AskForConsent => "ask_for_consent",
         Action::InteractionRequired => "interaction_required",

@@ -47,6 +47,12 @@ pub struct DemoApiArgs {
     /// The role GET /api/admin also needs.
     #[arg(long, default_value = "Files.Admin")]
     admin_role: String,
+    /// Both routes also need a second factor (`mfa` in the token's `amr`):
+    /// a user's token without it gets a claims challenge
+    /// (`insufficient_claims`), as an API behind a conditional-access
+    /// policy answers.
+    #[arg(long)]
+    require_mfa: bool,
     /// RFC 6750 §3.1: no error in the challenge when no credentials are sent.
     #[arg(long)]
     strict: bool,
@@ -100,10 +106,13 @@ pub async fn run(args: DemoApiArgs) -> anyhow::Result<()> {
         tracing::warn!(error = %err, "the authority did not answer discovery yet");
     }
     validator.spawn_refresh();
-    let read = Requirement::AnyOf(vec![
+    let mut read = Requirement::AnyOf(vec![
         Requirement::scope(&args.read_scope),
         Requirement::role(&args.read_role),
     ]);
+    if args.require_mfa {
+        read = Requirement::AllOf(vec![read, Requirement::mfa()]);
+    }
     let admin = Requirement::AllOf(vec![read.clone(), Requirement::role(&args.admin_role)]);
     let app = Router::new()
         .route(
@@ -142,5 +151,6 @@ fn describe(route: &str, claims: &TokenClaims) -> Value {
         "appid": claims.app_id(),
         "scopes": claims.scopes().collect::<Vec<_>>(),
         "roles": claims.roles().collect::<Vec<_>>(),
+        "amr": claims.auth_methods().collect::<Vec<_>>(),
     })
 }

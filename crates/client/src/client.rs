@@ -440,7 +440,13 @@ impl Client {
         let token = self.access_token(&authority, &resource).await?;
         match self.send(url, &token).await {
             // RFC 6750 invalid_token: one new token, one retry, no loop.
-            Err(Error::Resource(refused)) if refused.status == 401 => {
+            // Not for a claims challenge (also 401): a new token of the
+            // same sign-in would lack the same claims.
+            Err(Error::Resource(refused))
+                if refused.status == 401
+                    && refused.challenge.as_ref().and_then(|c| c.error.as_ref())
+                        != Some(&ErrorCode::InsufficientClaims) =>
+            {
                 tracing::info!("the API refused the token: requesting a new one, once");
                 self.forget_access_token(&authority, &resource);
                 let token = self.access_token(&authority, &resource).await?;
@@ -452,38 +458,66 @@ impl Client {
 
     /// Like [`Client::call`], for a person at a browser: on
     /// `insufficient_scope` it signs them in again for the challenge's
-    /// scope (through `open`) and retries once.
+    /// scope (through `open`) and retries once; on a claims challenge
+    /// (`insufficient_claims`, or the token endpoint's
+    /// `interaction_required` naming `claims`) it signs them in again with
+    /// those claims, so the authority asks for what they name (a second
+    /// factor), and retries once.
     pub async fn call_interactive(
         &self,
         url: &str,
         resource: Option<&str>,
         open: impl FnOnce(&str),
     ) -> Result<ApiResponse, Error> {
-        match self.call(url, resource).await {
-            Err(error) => match error.action() {
-                crate::Action::Reauthorize { scope: Some(scope) } => {
-                    let api = Url::parse(url)
-                        .map_err(|_| Error::Usage(format!("'{url}' is not a URL")))?;
-                    let (authority, resource) = match (&self.config.authority, resource) {
-                        (Some(authority), Some(resource)) => (
-                            authority.trim_end_matches('/').to_owned(),
-                            resource.to_owned(),
-                        ),
-                        _ => self.discover(&api).await?,
-                    };
-                    tracing::info!(
-                        scope,
-                        "the API needs another scope: signing in again for it"
-                    );
-                    self.login(&authority, &resource, Some(&scope), open)
-                        .await?;
-                    let token = self.access_token(&authority, &resource).await?;
-                    self.send(url, &token).await
-                }
-                _ => Err(error),
-            },
-            ok => ok,
+        let error = match self.call(url, resource).await {
+            Err(error) => error,
+            ok => return ok,
+        };
+        let (scope, claims) = match error.action() {
+            crate::Action::Reauthorize { scope: Some(scope) } => (Some(scope), None),
+            crate::Action::ReauthorizeWithClaims { claims } => (None, Some(claims)),
+            _ => return Err(error),
+        };
+        let api = Url::parse(url).map_err(|_| Error::Usage(format!("'{url}' is not a URL")))?;
+        let (authority, resource) = match (&self.config.authority, resource) {
+            (Some(authority), Some(resource)) => (
+                authority.trim_end_matches('/').to_owned(),
+                resource.to_owned(),
+            ),
+            _ => self.discover(&api).await?,
+        };
+        if let Error::Resource(refused) = &error
+            && let Some(uri) = refused
+                .challenge
+                .as_ref()
+                .and_then(|c| c.authorization_uri.as_deref())
+        {
+            // The claims go to the authority the token came from, and only
+            // if the challenge names one this client trusts too.
+            let authority_url = Url::parse(&authority).ok();
+            check_authorization_uri(uri, authority_url.as_ref(), &self.config.trusted_hosts)?;
         }
+        match (&scope, &claims) {
+            (Some(scope), _) => {
+                tracing::info!(
+                    scope,
+                    "the API needs another scope: signing in again for it"
+                )
+            }
+            (None, _) => tracing::info!(
+                "the server asked for more claims (a second factor): signing in again with them"
+            ),
+        }
+        self.login_with_claims(
+            &authority,
+            &resource,
+            scope.as_deref(),
+            claims.as_deref(),
+            open,
+        )
+        .await?;
+        let token = self.access_token(&authority, &resource).await?;
+        self.send(url, &token).await
     }
 
     /// Sends the request with the token; 5xx and connection failures are

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use latchkey_protocol::{BearerChallenge, ClientAction, ErrorCode, TokenErrorResponse};
+use latchkey_protocol::{
+    BearerChallenge, ClaimsRequest, ClientAction, ErrorCode, TokenErrorResponse,
+};
 
 /// What to do about an error: the seeds' "Client Action" column, as the
 /// command line carries it out.
@@ -16,6 +18,10 @@ pub enum Action {
     RequestNewToken,
     /// Send a new authorization request, for this scope when the challenge names one.
     Reauthorize { scope: Option<String> },
+    /// Send a new authorization request with this claims request (JSON),
+    /// which a claims challenge or an `interaction_required` named: the
+    /// person passes what it asks for (a second factor).
+    ReauthorizeWithClaims { claims: String },
     /// Sign in with a different account, or ask for the permission.
     DifferentAccount,
     /// The user (or an administrator) must consent.
@@ -43,6 +49,7 @@ impl Action {
             Action::FixRequest | Action::ChangeGrantType => 2,
             Action::RetryLater | Action::RequestNewToken | Action::PollAgain => 3,
             Action::Reauthorize { .. }
+            | Action::ReauthorizeWithClaims { .. }
             | Action::DifferentAccount
             | Action::AskForConsent
             | Action::InteractionRequired
@@ -60,6 +67,7 @@ impl Action {
             Action::RequestNewToken => "The API refused the access token even after a new one was requested. Try again later; if it persists, the API or the authority is misconfigured.".into(),
             Action::Reauthorize { scope: Some(scope) } => format!("Sign in again and consent to the scope '{scope}', then retry."),
             Action::Reauthorize { scope: None } => "Sign in again with the permissions the API needs, then retry.".into(),
+            Action::ReauthorizeWithClaims { .. } => "Sign in again interactively with the claims the server named (for example, passing a second factor): use `latchkey login`, or `latchkey call --login`.".into(),
             Action::DifferentAccount => "This account lacks the permission: sign in with a different account, or ask for the permission on this resource.".into(),
             Action::AskForConsent => "The user (or an administrator) must consent to the application before it can proceed.".into(),
             Action::InteractionRequired => "The user must sign in interactively (for example to pass a second factor): use `latchkey login`.".into(),
@@ -71,13 +79,21 @@ impl Action {
         }
     }
 
-    fn from_seed(action: ClientAction, scope: Option<&str>) -> Action {
+    fn from_seed(action: ClientAction, scope: Option<&str>, claims: Option<&str>) -> Action {
         match action {
             ClientAction::FixRequest => Action::FixRequest,
             ClientAction::RetryWithDelay => Action::RetryLater,
             ClientAction::RequestNewToken => Action::RequestNewToken,
             ClientAction::ReauthorizeWithScope => Action::Reauthorize {
                 scope: scope.map(str::to_owned),
+            },
+            // A challenge whose claims cannot be read names nothing to
+            // ask for: a person must look at it.
+            ClientAction::ReauthorizeWithClaims => match claims {
+                Some(claims) => Action::ReauthorizeWithClaims {
+                    claims: claims.to_owned(),
+                },
+                None => Action::InteractionRequired,
             },
             ClientAction::PromptDifferentAccount => Action::DifferentAccount,
             ClientAction::AskForConsent => Action::AskForConsent,
@@ -113,6 +129,17 @@ pub struct ResourceError {
     /// The Bearer challenge, when the API sent one.
     pub challenge: Option<BearerChallenge>,
     pub retry_after: Option<Duration>,
+}
+
+impl ResourceError {
+    /// The claims request (JSON) of a claims challenge, when its `claims`
+    /// is base64 of a JSON object; anything else is not passed on.
+    pub fn claims(&self) -> Option<String> {
+        let encoded = self.challenge.as_ref()?.claims.as_deref()?;
+        let json = ClaimsRequest::from_challenge(encoded)?;
+        ClaimsRequest::parse(&json).ok()?;
+        Some(json)
+    }
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -156,7 +183,7 @@ impl Error {
     /// The seed's client action for this error.
     pub fn action(&self) -> Action {
         match self {
-            Error::Authorize(e) => Action::from_seed(e.error.client_action(), None),
+            Error::Authorize(e) => Action::from_seed(e.error.client_action(), None, None),
             Error::Token(e) => match e.document.error {
                 ErrorCode::Extension(_) if e.status >= 500 => Action::RetryLater,
                 // Azure AD's suberror names the interaction an invalid_grant needs.
@@ -165,12 +192,22 @@ impl Error {
                 {
                     Action::AskForConsent
                 }
-                ref code => Action::from_seed(code.client_action(), None),
+                // Azure AD's `claims`: what to authorize again with.
+                ErrorCode::InteractionRequired
+                    if let Some(claims) = e.document.claims.as_deref()
+                        && ClaimsRequest::parse(claims).is_ok() =>
+                {
+                    Action::ReauthorizeWithClaims {
+                        claims: claims.to_owned(),
+                    }
+                }
+                ref code => Action::from_seed(code.client_action(), None, None),
             },
             Error::Resource(e) => match e.challenge.as_ref().and_then(|c| c.error.clone()) {
                 Some(code) => Action::from_seed(
                     code.client_action(),
                     e.challenge.as_ref().and_then(|c| c.scope.as_deref()),
+                    e.claims().as_deref(),
                 ),
                 None if e.status >= 500 => Action::RetryLater,
                 None => Action::FixRequest,

@@ -38,6 +38,7 @@ mod properties {
             error in proptest::option::of(code()),
             description in proptest::option::of("[ -~]{0,80}"),
             scope in proptest::option::of("[ -~]{0,30}"),
+            claims in proptest::option::of("[A-Za-z0-9+/=]{0,60}"),
             resource in proptest::option::of("[ -~]{0,40}"),
         ) {
             let challenge = BearerChallenge {
@@ -45,6 +46,7 @@ mod properties {
                 authorization_uri: uri,
                 error,
                 error_description: description,
+                claims,
                 scope,
                 resource_id: resource,
             };

@@ -44,6 +44,22 @@ impl Client {
         scope: Option<&str>,
         open: impl FnOnce(&str),
     ) -> Result<TokenResponseV1, Error> {
+        self.login_with_claims(authority, resource, scope, None, open)
+            .await
+    }
+
+    /// [`Client::login`] with a claims request (JSON), passed to the
+    /// authorization endpoint as `claims` unchanged: what a claims
+    /// challenge asked for (a second factor), which the authority then
+    /// asks the person for.
+    pub async fn login_with_claims(
+        &self,
+        authority: &str,
+        resource: &str,
+        scope: Option<&str>,
+        claims: Option<&str>,
+        open: impl FnOnce(&str),
+    ) -> Result<TokenResponseV1, Error> {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(|e| Error::Usage(format!("cannot listen on a loopback port: {e}")))?;
@@ -66,6 +82,9 @@ impl Client {
             .append_pair("code_challenge_method", "S256");
         if let Some(scope) = scope {
             query.append_pair("scope", scope);
+        }
+        if let Some(claims) = claims {
+            query.append_pair("claims", claims);
         }
         open(&format!("{authority}/oauth2/authorize?{}", query.finish()));
         let params = tokio::time::timeout(WAIT_FOR_BROWSER, wait_for_redirect(&listener))

@@ -211,8 +211,14 @@ catalogue! {
         "A refresh token or authorization code issued to another client.",
         "Provided grant is invalid: it was issued to a different client.";
     MfaRequired { resource: String } = 50076, InteractionRequired, AzureAd,
-        "A password grant for a user with a second factor; at the authorization endpoint, `prompt=none` with the second factor not passed.",
+        "A password grant for a user whose second factor is enforced; a token request for an API with `require_mfa` (or with a `claims` request asking for `mfa`) from a sign-in without the second factor, whose document then carries `claims`, the claims request to authorize again with; at the authorization endpoint, `prompt=none` with the second factor needed but not passed.",
         "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '{resource}'.";
+    MfaEnrollmentRequired { resource: String } = 50079, InteractionRequired, AzureAd,
+        "An API with `require_mfa` (or a `claims` request asking for `mfa`) and a user with no second factor (`totp_secret`) to pass it with: at the token endpoint, and at the authorization endpoint once the user signed in (Latchkey has no page to enroll one).",
+        "Due to a configuration change made by your administrator, or because you moved to a new location, you must enroll in multi-factor authentication to access '{resource}'.";
+    MalformedClaims = 90100, InvalidRequest, AzureAd,
+        "A `claims` parameter that is not a JSON object (OpenID Connect Core §5.5), at either endpoint.",
+        "claims parameter is empty or not valid.";
     ConsentRequired { client_id: String, app_name: String } = 65001, InvalidGrant("consent_required"), AzureAd,
         "No consent for the app to use the resource's scopes on the user's behalf.",
         "The user or administrator has not consented to use the application with ID '{client_id}' named '{app_name}'. Send an interactive authorization request for this user and resource.";
@@ -504,6 +510,10 @@ mod tests {
             Aadsts::MfaRequired {
                 resource: s("https://r/"),
             },
+            Aadsts::MfaEnrollmentRequired {
+                resource: s("https://r/"),
+            },
+            Aadsts::MalformedClaims,
             Aadsts::ConsentRequired {
                 client_id: s("c"),
                 app_name: s("App"),
@@ -642,6 +652,8 @@ mod tests {
             70000 400 invalid_grant: Provided grant is invalid or malformed.
             70000 400 invalid_grant: Provided grant is invalid: it was issued to a different client.
             50076 400 interaction_required: Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access 'https://r/'.
+            50079 400 interaction_required: Due to a configuration change made by your administrator, or because you moved to a new location, you must enroll in multi-factor authentication to access 'https://r/'.
+            90100 400 invalid_request: claims parameter is empty or not valid.
             65001 400 invalid_grant (consent_required): The user or administrator has not consented to use the application with ID 'c' named 'App'. Send an interactive authorization request for this user and resource.
             9002313 400 invalid_request: Invalid request. The requested_token_use 'bearer' is not supported; an on-behalf-of request sends 'on_behalf_of'.
             50027 400 invalid_request: JWT token is invalid or malformed.
@@ -869,6 +881,7 @@ of the request, quoted back at most 256 characters long.
             ClientAction::RetryWithDelay => "retry after random delays",
             ClientAction::RequestNewToken => "request a new token, once",
             ClientAction::ReauthorizeWithScope => "authorize again with the `scope` named",
+            ClientAction::ReauthorizeWithClaims => "authorize again with the `claims` named",
             ClientAction::PromptDifferentAccount => {
                 "prompt for a different account or for permissions"
             }

@@ -2,7 +2,7 @@
 //! RFC 6750 code and the description its challenge carries
 //! (docs/spec/seed-000-resource-errors.txt).
 
-use crate::ErrorCode;
+use crate::{ClaimsRequest, ErrorCode};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum BearerError {
@@ -35,6 +35,9 @@ pub enum BearerError {
     },
     /// The subject lacks a role or permission the route needs.
     InsufficientAccess,
+    /// The route needs a second factor and the token's `amr` has no `mfa`:
+    /// Azure AD's claims challenge, whose `claims` asks for it.
+    MfaRequired,
 }
 
 impl BearerError {
@@ -45,6 +48,7 @@ impl BearerError {
             | BearerError::TokenInHeaderAndQuery => ErrorCode::InvalidRequest,
             BearerError::InsufficientScope { .. } => ErrorCode::InsufficientScope,
             BearerError::InsufficientAccess => ErrorCode::InsufficientAccess,
+            BearerError::MfaRequired => ErrorCode::InsufficientClaims,
             _ => ErrorCode::InvalidToken,
         }
     }
@@ -84,6 +88,9 @@ impl BearerError {
             BearerError::InsufficientAccess => {
                 "The subject of the token does not have the permissions that are required to access the resource."
             }
+            BearerError::MfaRequired => {
+                "The access token does not show multi-factor authentication, which the resource requires: authorize again with the claims of this challenge."
+            }
         }
     }
 
@@ -91,6 +98,15 @@ impl BearerError {
     pub fn scope(&self) -> Option<&str> {
         match self {
             BearerError::InsufficientScope { scope } => Some(scope),
+            _ => None,
+        }
+    }
+
+    /// The claims request of the challenge (its JSON, before base64), for
+    /// `insufficient_claims`.
+    pub fn claims(&self) -> Option<&'static str> {
+        match self {
+            BearerError::MfaRequired => Some(ClaimsRequest::AMR_MFA),
             _ => None,
         }
     }
@@ -110,5 +126,7 @@ mod tests {
             403
         );
         assert_eq!(BearerError::InsufficientAccess.status(), 403);
+        // As Microsoft's protected APIs answer a claims challenge.
+        assert_eq!(BearerError::MfaRequired.status(), 401);
     }
 }

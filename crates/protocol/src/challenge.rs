@@ -273,6 +273,9 @@ pub struct BearerChallenge {
     pub authorization_uri: Option<String>,
     pub error: Option<ErrorCode>,
     pub error_description: Option<String>,
+    /// `insufficient_claims`: the claims request, in base64
+    /// ([`crate::ClaimsRequest::to_challenge`]).
+    pub claims: Option<String>,
     pub scope: Option<String>,
     pub resource_id: Option<String>,
 }
@@ -289,13 +292,14 @@ impl BearerChallenge {
                 .param("error")
                 .map(|e| e.parse().unwrap_or_else(|never| match never {})),
             error_description: get("error_description"),
+            claims: get("claims"),
             scope: get("scope"),
             resource_id: get("resource_id"),
         })
     }
 }
 
-/// `Bearer realm="…", authorization_uri="…", error="…", error_description="…", scope="…", resource_id="…"`,
+/// `Bearer realm="…", authorization_uri="…", error="…", error_description="…", claims="…", scope="…", resource_id="…"`,
 /// each parameter only when set.
 impl fmt::Display for BearerChallenge {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -305,6 +309,7 @@ impl fmt::Display for BearerChallenge {
             ("authorization_uri", self.authorization_uri.as_deref()),
             ("error", self.error.as_ref().map(ErrorCode::as_str)),
             ("error_description", self.error_description.as_deref()),
+            ("claims", self.claims.as_deref()),
             ("scope", self.scope.as_deref()),
             ("resource_id", self.resource_id.as_deref()),
         ];
@@ -377,6 +382,7 @@ mod tests {
             scope: Some("Files.Read".into()),
             resource_id: Some("https://files.contoso.example/".into()),
             realm: None,
+            claims: None,
         };
         let text = challenge.to_string();
         assert_eq!(
@@ -384,6 +390,37 @@ mod tests {
             r#"Bearer authorization_uri="https://login.example/t/oauth2/authorize", error="insufficient_scope", error_description="Needs \"Files.Read\" \\ really", scope="Files.Read", resource_id="https://files.contoso.example/""#
         );
         assert_eq!(text.parse::<BearerChallenge>().unwrap(), challenge);
+    }
+
+    #[test]
+    fn a_claims_challenge_microsofts_way_and_ours() {
+        // Microsoft's example of a claims challenge (learn.microsoft.com,
+        // "Claims challenges, claims requests and client capabilities").
+        let microsoft = r#"Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiY3AxIn19fQ==""#;
+        let challenge: BearerChallenge = microsoft.parse().unwrap();
+        assert_eq!(challenge.error, Some(ErrorCode::InsufficientClaims));
+        assert_eq!(
+            challenge.claims.as_deref(),
+            Some(
+                "eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiY3AxIn19fQ=="
+            )
+        );
+        let ours = BearerChallenge {
+            authorization_uri: Some("https://login.example/t/oauth2/authorize".into()),
+            error: Some(ErrorCode::InsufficientClaims),
+            error_description: Some("Needs mfa.".into()),
+            claims: Some(crate::ClaimsRequest::to_challenge(
+                crate::ClaimsRequest::AMR_MFA,
+            )),
+            resource_id: Some("https://files.contoso.example/".into()),
+            ..BearerChallenge::default()
+        };
+        let text = ours.to_string();
+        assert_eq!(
+            text,
+            r#"Bearer authorization_uri="https://login.example/t/oauth2/authorize", error="insufficient_claims", error_description="Needs mfa.", claims="eyJhY2Nlc3NfdG9rZW4iOnsiYW1yIjp7ImVzc2VudGlhbCI6dHJ1ZSwidmFsdWVzIjpbIm1mYSJdfX19", resource_id="https://files.contoso.example/""#
+        );
+        assert_eq!(text.parse::<BearerChallenge>().unwrap(), ours);
     }
 
     #[test]

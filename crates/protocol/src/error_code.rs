@@ -28,6 +28,10 @@ pub enum ClientAction {
     RequestNewToken,
     /// "Send a new authorization request … use the scope value".
     ReauthorizeWithScope,
+    /// Send a new authorization request with the challenge's `claims`
+    /// (Azure AD's claims challenge; not in the seeds): the person passes
+    /// what the claims ask for, e.g. a second factor.
+    ReauthorizeWithClaims,
     /// "Prompt the user to use a different account or to request permissions".
     PromptDifferentAccount,
     /// "Notify the user that it cannot proceed unless the user consents".
@@ -193,6 +197,11 @@ error_codes! {
     /// Azure AD: "The subject of the token does not have the permissions
     /// that are required to access the resource."
     InsufficientAccess = "insufficient_access", [Resource], 400, 403, PromptDifferentAccount;
+    /// Azure AD's claims challenge (not in the seeds): the token lacks
+    /// claims the resource requires, e.g. `mfa` in `amr`; the challenge's
+    /// `claims` is the claims request to authorize again with. 401, as
+    /// Microsoft's protected APIs answer it.
+    InsufficientClaims = "insufficient_claims", [Resource], 400, 401, ReauthorizeWithClaims;
 }
 
 impl ErrorCode {

@@ -8,6 +8,7 @@
 mod aadsts;
 mod bearer_error;
 mod challenge;
+mod claims_request;
 mod device_code;
 mod error_code;
 mod redirect;
@@ -20,6 +21,7 @@ pub use bearer_error::BearerError;
 pub use challenge::{
     BearerChallenge, BearerParseError, Challenge, ChallengeParseError, parse_challenges, quote,
 };
+pub use claims_request::{ClaimsRequest, MalformedClaims};
 pub use device_code::{
     DeviceAuthorization, DeviceAuthorizationResponseV1, DeviceAuthorizationResponseV2,
 };

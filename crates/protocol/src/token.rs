@@ -137,6 +137,12 @@ pub struct AccessTokenClaims {
     pub iat: i64,
     pub nbf: i64,
     pub exp: i64,
+    /// How the user signed in (`["pwd"]`, `["pwd", "mfa"]`), in a token
+    /// that speaks for a user (an on-behalf-of token: its assertion's; a
+    /// refreshed one: its sign-in's): what an API requiring a second factor
+    /// checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
     /// v1: the client. v2 tokens carry `azp` instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appid: Option<String>,
@@ -160,12 +166,6 @@ pub struct AccessTokenClaims {
     pub upn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unique_name: Option<String>,
-    /// How the user signed in (`pwd`, `mfa`), when the token speaks for a
-    /// sign-in that says so: a sign-in's tokens, an on-behalf-of token (its
-    /// assertion's `amr`). A refreshed token has none (the refresh token
-    /// does not keep how its sign-in went).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub amr: Option<Vec<String>>,
     /// A unique token id, so two tokens issued in the same second differ.
     pub uti: String,
     pub ver: String,

@@ -211,6 +211,22 @@ mod tests {
     }
 
     #[test]
+    fn interaction_required_carries_the_claims_after_the_seed_fields() {
+        let condition = Aadsts::MfaRequired {
+            resource: "https://payroll.contoso.example/".into(),
+        };
+        let mut doc = TokenErrorResponse::new(&condition, &seed_context(), Profile::Azure);
+        doc.claims = Some(crate::ClaimsRequest::mfa_policy(
+            "0f3d3c5e-6b8a-5c2f-9a47-1e2d3c4b5a69",
+        ));
+        expect![[r#"{"error":"interaction_required","error_description":"AADSTS50076: Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access 'https://payroll.contoso.example/'.\r\nTrace ID: 4457d068-2a03-42b2-97f2-d55325289d86\r\nCorrelation ID: 6b3474d8-233e-463f-b0a3-86433d8ba889\r\nTimestamp: 2013-12-31 06:31:41Z","error_codes":[50076],"timestamp":"2013-12-31 06:31:41Z","trace_id":"4457d068-2a03-42b2-97f2-d55325289d86","correlation_id":"6b3474d8-233e-463f-b0a3-86433d8ba889","claims":"{\"access_token\":{\"capolids\":{\"essential\":true,\"values\":[\"0f3d3c5e-6b8a-5c2f-9a47-1e2d3c4b5a69\"]}}}"}"#]]
+        .assert_eq(&doc.to_json());
+        // As MSAL reads it: the claims request, a string of JSON.
+        let parsed: TokenErrorResponse = serde_json::from_str(&doc.to_json()).unwrap();
+        assert_eq!(parsed.claims, doc.claims);
+    }
+
+    #[test]
     fn reading_tolerates_missing_fields() {
         let doc: TokenErrorResponse = serde_json::from_str(r#"{"error":"code_expired"}"#).unwrap();
         assert_eq!(doc.error, ErrorCode::Extension("code_expired".into()));

@@ -40,6 +40,16 @@ impl TokenClaims {
             .filter_map(Value::as_str)
     }
 
+    /// How the user signed in (`amr`: `pwd`, `mfa`).
+    pub fn auth_methods(&self) -> impl Iterator<Item = &str> {
+        self.raw
+            .get("amr")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+    }
+
     /// Whether the token speaks for a user (it has delegated scopes).
     pub fn is_delegated(&self) -> bool {
         self.raw.contains_key("scp")

@@ -10,7 +10,7 @@ use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use latchkey_protocol::{BearerChallenge, BearerError, ErrorCode};
+use latchkey_protocol::{BearerChallenge, BearerError, ClaimsRequest, ErrorCode};
 use tower::{Layer, Service};
 
 use crate::{Requirement, TokenClaims, Validator};
@@ -171,6 +171,7 @@ impl Validator {
             challenge.error = Some(error.code());
             challenge.error_description = Some(error.description().to_owned());
             challenge.scope = error.scope().map(str::to_owned);
+            challenge.claims = error.claims().map(ClaimsRequest::to_challenge);
         }
         let value = HeaderValue::from_str(&challenge.to_string()).ok()?;
         self.remember_challenge(key, authorization_uri, value.clone());

@@ -12,6 +12,10 @@ pub enum Requirement {
     Scope(String),
     /// A role in `roles`: an app role, or a role assigned to the user.
     Role(String),
+    /// A user who passed a second factor: `mfa` in `amr`. A user's token
+    /// without it gets Azure AD's claims challenge (`insufficient_claims`,
+    /// with the claims request to authorize again with).
+    Mfa,
     /// At least one of these.
     AnyOf(Vec<Requirement>),
     /// All of these.
@@ -27,9 +31,16 @@ impl Requirement {
         Requirement::Role(name.into())
     }
 
+    /// See [`Requirement::Mfa`].
+    pub fn mfa() -> Requirement {
+        Requirement::Mfa
+    }
+
     /// Checks `claims`. A delegated token missing a scope gets
     /// `insufficient_scope` naming it, so the client can re-authorize for
-    /// it; anything else missing is `insufficient_access`.
+    /// it; one missing a second factor `insufficient_claims`, with the
+    /// claims to re-authorize with; anything else missing is
+    /// `insufficient_access`.
     pub fn check(&self, claims: &TokenClaims) -> Result<(), BearerError> {
         match self {
             Requirement::Authenticated => Ok(()),
@@ -42,6 +53,10 @@ impl Requirement {
             Requirement::Scope(_) => Err(BearerError::InsufficientAccess),
             Requirement::Role(role) if claims.roles().any(|r| r == role) => Ok(()),
             Requirement::Role(_) => Err(BearerError::InsufficientAccess),
+            Requirement::Mfa if claims.auth_methods().any(|m| m == "mfa") => Ok(()),
+            // An application has no second factor: signing in again cannot help.
+            Requirement::Mfa if !claims.is_delegated() => Err(BearerError::InsufficientAccess),
+            Requirement::Mfa => Err(BearerError::MfaRequired),
             Requirement::AllOf(all) => all.iter().try_for_each(|r| r.check(claims)),
             Requirement::AnyOf(any) => {
                 let mut failures = Vec::new();
@@ -51,8 +66,11 @@ impl Requirement {
                         Err(failure) => failures.push(failure),
                     }
                 }
-                // Prefer the failure the client can act on: a scope to ask for.
-                let scope = failures.iter().position(|f| f.scope().is_some());
+                // Prefer the failure the client can act on: a scope or
+                // claims to ask for.
+                let scope = failures
+                    .iter()
+                    .position(|f| f.scope().is_some() || f.claims().is_some());
                 Err(scope
                     .map(|i| failures.swap_remove(i))
                     .or(failures.pop())
@@ -94,5 +112,23 @@ mod tests {
         assert_eq!(read.check(&bare_app), Err(BearerError::InsufficientAccess));
         assert_eq!(admin.check(&user), Err(BearerError::InsufficientAccess));
         assert_eq!(admin.check(&admin_user), Ok(()));
+    }
+
+    #[test]
+    fn a_second_factor_is_read_from_amr() {
+        let mfa = Requirement::AllOf(vec![Requirement::scope("Files.Read"), Requirement::mfa()]);
+        let password_only = claims(json!({"scp": "Files.Read", "amr": ["pwd"]}));
+        let unknown = claims(json!({"scp": "Files.Read"}));
+        let stepped_up = claims(json!({"scp": "Files.Read", "amr": ["pwd", "mfa"]}));
+        let app = claims(json!({"roles": ["Files.ReadAll"]}));
+        assert_eq!(mfa.check(&password_only), Err(BearerError::MfaRequired));
+        assert_eq!(mfa.check(&unknown), Err(BearerError::MfaRequired));
+        assert_eq!(mfa.check(&stepped_up), Ok(()));
+        assert_eq!(
+            Requirement::mfa().check(&app),
+            Err(BearerError::InsufficientAccess)
+        );
+        let either = Requirement::AnyOf(vec![Requirement::role("Files.Admin"), Requirement::mfa()]);
+        assert_eq!(either.check(&password_only), Err(BearerError::MfaRequired));
     }
 }

@@ -19,6 +19,8 @@ pub enum Refusal {
     InsufficientScope,
     /// 403.
     InsufficientAccess,
+    /// 401, a claims challenge asking for a second factor.
+    InsufficientClaims,
     /// 500.
     ServerError,
 }
@@ -50,10 +52,11 @@ impl FromStr for ResourceScenario {
             "invalid_request" => Refusal::InvalidRequest,
             "insufficient_scope" => Refusal::InsufficientScope,
             "insufficient_access" => Refusal::InsufficientAccess,
+            "insufficient_claims" => Refusal::InsufficientClaims,
             "server_error" | "500" => Refusal::ServerError,
             other => {
                 return Err(format!(
-                    "'{other}' is not a resource error: invalid_token, invalid_request, insufficient_scope, insufficient_access or server_error"
+                    "'{other}' is not a resource error: invalid_token, invalid_request, insufficient_scope, insufficient_access, insufficient_claims or server_error"
                 ));
             }
         };
@@ -88,6 +91,7 @@ impl Scenarios {
                 scope: first_scope(requirement).unwrap_or_default(),
             }),
             Refusal::InsufficientAccess => Rejection::Bearer(BearerError::InsufficientAccess),
+            Refusal::InsufficientClaims => Rejection::Bearer(BearerError::MfaRequired),
             Refusal::ServerError => Rejection::Internal("injected by a scenario".into()),
         })
     }

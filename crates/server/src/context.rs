@@ -170,7 +170,8 @@ fn finish(
 ) -> Response {
     if let Some(error) = response.extensions_mut().remove::<ProtocolError>() {
         let profile = error.profile().unwrap_or(state.config.profile);
-        let document = TokenErrorResponse::new(error.condition(), &ctx.ids, profile);
+        let mut document = TokenErrorResponse::new(error.condition(), &ctx.ids, profile);
+        document.claims = error.claims().map(str::to_owned);
         let status = response.status();
         match error.internal_detail() {
             Some(detail) => {

@@ -20,9 +20,14 @@ pub struct ProtocolError {
     retry_after: Option<u32>,
     /// A status other than the code's (404, 405 for a route, not a request).
     status: Option<StatusCode>,
-    internal: Option<String>,
+    // Boxed `str`s keep the error small (clippy's `result_large_err`):
+    // it is the `Err` of every handler.
+    internal: Option<Box<str>>,
     /// The scenario that injected this error, if one did.
     injected: Option<u64>,
+    /// The claims request the client must authorize again with (the
+    /// document's `claims` member): what a policy needs.
+    claims: Option<Box<str>>,
 }
 
 impl ProtocolError {
@@ -35,6 +40,7 @@ impl ProtocolError {
             status: None,
             internal: None,
             injected: None,
+            claims: None,
         }
     }
 
@@ -48,7 +54,7 @@ impl ProtocolError {
     /// A `server_error` whose `detail` goes to the log only.
     pub fn internal(detail: impl std::fmt::Display) -> ProtocolError {
         ProtocolError {
-            internal: Some(detail.to_string()),
+            internal: Some(detail.to_string().into_boxed_str()),
             ..ProtocolError::new(Aadsts::ServerError)
         }
     }
@@ -81,6 +87,17 @@ impl ProtocolError {
 
     pub fn injected(&self) -> Option<u64> {
         self.injected
+    }
+
+    /// Adds the claims request (JSON) the client must authorize again with.
+    pub fn with_claims(mut self, claims: String) -> ProtocolError {
+        self.claims = Some(claims.into_boxed_str());
+        self
+    }
+
+    /// The claims request the document carries, if any.
+    pub fn claims(&self) -> Option<&str> {
+        self.claims.as_deref()
     }
 
     pub fn condition(&self) -> &Aadsts {

@@ -186,6 +186,7 @@ mod tests {
             roles: vec![],
             app_id: None,
             access_token_version: None,
+            require_mfa: false,
         }
     }
 

@@ -310,3 +310,92 @@ async fn with_its_app_id_demo_api_accepts_both_audience_forms() {
     assert_eq!(status, 401);
     assert_eq!(challenge.unwrap().error.unwrap().as_str(), "invalid_token");
 }
+
+/// `demo-api --require-mfa` (issue 16): a password-only token gets the
+/// claims challenge, and `latchkey call` without `--login` reports its
+/// claims with the exit code of a person's action.
+#[tokio::test]
+async fn with_require_mfa_a_password_only_token_gets_the_claims_challenge() {
+    const TENANT: &str = "7fe81447-da57-4385-becb-6de57f21477e";
+    const FILES: &str = "https://files.contoso.example/";
+    const PORTAL: &str = "c1a2b3c4-d5e6-4f70-8a91-b2c3d4e5f607";
+    const PORTAL_SECRET: &str = "payroll-secret-0123456789-abcdefghijk";
+    let data = tempfile::tempdir().unwrap();
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/directory.toml"
+    );
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--directory",
+            fixture,
+            "--data",
+        ])
+        .arg(data.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let server = Server {
+        child,
+        lines: vec![first.clone()],
+    };
+    let base = first
+        .split_whitespace()
+        .nth(3)
+        .unwrap_or_else(|| panic!("serve did not start: {first:?}"))
+        .to_owned();
+    let authority = format!("{base}/{TENANT}");
+    let api = demo_api_with(&authority, FILES, &["--require-mfa"]);
+    let quinn = token(
+        &base,
+        TENANT,
+        &[
+            ("grant_type", "password"),
+            ("client_id", PORTAL),
+            ("client_secret", PORTAL_SECRET),
+            ("username", "quinn@contoso.example"),
+            ("password", "quinn-password"),
+            ("resource", FILES),
+        ],
+    )
+    .await;
+    let (status, challenge) = call(&api, "/api/read", Some(&quinn)).await;
+    assert_eq!(status, 401);
+    let challenge = challenge.unwrap();
+    assert_eq!(challenge.error.unwrap().as_str(), "insufficient_claims");
+    assert_eq!(
+        challenge.claims.as_deref(),
+        Some("eyJhY2Nlc3NfdG9rZW4iOnsiYW1yIjp7ImVzc2VudGlhbCI6dHJ1ZSwidmFsdWVzIjpbIm1mYSJdfX19")
+    );
+
+    let url = format!("{}/api/read", api.base);
+    let output = Command::new(BIN)
+        .args(["call", &url, "--authority", &authority, "--resource", FILES])
+        .args([
+            "--client-id",
+            PORTAL,
+            "--username",
+            "quinn@contoso.example",
+            "--json",
+        ])
+        .env("LATCHKEY_CLIENT_SECRET", PORTAL_SECRET)
+        .env("LATCHKEY_PASSWORD", "quinn-password")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4), "{output:?}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["action"], "reauthorize_with_claims", "{report}");
+    assert_eq!(
+        report["claims"],
+        r#"{"access_token":{"amr":{"essential":true,"values":["mfa"]}}}"#
+    );
+    drop(server);
+}

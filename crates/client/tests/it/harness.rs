@@ -38,6 +38,7 @@ fn directory(api_url: &str) -> DirectoryData {
         roles: vec!["Files.ReadAll".into()],
         app_id: None,
         access_token_version: None,
+        require_mfa: false,
     });
     let service: Uuid = SERVICE.parse().unwrap();
     data.apps

@@ -4,6 +4,7 @@
 //! `crates/cli`.)
 
 mod call;
+mod claims;
 mod harness;
 mod login;
 mod on_behalf_of;

@@ -209,6 +209,61 @@ async fn a_missing_scope_is_insufficient_scope_naming_it() {
     );
 }
 
+const NEEDS_MFA: &str = "The access token does not show multi-factor authentication, which the resource requires: authorize again with the claims of this challenge.";
+
+#[tokio::test]
+async fn a_token_without_a_second_factor_gets_the_claims_challenge_byte_for_byte() {
+    let key = TestKey::new("k1");
+    let authority = Authority::start(&[&key]).await;
+    let api = Api::start(&authority.authority_url()).await;
+    // A password-only sign-in, and a token that does not say (`amr` absent).
+    for amr in [json!(["pwd"]), json!(null)] {
+        let token = key.token(&authority, json!({ "amr": amr }));
+        let answer = api.bearer("/api/mfa", &token).await;
+        answer.assert_refused(&authority, 401, "insufficient_claims", NEEDS_MFA);
+        // As Microsoft's protected APIs send it: the claims request in
+        // padded base64, here `{"access_token":{"amr":{"essential":true,"values":["mfa"]}}}`.
+        assert_eq!(
+            answer.www_authenticate.as_deref().unwrap(),
+            format!(
+                r#"Bearer authorization_uri="{}", error="insufficient_claims", error_description="{NEEDS_MFA}", claims="eyJhY2Nlc3NfdG9rZW4iOnsiYW1yIjp7ImVzc2VudGlhbCI6dHJ1ZSwidmFsdWVzIjpbIm1mYSJdfX19", resource_id="https://files.contoso.example/""#,
+                authority.authorization_uri()
+            )
+        );
+        let claims = answer.challenge.unwrap().claims.unwrap();
+        assert_eq!(
+            latchkey_protocol::ClaimsRequest::from_challenge(&claims).as_deref(),
+            Some(r#"{"access_token":{"amr":{"essential":true,"values":["mfa"]}}}"#)
+        );
+    }
+    let stepped_up = key.token(&authority, json!({"amr": ["pwd", "mfa"]}));
+    let answer = api.bearer("/api/mfa", &stepped_up).await;
+    assert_eq!(
+        (answer.status, answer.body.as_str()),
+        (200, "mfa"),
+        "{answer:?}"
+    );
+    // The scope is checked first: what to ask for is named one at a time.
+    let narrow = key.token(
+        &authority,
+        json!({"scp": "user_impersonation", "amr": ["pwd"]}),
+    );
+    api.bearer("/api/mfa", &narrow).await.assert_refused(
+        &authority,
+        403,
+        "insufficient_scope",
+        "The access token does not contain the impersonation permissions required to access the resource.",
+    );
+    // An application has no second factor to pass.
+    let app = key.token(&authority, json!({"scp": null, "roles": ["Files.ReadAll"]}));
+    api.bearer("/api/mfa", &app).await.assert_refused(
+        &authority,
+        403,
+        "insufficient_access",
+        NO_ACCESS,
+    );
+}
+
 const NO_ACCESS: &str = "The subject of the token does not have the permissions that are required to access the resource.";
 
 #[tokio::test]

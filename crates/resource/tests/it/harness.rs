@@ -228,6 +228,7 @@ impl Api {
             Requirement::role("Files.ReadAll"),
         ]);
         let admin = Requirement::AllOf(vec![read.clone(), Requirement::role("Files.Admin")]);
+        let mfa = Requirement::AllOf(vec![read.clone(), Requirement::mfa()]);
         let app = Router::new()
             .route(
                 "/api/read",
@@ -239,6 +240,10 @@ impl Api {
             .route(
                 "/api/admin",
                 get(|| async { "admin" }).layer(validator.require(admin)),
+            )
+            .route(
+                "/api/mfa",
+                get(|| async { "mfa" }).layer(validator.require(mfa)),
             )
             .route("/health", get(|| async { "ok" }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -317,6 +322,9 @@ impl Answer {
         assert_eq!(challenge.realm, None);
         if error != "insufficient_scope" {
             assert_eq!(challenge.scope, None);
+        }
+        if error != "insufficient_claims" {
+            assert_eq!(challenge.claims, None);
         }
     }
 }

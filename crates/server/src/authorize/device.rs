@@ -144,6 +144,9 @@ pub(super) fn request<'a>(
             .map(str::to_owned)
             .collect(),
         challenge: None,
+        // The API's policy asks the second factor here as at the
+        // authorize endpoint (the token endpoint holds the sign-in to it).
+        mfa_asked: api.require_mfa,
         prompt: Prompt::Consent,
         nonce: None,
         login_hint: None,

@@ -1,8 +1,8 @@
 //! Validating an authorization request once its target is trusted
-//! (RFC 6749 §4.1.1, RFC 7636 §4.3, OpenID Connect `prompt`): every
-//! failure here goes back to the client.
+//! (RFC 6749 §4.1.1, RFC 7636 §4.3, OpenID Connect `prompt` and `claims`):
+//! every failure here goes back to the client.
 
-use latchkey_protocol::{Aadsts, GrantType, Version};
+use latchkey_protocol::{Aadsts, ClaimsRequest, GrantType, Version};
 
 use super::params::Params;
 use super::target::Target;
@@ -28,6 +28,10 @@ pub struct Request<'a> {
     pub prompt: Prompt,
     pub nonce: Option<String>,
     pub login_hint: Option<String>,
+    /// Whether a second factor is needed for this request, whoever signs
+    /// in: the API's policy (`require_mfa`), or a `claims` request asking
+    /// for `mfa` (a claims challenge passed back).
+    pub mfa_asked: bool,
 }
 
 pub fn validate<'a>(
@@ -60,6 +64,14 @@ pub fn validate<'a>(
     let (api, scope) = api_and_scope(state, target, params)?;
     let requested = requested_scopes(scope.as_deref(), api)?;
     let scopes = permitted_scopes(target.app, api, requested.api)?;
+    let claims = params
+        .get("claims")?
+        .map(ClaimsRequest::parse)
+        .transpose()
+        .map_err(|_| Aadsts::MalformedClaims)?;
+    let asks_for_mfa = claims.is_some_and(|claims| {
+        claims.asks_for_mfa(|id| state.directory.is_mfa_policy(target.tenant.id, id))
+    });
     Ok(Request {
         api,
         scopes,
@@ -68,6 +80,7 @@ pub fn validate<'a>(
         prompt: prompt(params)?,
         nonce: params.first("nonce").map(str::to_owned),
         login_hint: params.first("login_hint").map(str::to_owned),
+        mfa_asked: api.require_mfa || asks_for_mfa,
     })
 }
 

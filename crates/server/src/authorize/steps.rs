@@ -73,12 +73,15 @@ impl<'a> Flow<'a> {
             let hint = request.login_hint.clone().unwrap_or_default();
             return self.form_page(|form| pages::sign_in(form, &hint, None));
         };
-        if user.requires_second_factor() && session.mfa_at.is_none() {
+        if needs_second_factor(request, &user) && session.mfa_at.is_none() {
+            let resource = request.api.app_id_uri.clone();
+            // Latchkey has no page to enroll a second factor on: a user
+            // without one cannot meet the policy, and the client hears so.
+            if !user.has_second_factor() {
+                return Err(Aadsts::MfaEnrollmentRequired { resource }.into());
+            }
             if request.prompt == Prompt::None {
-                return Err(Aadsts::MfaRequired {
-                    resource: request.api.app_id_uri.clone(),
-                }
-                .into());
+                return Err(Aadsts::MfaRequired { resource }.into());
             }
             return self.form_page(|form| pages::second_factor(form, &user.upn, None));
         }
@@ -225,7 +228,10 @@ impl<'a> Flow<'a> {
                 return self.form_page(|form| pages::sign_in(form, &username, Some(&message)));
             }
         };
-        if !user.requires_second_factor() {
+        // A user with a second factor completes a sign-in only with it,
+        // even where a password alone is let in: else a password-holder
+        // could reset the lockout between guesses at the code.
+        if !user.has_second_factor() {
             sign_in::completed(self.state, tenant, &user.upn).await?;
         }
         let set_cookies = self.start_session(&user).await?;
@@ -276,7 +282,7 @@ impl<'a> Flow<'a> {
         let Some((session, user)) = self.signed_in().await? else {
             return self.proceed(request).await;
         };
-        if user.requires_second_factor() && session.mfa_at.is_none() {
+        if needs_second_factor(request, &user) && session.mfa_at.is_none() {
             return self.proceed(request).await;
         }
         if !self.csrf_ok() {
@@ -302,6 +308,13 @@ impl<'a> Flow<'a> {
             .await?;
         self.complete(request, &user, &session).await
     }
+}
+
+/// Whether a session must have passed `user`'s second factor for
+/// `request`: at every sign-in (the user's own, enforced), or for this
+/// request (the API's policy, or its `claims`).
+fn needs_second_factor(request: &Request<'_>, user: &User) -> bool {
+    user.requires_second_factor() || request.mfa_asked
 }
 
 /// What a sign-in page says when a credential was refused; a lockout or

@@ -81,6 +81,10 @@ pub struct Api {
     /// endpoint issued it (Azure AD's `accessTokenAcceptedVersion`);
     /// `None`: the endpoint's.
     pub access_token_version: Option<Version>,
+    /// Whether the tenant requires a second factor for this API (standing
+    /// in for a conditional-access policy): a token for it needs `mfa` in
+    /// the sign-in's `amr`.
+    pub require_mfa: bool,
 }
 
 impl Api {
@@ -106,6 +110,15 @@ impl Api {
             (Version::V2, Some(id)) => id.to_string(),
             _ => self.app_id_uri.clone(),
         }
+    }
+
+    /// The id of the policy `require_mfa` stands for, as the `capolids` of
+    /// a claims challenge names it: the same for the same tenant and App
+    /// ID URI on every replica and at every start, so a claims request
+    /// outlives a restart.
+    pub fn mfa_policy_id(&self) -> Uuid {
+        let uri = self.app_id_uri.trim_end_matches('/').to_ascii_lowercase();
+        Uuid::new_v5(&self.tenant_id, format!("require_mfa:{uri}").as_bytes())
     }
 }
 
@@ -181,8 +194,12 @@ pub struct User {
     pub display_name: Option<String>,
     /// Argon2id PHC string.
     pub password_hash: String,
-    /// Base32 TOTP secret; present means a second factor is required.
+    /// Base32 TOTP secret: the user's second factor.
     pub totp_secret: Option<String>,
+    /// Whether the second factor is asked for at every sign-in (Azure AD's
+    /// per-user MFA, enforced), or only where a policy (`require_mfa`) or a
+    /// claims request needs it. Meaningless without a `totp_secret`.
+    pub mfa_enforced: bool,
     pub roles: Vec<String>,
 }
 
@@ -192,13 +209,19 @@ impl std::fmt::Debug for User {
             .field("tenant_id", &self.tenant_id)
             .field("object_id", &self.object_id)
             .field("upn", &self.upn)
-            .field("requires_mfa", &self.totp_secret.is_some())
+            .field("requires_mfa", &self.requires_second_factor())
             .finish_non_exhaustive()
     }
 }
 
 impl User {
+    /// Whether every sign-in of the user asks for the second factor.
     pub fn requires_second_factor(&self) -> bool {
+        self.has_second_factor() && self.mfa_enforced
+    }
+
+    /// Whether the user can pass a second factor (has one enrolled).
+    pub fn has_second_factor(&self) -> bool {
         self.totp_secret.is_some()
     }
 }
@@ -297,6 +320,19 @@ impl Directory {
             .get(&tenant)?
             .iter()
             .find(|api| api.named_by(resource))
+    }
+
+    /// Whether `policy` (a claims request's `capolids` value) is the id of
+    /// the `require_mfa` policy of an API of `tenant`.
+    pub fn is_mfa_policy(&self, tenant: Uuid, policy: &str) -> bool {
+        let Ok(policy) = Uuid::try_parse(policy) else {
+            return false;
+        };
+        self.apis
+            .get(&tenant)
+            .into_iter()
+            .flatten()
+            .any(|api| api.require_mfa && api.mfa_policy_id() == policy)
     }
 
     /// The API whose `app_id` `resource` names (`{guid}`, `api://{guid}`),

@@ -84,6 +84,10 @@ pub struct RefreshTokenRecord {
     /// started the family: the token is redeemed only cross-origin, from
     /// there. `None`: a web, native or password sign-in.
     pub spa_origin: Option<String>,
+    /// How the family's sign-in went (`pwd`, `pwd mfa`): the `amr` of
+    /// every token a refresh issues, and what a policy checks. Empty for a
+    /// token stored before it was kept: not known, so it satisfies none.
+    pub auth_methods: String,
 }
 
 /// An authorization code, known by its digest.

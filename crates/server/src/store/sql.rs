@@ -96,6 +96,7 @@ fn user_from_row(row: &$row) -> Result<User, StoreError> {
         display_name: row.try_get("display_name")?,
         password_hash: row.try_get("password_hash")?,
         totp_secret: row.try_get("totp_secret")?,
+        mfa_enforced: row.try_get::<i64, _>("mfa_enforced")? != 0,
         roles: from_json(row.try_get("roles")?)?,
     })
 }
@@ -116,6 +117,7 @@ fn refresh_from_row(row: &$row) -> Result<RefreshTokenRecord, StoreError> {
         used_at: row.try_get("used_at")?,
         revoked_at: row.try_get("revoked_at")?,
         spa_origin: row.try_get("spa_origin")?,
+        auth_methods: row.try_get("auth_methods")?,
     })
 }
 
@@ -168,7 +170,7 @@ impl Store for $store {
             }
         }
         for api in &data.apis {
-            sqlx::query("INSERT INTO apis (tenant_id, app_id_uri, name, scopes, roles, app_id, access_token_version) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, app_id_uri) DO UPDATE SET name = excluded.name, scopes = excluded.scopes, roles = excluded.roles, app_id = excluded.app_id, access_token_version = excluded.access_token_version")
+            sqlx::query("INSERT INTO apis (tenant_id, app_id_uri, name, scopes, roles, app_id, access_token_version, require_mfa) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (tenant_id, app_id_uri) DO UPDATE SET name = excluded.name, scopes = excluded.scopes, roles = excluded.roles, app_id = excluded.app_id, access_token_version = excluded.access_token_version, require_mfa = excluded.require_mfa")
                 .bind(api.tenant_id.to_string())
                 .bind(&api.app_id_uri)
                 .bind(&api.name)
@@ -179,6 +181,7 @@ impl Store for $store {
                     latchkey_protocol::Version::V1 => 1_i64,
                     latchkey_protocol::Version::V2 => 2_i64,
                 }))
+                .bind(i64::from(api.require_mfa))
                 .execute(&mut *tx)
                 .await?;
         }
@@ -198,7 +201,7 @@ impl Store for $store {
                 .await?;
         }
         for user in &data.users {
-            sqlx::query("INSERT INTO users (tenant_id, object_id, upn, display_name, password_hash, totp_secret, roles) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, object_id) DO UPDATE SET upn = excluded.upn, display_name = excluded.display_name, password_hash = excluded.password_hash, totp_secret = excluded.totp_secret, roles = excluded.roles")
+            sqlx::query("INSERT INTO users (tenant_id, object_id, upn, display_name, password_hash, totp_secret, roles, mfa_enforced) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (tenant_id, object_id) DO UPDATE SET upn = excluded.upn, display_name = excluded.display_name, password_hash = excluded.password_hash, totp_secret = excluded.totp_secret, roles = excluded.roles, mfa_enforced = excluded.mfa_enforced")
                 .bind(user.tenant_id.to_string())
                 .bind(user.object_id.to_string())
                 .bind(&user.upn)
@@ -206,6 +209,7 @@ impl Store for $store {
                 .bind(&user.password_hash)
                 .bind(&user.totp_secret)
                 .bind(to_json(&user.roles))
+                .bind(i64::from(user.mfa_enforced))
                 .execute(&mut *tx)
                 .await?;
         }
@@ -255,7 +259,7 @@ impl Store for $store {
                 ),
             });
         }
-        for row in sqlx::query("SELECT tenant_id, app_id_uri, name, scopes, roles, app_id, access_token_version FROM apis ORDER BY tenant_id, app_id_uri")
+        for row in sqlx::query("SELECT tenant_id, app_id_uri, name, scopes, roles, app_id, access_token_version, require_mfa FROM apis ORDER BY tenant_id, app_id_uri")
             .fetch_all(&self.pool)
             .await?
         {
@@ -281,6 +285,7 @@ impl Store for $store {
                         )));
                     }
                 },
+                require_mfa: row.try_get::<i64, _>("require_mfa")? != 0,
             });
         }
         for row in sqlx::query("SELECT * FROM apps")
@@ -734,7 +739,7 @@ pub(super) async fn insert_refresh<'e, E>(executor: E, token: &RefreshTokenRecor
 where
     E: sqlx::Executor<'e, Database = $db>,
 {
-    sqlx::query("INSERT INTO refresh_tokens (token_sha256, family_id, tenant_id, client_id, user_oid, resource, scope, issued_at, expires_at, used_at, revoked_at, granted_scope, family_expires_at, spa_origin) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
+    sqlx::query("INSERT INTO refresh_tokens (token_sha256, family_id, tenant_id, client_id, user_oid, resource, scope, issued_at, expires_at, used_at, revoked_at, granted_scope, family_expires_at, spa_origin, auth_methods) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)")
         .bind(token.digest.0.to_vec())
         .bind(token.family_id.to_string())
         .bind(token.tenant_id.to_string())
@@ -749,6 +754,7 @@ where
         .bind(&token.granted_scope)
         .bind(token.family_expires_at)
         .bind(&token.spa_origin)
+        .bind(&token.auth_methods)
         .execute(executor)
         .await?;
     Ok(())

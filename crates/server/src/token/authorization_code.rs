@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::Caller;
 use super::cross_origin::check_origin;
-use super::issue::{UserSignIn, resolve_api};
+use super::issue::{UserSignIn, require_policy, resolve_api};
 use super::request::Form;
 use crate::ProtocolError;
 use crate::secrets::Digest;
@@ -52,6 +52,10 @@ pub async fn grant(
         .await?
         .ok_or(Aadsts::GrantRevoked)?;
     let api = resolve_api(state, caller, &record.resource)?;
+    // The authorization endpoint asked for what the policy needs, so a
+    // code for such an API has it; the redemption's own `claims` may ask
+    // for more. Before the redemption: a refusal spends nothing.
+    require_policy(api, &user, &record.auth_methods, form)?;
     let family = Uuid::new_v4();
     let sign_in = UserSignIn {
         user: &user,

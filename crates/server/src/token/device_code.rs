@@ -16,7 +16,7 @@ use latchkey_protocol::{Aadsts, TokenResponseV1};
 use uuid::Uuid;
 
 use super::Caller;
-use super::issue::{UserSignIn, resolve_api};
+use super::issue::{UserSignIn, require_policy, resolve_api};
 use super::request::Form;
 use crate::ProtocolError;
 use crate::secrets::Digest;
@@ -60,6 +60,9 @@ pub async fn grant(
         .await?
         .ok_or(Aadsts::GrantRevoked)?;
     let api = resolve_api(state, caller, &record.resource)?;
+    // Before the code is spent: a sign-in without the second factor the
+    // API's policy wants is told so, and the code stays unredeemed.
+    require_policy(api, &user, auth_methods, form)?;
     let sign_in = UserSignIn {
         user: &user,
         api,

@@ -5,12 +5,14 @@ use std::collections::BTreeSet;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use latchkey_protocol::{Aadsts, AccessTokenClaims, GrantType, TokenResponseV1, Version};
+use latchkey_protocol::{
+    Aadsts, AccessTokenClaims, ClaimsRequest, GrantType, TokenResponseV1, Version,
+};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::Caller;
-use super::request::AuthMethod;
+use super::request::{AuthMethod, Form};
 use crate::ProtocolError;
 use crate::directory::{Api, User};
 use crate::secrets::{Digest, random_token};
@@ -33,6 +35,66 @@ pub fn resolve_api<'a>(
             }
             .into()
         })
+}
+
+/// The tenant's policy for `api` (`require_mfa`, standing in for a
+/// conditional-access policy) and the request's own `claims`, against how
+/// the user's sign-in went (`auth_methods`: `pwd`, `pwd mfa`). Every grant
+/// that issues a user's token asks this before it spends anything
+/// (password, refresh, authorization code; device code and on-behalf-of
+/// too), so a policy has one home.
+///
+/// A second factor the sign-in lacks is `interaction_required` with a
+/// `claims` member, the claims request the client passes back to the
+/// authorization endpoint (which then asks for the second factor): for
+/// the policy, its id in `capolids` as Azure AD names a conditional-access
+/// policy; for the request's own `claims`, those claims again. 50076 as
+/// Azure AD answers it; 50079 for a user with no second factor to pass.
+pub fn require_policy(
+    api: &Api,
+    user: &User,
+    auth_methods: &str,
+    form: &Form,
+) -> Result<(), ProtocolError> {
+    let asked = form
+        .get("claims")
+        .map(|text| {
+            ClaimsRequest::parse(text)
+                .map(|request| (text, request))
+                .map_err(|_| Aadsts::MalformedClaims)
+        })
+        .transpose()?;
+    if has_mfa(auth_methods) {
+        return Ok(());
+    }
+    let policy = api.mfa_policy_id().to_string();
+    let claims = if api.require_mfa {
+        ClaimsRequest::mfa_policy(&policy)
+    } else {
+        match asked {
+            Some((text, request)) if request.asks_for_mfa(|id| id == policy) => text.to_owned(),
+            _ => return Ok(()),
+        }
+    };
+    let resource = api.app_id_uri.clone();
+    let condition = if user.has_second_factor() {
+        Aadsts::MfaRequired { resource }
+    } else {
+        Aadsts::MfaEnrollmentRequired { resource }
+    };
+    Err(ProtocolError::new(condition).with_claims(claims))
+}
+
+/// Whether a sign-in's `auth_methods` include a second factor.
+pub fn has_mfa(auth_methods: &str) -> bool {
+    auth_methods.split_whitespace().any(|m| m == "mfa")
+}
+
+/// The `amr` claim of a sign-in's `auth_methods`; none when they are not
+/// known (a refresh token stored before they were kept).
+fn amr(auth_methods: &str) -> Option<Vec<String>> {
+    let methods: Vec<String> = auth_methods.split_whitespace().map(str::to_owned).collect();
+    (!methods.is_empty()).then_some(methods)
 }
 
 /// The delegated scopes (`scp`) the caller gets for `user` on `api`: those
@@ -92,11 +154,11 @@ pub enum Subject<'a> {
     /// The application itself (client credentials): `roles`.
     App { roles: Vec<String> },
     /// A user, through the application: `scp`, and how the user signed in
-    /// (`pwd mfa`: the `amr` claim) when that is known.
+    /// (`pwd`, `pwd mfa`: `amr`).
     User {
         user: &'a User,
         scp: String,
-        auth_methods: Option<&'a str>,
+        auth_methods: &'a str,
     },
 }
 
@@ -142,9 +204,7 @@ pub fn access_token(
             (!user.roles.is_empty()).then(|| user.roles.clone()),
             Some(scp.clone()),
             Some(user.upn.clone()),
-            auth_methods
-                .filter(|methods| !methods.trim().is_empty())
-                .map(|methods| methods.split_whitespace().map(str::to_owned).collect()),
+            amr(auth_methods),
         ),
     };
     // The API's accepted version decides the access token's, whichever
@@ -160,6 +220,9 @@ pub fn access_token(
         iat,
         nbf: iat,
         exp,
+        // Both versions: an API that requires a second factor reads it
+        // here (Azure AD's v2 access tokens leave `amr` out).
+        amr,
         appid: (version == Version::V1).then(|| caller.app.client_id.to_string()),
         appidacr: (version == Version::V1).then(|| appidacr.to_owned()),
         azp: (version == Version::V2).then(|| caller.app.client_id.to_string()),
@@ -171,7 +234,6 @@ pub fn access_token(
         tid: caller.tenant.id.to_string(),
         unique_name: upn.clone(),
         upn,
-        amr,
         uti: random_token(16)?,
         ver: match version {
             Version::V1 => "1.0",
@@ -188,15 +250,19 @@ pub fn access_token(
 }
 
 /// How the ID token came about: a sign-in (its `nonce` and `amr`), or a
-/// refresh, whose ID token restates neither (OpenID Connect Core §12.2:
-/// no `nonce`; the refresh token does not keep how its sign-in went).
+/// refresh, whose ID token has no `nonce` (OpenID Connect Core §12.2) but
+/// the `amr` of its sign-in, which the refresh token keeps.
 pub enum IdTokenFor<'a> {
     SignIn {
         nonce: Option<&'a str>,
         /// `pwd`, `pwd mfa`: the `amr` claim.
         auth_methods: &'a str,
     },
-    Refresh,
+    Refresh {
+        /// The family's sign-in's; empty (no `amr`) for a refresh token
+        /// stored before they were kept.
+        auth_methods: &'a str,
+    },
 }
 
 /// An ID token (OpenID Connect Core §2) for the user, signed like access
@@ -240,20 +306,18 @@ pub fn id_token(
     if let Some(name) = &user.display_name {
         claims["name"] = serde_json::Value::from(name.as_str());
     }
-    if let IdTokenFor::SignIn {
-        nonce,
-        auth_methods,
-    } = occasion
-    {
-        // An on-behalf-of assertion without `amr` says nothing of how the
-        // user signed in: no claim rather than an empty one.
-        let methods: Vec<&str> = auth_methods.split_whitespace().collect();
-        if !methods.is_empty() {
-            claims["amr"] = serde_json::Value::from(methods);
-        }
-        if let Some(nonce) = nonce {
-            claims["nonce"] = serde_json::Value::from(nonce);
-        }
+    let (nonce, auth_methods) = match occasion {
+        IdTokenFor::SignIn {
+            nonce,
+            auth_methods,
+        } => (nonce, auth_methods),
+        IdTokenFor::Refresh { auth_methods } => (None, auth_methods),
+    };
+    if let Some(amr) = amr(auth_methods) {
+        claims["amr"] = serde_json::Value::from(amr);
+    }
+    if let Some(nonce) = nonce {
+        claims["nonce"] = serde_json::Value::from(nonce);
     }
     Ok(state.signing_key().sign_jwt(&claims)?)
 }
@@ -346,7 +410,7 @@ impl UserSignIn<'_> {
         let subject = Subject::User {
             user: self.user,
             scp: self.scp.clone(),
-            auth_methods: Some(self.auth_methods),
+            auth_methods: self.auth_methods,
         };
         let issued = access_token(state, caller, self.api, &subject, now)?;
         let (refresh_token, record) = if caller.app.allows(GrantType::RefreshToken) {
@@ -364,6 +428,7 @@ impl UserSignIn<'_> {
                 oidc_scope: self.oidc_scope,
                 expires_at: now.unix_timestamp() + lifetime.as_secs() as i64,
                 spa_origin: self.spa_origin,
+                auth_methods: self.auth_methods,
             };
             let (token, record) = new_refresh_token(state, caller, self.user, &grant, now)?;
             (Some(token), Some(record))
@@ -404,6 +469,8 @@ pub struct FamilyGrant<'a> {
     pub expires_at: i64,
     /// The single-page application's origin, for an SPA's family.
     pub spa_origin: Option<&'a str>,
+    /// How the sign-in went (`pwd`, `pwd mfa`).
+    pub auth_methods: &'a str,
 }
 
 /// A new refresh token for `user` in the family of `grant`, living the
@@ -434,6 +501,7 @@ pub fn new_refresh_token(
         used_at: None,
         revoked_at: None,
         spa_origin: grant.spa_origin.map(str::to_owned),
+        auth_methods: grant.auth_methods.to_owned(),
     };
     Ok((token, record))
 }

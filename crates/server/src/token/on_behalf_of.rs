@@ -35,7 +35,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::Caller;
-use super::issue::{UserSignIn, delegated_scopes, resolve_api};
+use super::issue::{UserSignIn, delegated_scopes, require_policy, resolve_api};
 use super::request::Form;
 use crate::ProtocolError;
 use crate::scope::requested_scopes;
@@ -107,9 +107,12 @@ pub async fn grant(
                 .unwrap_or_else(|| assertion.oid.to_string()),
             tenant: caller.tenant_segment.to_owned(),
         })?;
+    let auth_methods = assertion.amr.join(" ");
+    // The downstream API's policy holds the assertion's sign-in to it: an
+    // `amr` without `mfa` is the claims challenge the middle tier relays.
+    require_policy(api, &user, &auth_methods, form)?;
     let scp = delegated_scopes(state, caller, &user, api, &requested.api).await?;
 
-    let auth_methods = assertion.amr.join(" ");
     let oidc_scope = requested.oidc.join(" ");
     let sign_in = UserSignIn {
         user: &user,

@@ -1,10 +1,11 @@
 //! `grant_type=password` (RFC 6749 §4.3): the user's delegated scopes, if
-//! the user signs in with a password alone and has consented.
+//! the user signs in with a password alone and has consented, for an API
+//! whose policy a password alone satisfies.
 
 use latchkey_protocol::{Aadsts, TokenResponseV1};
 use uuid::Uuid;
 
-use super::issue::{UserSignIn, delegated_scopes, resolve_api};
+use super::issue::{UserSignIn, delegated_scopes, require_policy, resolve_api};
 use super::request::Form;
 use super::{Caller, Forced};
 use crate::ProtocolError;
@@ -44,7 +45,15 @@ pub async fn grant(
         }
         .into());
     }
-    sign_in::completed(state, caller.tenant.id, &user.upn).await?;
+    // A password is all this grant can show: an API that needs a second
+    // factor (`require_mfa`, or the request's `claims`) sends the client to
+    // the authorization endpoint with the claims to ask for it.
+    require_policy(api, &user, PASSWORD_ONLY, form)?;
+    // A user with a second factor completes a sign-in only with it, even
+    // where a password alone is let in (as on the sign-in page).
+    if !user.has_second_factor() {
+        sign_in::completed(state, caller.tenant.id, &user.upn).await?;
+    }
     let scp = delegated_scopes(state, caller, &user, api, &requested.api).await?;
 
     let oidc_scope = requested.oidc.join(" ");
@@ -55,8 +64,11 @@ pub async fn grant(
         oidc_scope: &oidc_scope,
         family: Uuid::new_v4(),
         nonce: None,
-        auth_methods: "pwd",
+        auth_methods: PASSWORD_ONLY,
         spa_origin: None,
     };
     sign_in.tokens(state, caller, caller.now).await
 }
+
+/// How a password grant's sign-in went: the `amr` of its tokens.
+const PASSWORD_ONLY: &str = "pwd";

@@ -11,7 +11,10 @@
 //! origin (`cross_origin`), and its family ends `spa_refresh_lifetime`
 //! (24 hours) after the sign-in, however often it is refreshed.
 //!
-//! A refresh token carries what its sign-in granted: a refresh for the
+//! A refresh token carries how its sign-in went (`amr`: its tokens carry
+//! it, and an API whose policy needs a second factor refuses a password-only
+//! family with `interaction_required` and the claims to ask for it), and
+//! what its sign-in granted: a refresh for the
 //! sign-in's resource gets at most those scopes (narrowing allowed, RFC
 //! 6749 §6), and no token of a family outlives the sign-in by more than the
 //! family lifetime. Like Azure AD's multi-resource refresh tokens, a
@@ -23,7 +26,7 @@ use latchkey_protocol::{Aadsts, TokenResponseV1, same_resource};
 use super::cross_origin::check_origin;
 use super::issue::{
     FamilyGrant, IdTokenFor, Subject, access_token, client_info, delegated_scopes, has_openid,
-    id_token, new_refresh_token, resolve_api, v1_response,
+    id_token, new_refresh_token, require_policy, resolve_api, v1_response,
 };
 use super::request::Form;
 use super::{Caller, Forced};
@@ -62,6 +65,12 @@ pub async fn grant(
         .find_user(record.tenant_id, record.user_oid)
         .await?
         .ok_or(Aadsts::GrantRevoked)?;
+    // The family keeps how its sign-in went: a password-only sign-in
+    // cannot refresh its way into an API that needs a second factor. Before
+    // the rotation, so the refusal spends nothing; and before consent, as
+    // at the password grant: the interactive sign-in it asks for can give
+    // consent too.
+    require_policy(api, &user, &record.auth_methods, form)?;
     let scp = delegated_scopes(state, caller, &user, api, &asked).await?;
 
     let family = FamilyGrant {
@@ -71,6 +80,7 @@ pub async fn grant(
         oidc_scope: &record.scope,
         expires_at: record.family_expires_at,
         spa_origin: record.spa_origin.as_deref(),
+        auth_methods: &record.auth_methods,
     };
     let (token, successor) = new_refresh_token(state, caller, &user, &family, now)?;
     match state
@@ -93,8 +103,7 @@ pub async fn grant(
         &Subject::User {
             user: &user,
             scp: scp.clone(),
-            // The refresh token does not keep how its sign-in went.
-            auth_methods: None,
+            auth_methods: &record.auth_methods,
         },
         now,
     )?;
@@ -104,7 +113,10 @@ pub async fn grant(
     // under the account the ID token names), a sign-in that asked for
     // `openid` gets an ID token at every refresh too.
     if has_openid(&record.scope) {
-        response.id_token = Some(id_token(state, caller, &user, IdTokenFor::Refresh, now)?);
+        let occasion = IdTokenFor::Refresh {
+            auth_methods: &record.auth_methods,
+        };
+        response.id_token = Some(id_token(state, caller, &user, occasion, now)?);
     }
     Ok(response)
 }

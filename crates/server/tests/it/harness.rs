@@ -174,6 +174,8 @@ pub struct Expected<'a> {
     /// The message after `AADSTSnnnn: `, exactly.
     pub message: &'a str,
     pub suberror: Option<&'a str>,
+    /// The `claims` member (a claims request's JSON), after the others.
+    pub claims: Option<&'a str>,
     /// The correlation id the client sent (a GUID), if any.
     pub correlation_id: Option<&'a str>,
     pub strict: bool,
@@ -189,6 +191,7 @@ impl<'a> Expected<'a> {
             aadsts,
             message,
             suberror: None,
+            claims: None,
             correlation_id: None,
             strict: false,
             clock_ahead: Duration::ZERO,
@@ -229,8 +232,12 @@ pub async fn assert_token_error(response: reqwest::Response, expected: Expected<
         .suberror
         .map(|s| format!(r#","suberror":"{s}""#))
         .unwrap_or_default();
+    let claims = expected
+        .claims
+        .map(|c| format!(r#","claims":{}"#, serde_json::to_string(c).unwrap()))
+        .unwrap_or_default();
     let wire = format!(
-        r#"{{"error":"{}","error_description":{},"error_codes":[{}],"timestamp":"{timestamp}","trace_id":"{trace_id}","correlation_id":"{correlation_id}"{suberror}}}"#,
+        r#"{{"error":"{}","error_description":{},"error_codes":[{}],"timestamp":"{timestamp}","trace_id":"{trace_id}","correlation_id":"{correlation_id}"{suberror}{claims}}}"#,
         expected.error,
         serde_json::to_string(&description).unwrap(),
         expected.aadsts,

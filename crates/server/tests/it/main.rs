@@ -3,6 +3,7 @@
 
 mod app_id;
 mod authorize;
+mod claims;
 mod code;
 mod correlation;
 mod device_code;

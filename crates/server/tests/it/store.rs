@@ -80,6 +80,7 @@ both_engines!(
     revoking_a_users_sign_ins_ends_theirs_only,
     a_device_code_is_decided_once_and_redeemed_once,
     concurrent_device_code_redemptions_have_one_winner,
+    claims_challenge_settings_round_trip,
 );
 
 const NOW: i64 = 1_800_000_000;
@@ -121,6 +122,7 @@ fn refresh(secret: &str, family: Uuid) -> RefreshTokenRecord {
         used_at: None,
         revoked_at: None,
         spa_origin: None,
+        auth_methods: "pwd".into(),
     }
 }
 
@@ -1022,6 +1024,73 @@ id = "3a9c5e1f-8b2d-4c6e-9f01-2d3e4f5a6b7c"
                 .await
                 .unwrap()
         );
+    }
+
+    pub async fn claims_challenge_settings_round_trip(store: Arc<dyn Store>) {
+        let file = latchkey_server::directory::parse_directory(
+            r#"
+[[tenants]]
+id = "7fe81447-da57-4385-becb-6de57f21477e"
+  [[tenants.apis]]
+  name = "Payroll"
+  app_id_uri = "https://payroll.contoso.example/"
+  require_mfa = true
+  [[tenants.apis]]
+  name = "Files"
+  app_id_uri = "https://files.contoso.example/"
+  [[tenants.users]]
+  upn = "mia@contoso.example"
+  password = "pw"
+  totp_secret = "JBSWY3DPEHPK3PXP"
+  [[tenants.users]]
+  upn = "quinn@contoso.example"
+  password = "pw"
+  totp_secret = "JBSWY3DPEHPK3PXP"
+  mfa_enforced = false
+"#,
+        )
+        .unwrap();
+        store.apply_directory(&file.directory).await.unwrap();
+        let loaded = store.load_directory().await.unwrap();
+        let require_mfa: Vec<_> = loaded
+            .apis
+            .iter()
+            .map(|api| (api.app_id_uri.as_str(), api.require_mfa))
+            .collect();
+        assert_eq!(
+            require_mfa,
+            [
+                ("https://files.contoso.example/", false),
+                ("https://payroll.contoso.example/", true)
+            ]
+        );
+        for user in &file.directory.users {
+            let found = store
+                .find_user(user.tenant_id, user.object_id)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(found, *user);
+        }
+        // How the sign-in went, kept by its family's every token.
+        let family = Uuid::new_v4();
+        let mut first = refresh("amr-rt-1", family);
+        first.auth_methods = "pwd mfa".into();
+        store.insert_refresh_token(&first).await.unwrap();
+        assert_eq!(
+            store.find_refresh_token(&first.digest).await.unwrap(),
+            Some(first.clone())
+        );
+        let second = RefreshTokenRecord {
+            digest: Digest::of("amr-rt-2"),
+            ..first.clone()
+        };
+        store
+            .rotate_refresh_token(&first.digest, &second, NOW, 0)
+            .await
+            .unwrap();
+        let rotated = store.find_refresh_token(&second.digest).await.unwrap();
+        assert_eq!(rotated.unwrap().auth_methods, "pwd mfa");
     }
 
     pub async fn revoking_a_users_sign_ins_ends_theirs_only(store: Arc<dyn Store>) {

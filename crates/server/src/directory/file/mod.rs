@@ -211,6 +211,7 @@ fn validate_apis(
             roles: raw_api.roles,
             app_id,
             access_token_version,
+            require_mfa: raw_api.require_mfa.unwrap_or(false),
         });
     }
     Ok(apis)
@@ -383,6 +384,12 @@ fn validate_user(
         }
         None => None,
     };
+    if raw.mfa_enforced.is_some() && totp_secret.is_none() {
+        return Err(invalid(
+            format!("{at}.mfa_enforced"),
+            "mfa_enforced says when the second factor is asked for: the user needs a totp_secret",
+        ));
+    }
     let object_id = raw
         .object_id
         .unwrap_or_else(|| derived_id(tenant_id, "user", &upn));
@@ -428,6 +435,7 @@ fn validate_user(
         display_name: raw.display_name,
         password_hash,
         totp_secret,
+        mfa_enforced: raw.mfa_enforced.unwrap_or(true),
         roles: raw.roles,
     };
     Ok((user, consents))

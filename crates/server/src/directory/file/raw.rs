@@ -66,6 +66,8 @@ pub struct RawApi {
     pub app_id: Option<String>,
     /// 1 or 2: the version of every access token for the API.
     pub access_token_version: Option<i64>,
+    /// A second factor required for the API (a conditional-access policy).
+    pub require_mfa: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -98,6 +100,9 @@ pub struct RawUser {
     pub object_id: Option<Uuid>,
     pub display_name: Option<String>,
     pub totp_secret: Option<Secret>,
+    /// Whether the second factor is asked for at every sign-in (default),
+    /// or only where a policy or a claims request needs it.
+    pub mfa_enforced: Option<bool>,
     #[serde(default)]
     pub roles: Vec<String>,
     #[serde(default)]

@@ -225,3 +225,52 @@ fn on_behalf_of_needs_a_confidential_client() {
     let confidential = app("  secret = \"0123456789abcdef0123456789abcdef\"\n");
     assert!(parse_directory(&format!("{TENANT}{confidential}")).is_ok());
 }
+
+#[test]
+fn require_mfa_and_mfa_enforced_are_read() {
+    let text = r#"
+[[tenants]]
+id = "7fe81447-da57-4385-becb-6de57f21477e"
+  [[tenants.apis]]
+  name = "Payroll"
+  app_id_uri = "https://payroll.contoso.example/"
+  require_mfa = true
+  [[tenants.apis]]
+  name = "Files"
+  app_id_uri = "https://files.contoso.example/"
+  [[tenants.users]]
+  upn = "mia@contoso.example"
+  password = "pw"
+  totp_secret = "JBSWY3DPEHPK3PXP"
+  [[tenants.users]]
+  upn = "quinn@contoso.example"
+  password = "pw"
+  totp_secret = "JBSWY3DPEHPK3PXP"
+  mfa_enforced = false
+"#;
+    let data = parse_directory(text).unwrap().directory;
+    assert!(data.apis[0].require_mfa);
+    assert!(!data.apis[1].require_mfa, "the default");
+    assert!(data.users[0].requires_second_factor(), "the default");
+    assert!(!data.users[1].requires_second_factor());
+    assert!(data.users[1].has_second_factor());
+    // The policy's id is stable, and the API's own.
+    assert_eq!(
+        data.apis[0].mfa_policy_id(),
+        parse_directory(text).unwrap().directory.apis[0].mfa_policy_id()
+    );
+    assert_ne!(data.apis[0].mfa_policy_id(), data.apis[1].mfa_policy_id());
+    assert_eq!(
+        error_of(
+            "\n  [[tenants.users]]\n  upn = \"ida@contoso.example\"\n  password = \"pw\"\n  mfa_enforced = false\n"
+        ),
+        "tenants[0].users[0].mfa_enforced: mfa_enforced says when the second factor is asked for: the user needs a totp_secret"
+    );
+    let err = error_of(
+        "  [[tenants.apis]]\n  name = \"X\"\n  app_id_uri = \"api://x\"\n  require_mfa = \"yes\"\n",
+    );
+    assert!(
+        err.contains("require_mfa") && err.contains("invalid type"),
+        "{err}"
+    );
+}
