@@ -284,10 +284,11 @@ test('acquireTokenOnBehalfOf: each refusal with its exact code', async () => {
   const [head, body] = assertion.split('.');
   const forged = `${head}.${body}.${Buffer.from('forged').toString('base64url')}`;
   const cases = [
-    // [what, assertion, scopes, error, number, suberror, interaction required]
+    // [what, assertion, scopes, error, number, suberror, whether msal-node
+    // asks for interaction: only the suberror consent_required makes it]
     ['no consent to Mail.Read', assertion, ['https://graph.contoso.example/Mail.Read'], 'invalid_grant', 65001, 'consent_required', true],
-    ['a forged signature', forged, [GRAPH_USER_READ], 'invalid_grant', 50013, undefined, true],
-    ['another audience', filesToken, [GRAPH_USER_READ], 'invalid_grant', 500131, undefined, true],
+    ['a forged signature', forged, [GRAPH_USER_READ], 'invalid_grant', 50013, undefined, false],
+    ['another audience', filesToken, [GRAPH_USER_READ], 'invalid_grant', 500131, undefined, false],
     ['an app-only token', appOnly, [GRAPH_USER_READ], 'unauthorized_client', 7000114, undefined, false],
     ['not a JWT', 'not-a-jwt', [GRAPH_USER_READ], 'invalid_request', 50027, undefined, false],
     ['no permission on the API', assertion, ['https://reports.contoso.example/Reports.Read'], 'invalid_client', 650057, undefined, false],

@@ -409,3 +409,65 @@ async fn login_with_a_device_code_waits_for_the_person() {
         }
     }
 }
+
+#[tokio::test]
+async fn token_on_behalf_of_exchanges_the_callers_token() {
+    let world = world().await;
+    let authority = world.authority.clone();
+    // Ben's client (Contoso Todo Native, public) gets his token to the Todo API.
+    let user = latchkey(&[
+        "token",
+        "--authority",
+        &authority,
+        "--resource",
+        "api://todo.contoso.example",
+        "--client-id",
+        "1c2d3e4f-5a6b-4c7d-8e9f-a0b1c2d3e4f5",
+        "--username",
+        "ben@contoso.example",
+        "--password",
+        "ben-password",
+    ])
+    .await;
+    assert_eq!(user.status.code(), Some(0));
+    let user: serde_json::Value = serde_json::from_slice(&user.stdout).unwrap();
+    let assertion = user["access_token"].as_str().unwrap().to_owned();
+    // The Todo API exchanges it for a token to Contoso Graph.
+    let on_behalf_of = |assertion: String, extra: &'static [&'static str]| {
+        let authority = authority.clone();
+        async move {
+            let mut args = vec![
+                "token",
+                "--json",
+                "--authority",
+                &authority,
+                "--resource",
+                "https://graph.contoso.example/",
+                "--client-id",
+                "7d1e5f3a-2b4c-4d6e-8f9a-0b1c2d3e4f5a",
+                "--client-secret",
+                "todo-api-secret-0123456789-abcdefghijk",
+                "--on-behalf-of",
+                &assertion,
+            ];
+            args.extend_from_slice(extra);
+            let output = latchkey(&args).await;
+            let body: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+            (output.status.code(), body)
+        }
+    };
+    let (code, body) = on_behalf_of(assertion.clone(), &[]).await;
+    assert_eq!(code, Some(0), "{body}");
+    assert_eq!(body["resource"], "https://graph.contoso.example/");
+    assert_eq!(body["scope"], "User.Read");
+    // Ben never consented to Mail.Read: the user must (exit 4).
+    let (code, report) = on_behalf_of(assertion.clone(), &["--scope", "Mail.Read"]).await;
+    assert_eq!(code, Some(4));
+    assert_eq!(report["action"], "ask_for_consent");
+    assert_eq!(report["document"]["error_codes"][0], 65001);
+    // An altered assertion: the request must change (exit 2).
+    let (signed, _) = assertion.rsplit_once('.').unwrap();
+    let (code, report) = on_behalf_of(format!("{signed}.Zm9yZ2Vk"), &[]).await;
+    assert_eq!(code, Some(2));
+    assert_eq!(report["document"]["error_codes"][0], 50013);
+}

@@ -77,20 +77,16 @@ pub async fn grant(
     // The app registration must list the downstream API among its
     // permissions: without one no consent can exist to ask for.
     if caller.app.permission_for(api).is_none() {
+        let permitted: Vec<&str> = caller
+            .app
+            .permissions
+            .iter()
+            .map(|p| p.api.as_str())
+            .collect();
         return Err(Aadsts::ResourceNotInPermissions {
-            client_id: caller.app.client_id.to_string(),
-            app_name: caller.app.name.clone(),
-            resource: resource.to_owned(),
-            resource_app_id: api
-                .app_id
-                .map(|id| id.to_string())
-                .unwrap_or_else(|| api.app_id_uri.clone()),
-            permitted: caller
-                .app
-                .permissions
-                .iter()
-                .map(|p| p.api.clone())
-                .collect(),
+            client: format!("{}({})", caller.app.client_id, caller.app.name).into(),
+            resource: resource.into(),
+            permitted: permitted.join(", ").into(),
         }
         .into());
     }
@@ -171,9 +167,9 @@ pub fn verify(
     let now = caller.now.unix_timestamp();
     if expires <= now || valid_from.is_some_and(|nbf| nbf > now + NOT_BEFORE_SKEW) {
         return Err(Aadsts::AssertionExpired {
-            now: rfc3339(now),
-            valid_from: valid_from.map(rfc3339).unwrap_or_default(),
-            expires: rfc3339(expires),
+            now: rfc3339(now).into(),
+            valid_from: valid_from.map(rfc3339).unwrap_or_default().into(),
+            expires: rfc3339(expires).into(),
         }
         .into());
     }
@@ -191,9 +187,9 @@ pub fn verify(
         .filter(|api| api.tenant_id == tenant);
     if !exposed.is_some_and(|api| api.named_by(audience)) {
         return Err(Aadsts::AssertionAudienceMismatch {
-            audience: audience.to_owned(),
-            client_id: caller.app.client_id.to_string(),
-            app_name: caller.app.name.clone(),
+            audience: audience.into(),
+            client_id: caller.app.client_id.to_string().into(),
+            app_name: caller.app.name.as_str().into(),
         }
         .into());
     }

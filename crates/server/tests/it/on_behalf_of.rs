@@ -612,7 +612,7 @@ async fn the_app_needs_a_permission_on_the_downstream_api() {
             401,
             "invalid_client",
             650057,
-            "Invalid resource. The client has requested access to a resource which is not listed in the requested permissions in the client's application registration. Client app ID: 7d1e5f3a-2b4c-4d6e-8f9a-0b1c2d3e4f5a(Contoso Todo API). Resource value from request: https://reports.contoso.example/. Resource app ID: https://reports.contoso.example/. List of valid resources from app registration: https://graph.contoso.example/.",
+            "Invalid resource. The client has requested access to a resource which is not listed in the requested permissions in the client's application registration. Client app ID: 7d1e5f3a-2b4c-4d6e-8f9a-0b1c2d3e4f5a(Contoso Todo API). Resource value from request: https://reports.contoso.example/. List of valid resources from app registration: https://graph.contoso.example/.",
         ),
     )
     .await;
