@@ -32,6 +32,9 @@ import requests
 from harness import RESOURCE, SECRET, SEED_FIELDS, TENANT, WEB, run
 
 FILES_READ = RESOURCE + "Files.Read"
+# Contoso HR requires assignment (the fixture's `assigned_users`).
+HR = "e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a8b"
+HR_SECRET = "hr-secret-0123456789-abcdefghijklmnopq"
 
 
 def app(base, secret=SECRET):
@@ -114,6 +117,25 @@ def test_a_wrong_password_carries_the_seed_fields(base):
     assert not missing, (missing, result)
     assert result["error"] == "invalid_grant", result
     assert result["error_codes"] == [50126], result
+
+
+def test_a_user_not_assigned_carries_the_seed_fields(base):
+    """Contoso HR requires assignment and admits only Frank: Ivan's sign-in
+    is AADSTS50105, answered with HTTP 403, which MSAL hands over as the
+    seed's document like any other token error."""
+    hr = msal.ConfidentialClientApplication(
+        HR, client_credential=HR_SECRET, authority=f"{base}/{TENANT}", instance_discovery=False,
+    )
+    result = hr.acquire_token_by_username_password("ivan@contoso.example", "ivan-password", scopes=[FILES_READ])
+    missing = [field for field in SEED_FIELDS if field not in result]
+    assert not missing, (missing, result)
+    assert result["error"] == "invalid_grant", result
+    assert result["error_codes"] == [50105], result
+    assert result["error_description"].startswith(
+        f"AADSTS50105: The signed in user is not assigned to a role for the application '{HR}'(Contoso HR)."
+    ), result
+    frank = hr.acquire_token_by_username_password("frank@contoso.example", "frank-password", scopes=[FILES_READ])
+    assert "access_token" in frank, frank
 
 
 def test_an_unknown_scope_is_invalid_resource(base):
@@ -274,6 +296,7 @@ if __name__ == "__main__":
         test_a_second_silent_call_is_served_from_the_cache,
         test_a_wrong_secret_carries_the_seed_fields,
         test_a_wrong_password_carries_the_seed_fields,
+        test_a_user_not_assigned_carries_the_seed_fields,
         test_an_unknown_scope_is_invalid_resource,
         test_on_behalf_of_keeps_the_user,
         test_on_behalf_of_refusals_carry_their_codes,

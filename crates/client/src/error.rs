@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use latchkey_protocol::{
-    BearerChallenge, ClaimsRequest, ClientAction, ErrorCode, TokenErrorResponse,
+    Aadsts, BearerChallenge, ClaimsRequest, ClientAction, ErrorCode, TokenErrorResponse,
 };
 
 /// What to do about an error: the seeds' "Client Action" column, as the
@@ -182,6 +182,12 @@ pub enum Error {
 impl Error {
     /// The seed's client action for this error.
     pub fn action(&self) -> Action {
+        // A condition whose action is not its OAuth code's (AADSTS50105, a
+        // user the app does not admit: `invalid_grant` from the token
+        // endpoint, `access_denied` in a redirect) is known by its number.
+        if let Some(action) = self.aadsts_numbers().find_map(Aadsts::action_for_number) {
+            return Action::from_seed(action, None, None);
+        }
         match self {
             Error::Authorize(e) => Action::from_seed(e.error.client_action(), None, None),
             Error::Token(e) => match e.document.error {
@@ -221,6 +227,17 @@ impl Error {
             | Error::ForeignResource { .. }
             | Error::StateMismatch => Action::Refused,
         }
+    }
+
+    /// The AADSTS numbers the server reported: a token error's
+    /// `error_codes`, a redirect's `AADSTSnnnn:` description.
+    fn aadsts_numbers(&self) -> impl Iterator<Item = u32> + '_ {
+        let (codes, described): (&[u32], Option<u32>) = match self {
+            Error::Token(e) => (&e.document.error_codes, None),
+            Error::Authorize(e) => (&[], e.error_description.as_deref().and_then(aadsts_number)),
+            _ => (&[], None),
+        };
+        codes.iter().copied().chain(described)
     }
 
     /// Whether the retry policy may send the same request again: the seed's
@@ -274,5 +291,81 @@ impl Error {
             Error::RetriesExhausted { last, .. } => last.correlation_id(),
             _ => None,
         }
+    }
+}
+
+/// The number of a description that starts `AADSTSnnnn:`, as Azure AD's
+/// (and Latchkey's) do.
+fn aadsts_number(description: &str) -> Option<u32> {
+    let rest = description.strip_prefix("AADSTS")?;
+    let digits = rest.find(|c: char| !c.is_ascii_digit())?;
+    if digits == 0 || !rest[digits..].starts_with(':') {
+        return None;
+    }
+    rest[..digits].parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_aadsts_number_of_a_description() {
+        assert_eq!(
+            aadsts_number("AADSTS50105: The signed in user"),
+            Some(50105)
+        );
+        assert_eq!(aadsts_number("AADSTS50105:"), Some(50105));
+        assert_eq!(aadsts_number("AADSTS: no number"), None);
+        assert_eq!(aadsts_number("AADSTS50105 no colon"), None);
+        assert_eq!(aadsts_number("AADSTS50105"), None);
+        assert_eq!(aadsts_number("Error AADSTS50105: elsewhere"), None);
+    }
+
+    #[test]
+    fn aadsts50105_is_a_different_account_whatever_its_code() {
+        let redirect = |error: &str, description: &str| {
+            Error::Authorize(AuthorizeError {
+                error: error.parse().unwrap_or_else(|never| match never {}),
+                error_description: Some(description.to_owned()),
+                state: None,
+            })
+        };
+        let not_assigned = "AADSTS50105: The signed in user is not assigned to a role for the application 'c'(HR).\r\nTrace ID: t";
+        for code in ["access_denied", "invalid_request", "interaction_required"] {
+            assert_eq!(
+                redirect(code, not_assigned).action(),
+                Action::DifferentAccount,
+                "{code}"
+            );
+        }
+        assert_eq!(
+            redirect(
+                "access_denied",
+                "AADSTS65004: User declined to consent to access the app."
+            )
+            .action(),
+            Action::AskForConsent
+        );
+        let token = |error: &str, codes: Vec<u32>| {
+            let document = serde_json::json!({ "error": error, "error_codes": codes });
+            Error::Token(Box::new(TokenError {
+                status: 403,
+                document: serde_json::from_value(document).unwrap(),
+                retry_after: None,
+            }))
+        };
+        assert_eq!(
+            token("invalid_grant", vec![50105]).action(),
+            Action::DifferentAccount
+        );
+        assert_eq!(
+            token("unauthorized_client", vec![50105]).action(),
+            Action::DifferentAccount
+        );
+        assert_eq!(
+            token("invalid_grant", vec![70000]).action(),
+            Action::FixRequest
+        );
     }
 }

@@ -8,7 +8,7 @@
 //! Values a caller sent are quoted back only after [`bounded`], so an error
 //! never reflects a megabyte of input, and no variant carries a secret.
 
-use crate::ErrorCode;
+use crate::{ClientAction, ErrorCode};
 
 /// Whose number a condition carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +32,12 @@ pub struct ConditionSpec {
     pub suberror: Option<&'static str>,
     /// Whose number it is.
     pub origin: NumberOrigin,
+    /// The token endpoint's HTTP status when the condition's is not its
+    /// code's (see [`ConditionSpec::token_status`]).
+    pub status: Option<u16>,
+    /// The client action when the condition's is not its code's (see
+    /// [`ConditionSpec::client_action`]).
+    pub action: Option<ClientAction>,
     /// When it happens, for people (the variant's documentation too).
     pub when: &'static str,
     /// The message after `AADSTSnnnn: `, with `{field}` where the variant's
@@ -39,23 +45,25 @@ pub struct ConditionSpec {
     pub message: &'static str,
 }
 
-/// `Some` of the literal it is given, `None` without one.
+/// `Some` of the value it is given, `None` without one.
 macro_rules! optional {
     () => {
         None
     };
-    ($value:literal) => {
-        Some($value)
+    ($($value:tt)+) => {
+        Some($($value)+)
     };
 }
 
 /// Declares `Aadsts` from its rows, so that a new condition is one edit.
 /// Each row reads: variant and fields, AADSTS number, OAuth code (and
-/// `suberror`), whose number, when it happens, message template.
+/// `suberror`), whose number, (`status` and `action` where they are not
+/// the code's), when it happens, message template.
 macro_rules! catalogue {
     ($(
         $variant:ident $({ $($field:ident: $ty:ty),* })?
             = $number:literal, $code:ident $(($suberror:literal))?, $origin:ident,
+            $(status $status:literal,)? $(action $action:ident,)?
             $when:literal,
             $message:literal;
     )*) => {
@@ -72,6 +80,8 @@ macro_rules! catalogue {
                 code: ErrorCode::$code,
                 suberror: optional!($($suberror)?),
                 origin: NumberOrigin::$origin,
+                status: optional!($($status)?),
+                action: optional!($(ClientAction::$action)?),
                 when: $when,
                 message: $message,
             }),*];
@@ -255,6 +265,10 @@ catalogue! {
     ResourceNotInPermissions { client: Box<str>, resource: Box<str>, permitted: Box<str> } = 650057, InvalidClient, AzureAd,
         "An on-behalf-of request for an API the calling app holds no permission on (none of its `permissions` names it).",
         "Invalid resource. The client has requested access to a resource which is not listed in the requested permissions in the client's application registration. Client app ID: {client}. Resource value from request: {resource}. List of valid resources from app registration: {permitted}.";
+    UserNotAssigned { client_id: String, app_name: String } = 50105, InvalidGrant, AzureAd,
+        status 403, action PromptDifferentAccount,
+        "A user's token (password, refresh token, authorization code, device code, on-behalf-of) from an app with `assignment_required` whose `assigned_users` do not name the user; after every factor, before consent, and spending nothing (the refresh token works again once the user is assigned). The status (the seed's \"the user does not have permission\") and the action (\"prompt for a different account\") are the row's own. The message does not name the user (Azure AD hides it too).",
+        "The signed in user is not assigned to a role for the application '{client_id}'({app_name}).";
     InvalidScope { scope: String } = 70011, InvalidScope, AzureAd,
         "A scope the resource does not define, or the app may not ask for.",
         "The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid.";
@@ -318,6 +332,10 @@ catalogue! {
     UserDeclinedConsent = 65004, AccessDenied, AzureAd,
         "The user pressed Cancel on the consent page.",
         "User declined to consent to access the app.";
+    SignInUserNotAssigned { client_id: String, app_name: String } = 50105, AccessDenied, AzureAd,
+        action PromptDifferentAccount,
+        "The same at the authorization endpoint, once the user has signed in (every factor): before consent, and no code is issued. The action (\"prompt for a different account\") is the row's own.",
+        "The signed in user is not assigned to a role for the application '{client_id}'({app_name}).";
     CodeRedeemed = 54005, InvalidGrant, AzureAd,
         "An authorization code redeemed before (its refresh tokens are revoked).",
         "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.";
@@ -447,6 +465,43 @@ impl Aadsts {
     pub fn message(&self) -> String {
         render(self.spec().message, |name| self.field(name))
     }
+
+    /// The token endpoint's HTTP status (see [`ConditionSpec::token_status`]).
+    pub fn token_status(&self) -> u16 {
+        self.spec().token_status()
+    }
+
+    /// What a client should do (see [`ConditionSpec::client_action`]).
+    pub fn client_action(&self) -> ClientAction {
+        self.spec().client_action()
+    }
+
+    /// The action of the condition numbered `number`, where the row gives
+    /// its own: a client reads it from `error_codes` (or the description's
+    /// `AADSTSnnnn:`), since the OAuth code says less (Azure AD sends
+    /// 50105 as `invalid_grant` from the token endpoint and as
+    /// `access_denied` in a redirect; both mean "use another account").
+    pub fn action_for_number(number: u32) -> Option<ClientAction> {
+        Self::CATALOGUE
+            .iter()
+            .filter(|row| row.number == number)
+            .find_map(|row| row.action)
+    }
+}
+
+impl ConditionSpec {
+    /// The token endpoint's HTTP status: the row's own where it has one
+    /// (403 for a user the app does not admit, the seed's "the user does
+    /// not have permission to access the resource"), else its code's.
+    pub fn token_status(&self) -> u16 {
+        self.status.unwrap_or_else(|| self.code.token_status())
+    }
+
+    /// What a client should do: the row's own action where it has one,
+    /// else its code's.
+    pub fn client_action(&self) -> ClientAction {
+        self.action.unwrap_or_else(|| self.code.client_action())
+    }
 }
 
 #[cfg(test)]
@@ -555,6 +610,10 @@ mod tests {
                 resource: b("https://r/"),
                 permitted: b("https://a/, https://b/"),
             },
+            Aadsts::UserNotAssigned {
+                client_id: s("c"),
+                app_name: s("App"),
+            },
             Aadsts::InvalidScope { scope: s("x") },
             Aadsts::Throttled,
             Aadsts::ServerError,
@@ -586,6 +645,10 @@ mod tests {
             Aadsts::DeviceCodeUnknown,
             Aadsts::DeviceCodeRedeemed,
             Aadsts::UserDeclinedConsent,
+            Aadsts::SignInUserNotAssigned {
+                client_id: s("c"),
+                app_name: s("App"),
+            },
             Aadsts::CodeRedeemed,
             Aadsts::CrossOriginNotSpa {
                 origin: s("https://evil.example"),
@@ -611,7 +674,7 @@ mod tests {
         let table: String = every_condition()
             .iter()
             .map(|c| {
-                let status = c.error_code().token_status();
+                let status = c.token_status();
                 let sub = c.suberror().map(|s| format!(" ({s})")).unwrap_or_default();
                 format!(
                     "{} {status} {}{sub}: {}\n",
@@ -673,6 +736,7 @@ mod tests {
             7000114 400 unauthorized_client: Application 'c' is not allowed to make application on-behalf-of calls.
             50034 400 invalid_grant: The user account frank@contoso.example does not exist in the 't' directory. To sign into this application, the account must be added to the directory.
             650057 401 invalid_client: Invalid resource. The client has requested access to a resource which is not listed in the requested permissions in the client's application registration. Client app ID: c(App). Resource value from request: https://r/. List of valid resources from app registration: https://a/, https://b/.
+            50105 403 invalid_grant: The signed in user is not assigned to a role for the application 'c'(App).
             70011 400 invalid_scope: The provided value for the input parameter 'scope' is not valid. The scope x is not valid.
             90055 503 temporarily_unavailable: The server is temporarily too busy to handle the request. Please try again later.
             50000 500 server_error: There was an error issuing a token or an issue with our sign-in service.
@@ -694,6 +758,7 @@ mod tests {
             70018 400 bad_verification_code: Invalid verification code: the provided device_code was not issued to this application.
             54005 400 invalid_grant: The device code has already been redeemed. Start a new device code flow to sign in again.
             65004 400 access_denied: User declined to consent to access the app.
+            50105 400 access_denied: The signed in user is not assigned to a role for the application 'c'(App).
             54005 400 invalid_grant: OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.
             9002326 400 invalid_request: Cross-origin token redemption is permitted only for the 'Single-Page Application' client-type. Request origin: 'https://evil.example'.
             9002327 400 invalid_request: Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests.
@@ -725,6 +790,43 @@ mod tests {
         assert_eq!(quoted.chars().count(), MAX_QUOTED + 3);
         assert!(quoted.ends_with("..."));
         assert_eq!(bounded("short"), "short");
+    }
+
+    /// The seed's token-endpoint 403 ("the user does not have permission
+    /// to access the resource") and its "different account" action are
+    /// the row's, not its code's: `invalid_grant` stays 400 and "fix the
+    /// request" everywhere else.
+    #[test]
+    fn a_user_not_assigned_is_403_and_a_different_account() {
+        let s = |v: &str| v.to_owned();
+        let token = Aadsts::UserNotAssigned {
+            client_id: s("c"),
+            app_name: s("App"),
+        };
+        assert_eq!(token.error_code(), ErrorCode::InvalidGrant);
+        assert_eq!(token.token_status(), 403);
+        assert_eq!(token.client_action(), ClientAction::PromptDifferentAccount);
+        assert_eq!(ErrorCode::InvalidGrant.token_status(), 400);
+        assert_eq!(Aadsts::GrantRevoked.token_status(), 400);
+        assert_eq!(
+            Aadsts::GrantRevoked.client_action(),
+            ClientAction::FixRequest
+        );
+        let redirect = Aadsts::SignInUserNotAssigned {
+            client_id: s("c"),
+            app_name: s("App"),
+        };
+        assert!(redirect.error_code().is_valid_on(Surface::Authorize));
+        assert_eq!(
+            redirect.client_action(),
+            ClientAction::PromptDifferentAccount
+        );
+        assert_eq!(token.message(), redirect.message());
+        assert_eq!(
+            Aadsts::action_for_number(50105),
+            Some(ClientAction::PromptDifferentAccount)
+        );
+        assert_eq!(Aadsts::action_for_number(65001), None);
     }
 
     #[test]
@@ -865,7 +967,7 @@ of the request, quoted back at most 256 characters long.
                     "| {} | `{}`{suberror} | {} | {} | `{}` | {origin} |\n",
                     row.number,
                     row.code,
-                    status_on(&row.code, Surface::Token, row.code.token_status()),
+                    status_on(&row.code, Surface::Token, row.token_status()),
                     row.when,
                     row.message
                 )

@@ -139,9 +139,10 @@ impl From<RngError> for ProtocolError {
 
 impl IntoResponse for ProtocolError {
     fn into_response(self) -> Response {
+        // The condition's row decides (the catalogue's 403 for a user the
+        // app does not admit), else its code's.
         let status = self.status.unwrap_or_else(|| {
-            StatusCode::from_u16(self.condition.error_code().token_status())
-                .unwrap_or(StatusCode::BAD_REQUEST)
+            StatusCode::from_u16(self.condition.token_status()).unwrap_or(StatusCode::BAD_REQUEST)
         });
         let mut response = status.into_response();
         let headers = response.headers_mut();

@@ -471,3 +471,38 @@ async fn token_on_behalf_of_exchanges_the_callers_token() {
     assert_eq!(code, Some(2));
     assert_eq!(report["document"]["error_codes"][0], 50013);
 }
+
+#[tokio::test]
+async fn a_user_the_app_does_not_admit_exits_4_with_a_different_account() {
+    let world = world().await;
+    // Contoso HR requires assignment; Ivan is not assigned.
+    let output = latchkey(&[
+        "token",
+        "--json",
+        "--authority",
+        &world.authority,
+        "--resource",
+        FILES,
+        "--client-id",
+        "e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a8b",
+        "--client-secret",
+        "hr-secret-0123456789-abcdefghijklmnopq",
+        "--username",
+        "ivan@contoso.example",
+        "--password",
+        "ivan-password",
+    ])
+    .await;
+    assert_eq!(output.status.code(), Some(4));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["action"], "different_account");
+    assert_eq!(report["document"]["error"], "invalid_grant");
+    assert_eq!(report["document"]["error_codes"][0], 50105);
+    assert!(
+        report["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("the token endpoint answered HTTP 403 invalid_grant: AADSTS50105: "),
+        "{report}"
+    );
+}

@@ -2,12 +2,12 @@
 //! interactive call that re-authorizes for the scope the API names.
 
 use axum::Router;
-use latchkey_client::{Client, ClientConfig};
+use latchkey_client::{Action, Client, ClientConfig, Credentials, Error};
 
 use crate::harness::{
     DESKTOP, FILES, holds_only_user_impersonation, protected_api, serve_on_loopback, world,
 };
-use crate::sign_in::{decide_device_as_frank, sign_in_frank};
+use crate::sign_in::{decide_device_as_frank, sign_in_as, sign_in_frank};
 
 #[tokio::test]
 async fn login_runs_the_code_flow_with_pkce_through_a_loopback_listener() {
@@ -123,4 +123,50 @@ async fn an_interactive_call_reauthorizes_for_the_scope_the_api_names() {
         .unwrap();
     browser.await.unwrap();
     assert_eq!(response.status, 200);
+}
+
+#[tokio::test]
+async fn a_sign_in_the_app_does_not_admit_is_prompted_for_a_different_account() {
+    let world = world().await;
+    // Contoso HR requires assignment; Ivan is not assigned.
+    let c = Client::new(ClientConfig {
+        authority: Some(world.authority.clone()),
+        credentials: Credentials {
+            client_secret: Some("hr-secret-0123456789-abcdefghijklmnopq".into()),
+            user: None,
+        },
+        ..ClientConfig::new("e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a8b")
+    })
+    .unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<String>();
+    let browser = tokio::spawn(async move {
+        let url = rx.await.unwrap();
+        let b = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let page = b.get(&url).send().await.unwrap().text().await.unwrap();
+        let base = url.split("/7fe81447").next().unwrap().to_owned();
+        let back = sign_in_as(&b, &base, &page, "ivan@contoso.example", "ivan-password").await;
+        let to_app = b.get(format!("{base}{back}")).send().await.unwrap();
+        assert_eq!(to_app.status(), 302);
+        let loopback = to_app.headers()["location"].to_str().unwrap().to_owned();
+        assert!(loopback.contains("error=access_denied"), "{loopback}");
+        b.get(&loopback).send().await.unwrap();
+    });
+    let error = c
+        .login(&world.authority, FILES, None, move |url| {
+            tx.send(url.to_owned()).unwrap();
+        })
+        .await
+        .unwrap_err();
+    browser.await.unwrap();
+    let Error::Authorize(refusal) = &error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(refusal.error.as_str(), "access_denied");
+    // AADSTS50105, not access_denied's "ask for consent".
+    assert_eq!(error.action(), Action::DifferentAccount);
+    assert_eq!(c.token_requests(), 0, "no code, nothing to redeem");
 }

@@ -175,3 +175,46 @@ async fn a_cached_token_is_refreshed_before_it_expires() {
     assert_eq!(a, b, "a fresh token comes from the cache");
     assert_eq!(kept.token_requests(), 1);
 }
+
+/// Contoso HR requires assignment and admits Frank alone.
+const HR: &str = "e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a8b";
+const HR_SECRET: &str = "hr-secret-0123456789-abcdefghijklmnopq";
+
+#[tokio::test]
+async fn a_user_the_app_does_not_admit_is_prompted_for_a_different_account() {
+    let world = world().await;
+    let hr = client(&world, |c| {
+        c.client_id = HR.into();
+        c.credentials.client_secret = Some(HR_SECRET.into());
+    });
+    let error = hr
+        .password(
+            &world.authority,
+            FILES,
+            "ivan@contoso.example",
+            "ivan-password",
+            None,
+        )
+        .await
+        .unwrap_err();
+    let Error::Token(token) = &error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(token.status, 403);
+    assert_eq!(token.document.error.as_str(), "invalid_grant");
+    assert_eq!(token.document.error_codes, [50105]);
+    // AADSTS50105, not invalid_grant's "fix the request".
+    assert_eq!(error.action(), Action::DifferentAccount);
+    assert_eq!(error.action().exit_code(), 4);
+    assert_eq!(hr.token_requests(), 1, "never retried");
+    let frank = hr
+        .password(
+            &world.authority,
+            FILES,
+            "frank@contoso.example",
+            "frank-password",
+            None,
+        )
+        .await;
+    assert!(frank.is_ok(), "{frank:?}");
+}

@@ -19,7 +19,7 @@ use crate::context::RequestContext;
 use crate::directory::{Consent, User};
 use crate::sign_in::{self, Checked, check_password, check_second_factor};
 use crate::state::AppState;
-use crate::store::{DeviceCodeRecord, SessionRecord};
+use crate::store::{DeviceCodeRecord, DeviceCodeStatus, SessionRecord};
 
 pub struct Flow<'a> {
     pub state: &'a AppState,
@@ -85,6 +85,7 @@ impl<'a> Flow<'a> {
             }
             return self.form_page(|form| pages::second_factor(form, &user.upn, None));
         }
+        self.check_assignment(&user).await?;
         let consented = self.has_consent(request, &user).await?;
         if !consented || request.prompt == Prompt::Consent {
             if request.prompt == Prompt::None {
@@ -137,6 +138,35 @@ impl<'a> Flow<'a> {
             .find_user(session.tenant_id, session.user_oid)
             .await?;
         Ok(user.map(|user| (session, user)))
+    }
+
+    /// Azure AD's "assignment required", once the user has signed in with
+    /// every factor: an app that does not admit them gets `access_denied`
+    /// (AADSTS50105) at its redirect URI, before consent is asked and
+    /// without a code; at the device login page, the error page, and the
+    /// device's polls are told so (403) rather than left pending until
+    /// the code expires. The session stays: another app may admit them.
+    async fn check_assignment(&self, user: &User) -> Result<(), ProtocolError> {
+        let app = self.target.app;
+        if app.admits(user) {
+            return Ok(());
+        }
+        if let Finish::Device(record) = self.finish {
+            // Whether or not it was still pending, the page says why.
+            self.state
+                .store
+                .decide_device_code(
+                    &record.user_code,
+                    &DeviceCodeStatus::NotAssigned,
+                    self.ctx.unix_now(),
+                )
+                .await?;
+        }
+        Err(Aadsts::SignInUserNotAssigned {
+            client_id: app.client_id.to_string(),
+            app_name: app.name.clone(),
+        }
+        .into())
     }
 
     async fn has_consent(&self, request: &Request<'_>, user: &User) -> Result<bool, ProtocolError> {
@@ -285,6 +315,7 @@ impl<'a> Flow<'a> {
         if needs_second_factor(request, &user) && session.mfa_at.is_none() {
             return self.proceed(request).await;
         }
+        self.check_assignment(&user).await?;
         if !self.csrf_ok() {
             return self.form_page(|form| {
                 pages::consent(form, &user.upn, &request.api.name, &request.scopes)

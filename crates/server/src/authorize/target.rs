@@ -256,6 +256,8 @@ mod tests {
             spa_redirect_uris: Vec::new(),
             grant_types: Vec::new(),
             permissions: Vec::new(),
+            assignment_required: false,
+            assigned_users: Vec::new(),
         }
     }
 

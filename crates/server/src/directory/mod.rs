@@ -163,6 +163,13 @@ pub struct App {
     pub spa_redirect_uris: Vec<String>,
     pub grant_types: Vec<GrantType>,
     pub permissions: Vec<Permission>,
+    /// Azure AD's "assignment required": a user not in `assigned_users`
+    /// gets no token from the app (AADSTS50105).
+    pub assignment_required: bool,
+    /// The object ids of the users assigned to the app (the file names
+    /// them by UPN). Without `assignment_required` they change nothing, as
+    /// Azure AD's assignments do while assignment is not required.
+    pub assigned_users: Vec<Uuid>,
 }
 
 impl App {
@@ -177,6 +184,12 @@ impl App {
     /// Every redirect URI the app registered, web (and native) and SPA.
     pub fn all_redirect_uris(&self) -> impl Iterator<Item = &String> {
         self.redirect_uris.iter().chain(&self.spa_redirect_uris)
+    }
+
+    /// Whether `user` may get tokens from this app: any user of the
+    /// tenant, unless the app requires assignment.
+    pub fn admits(&self, user: &User) -> bool {
+        !self.assignment_required || self.assigned_users.contains(&user.object_id)
     }
 
     /// The permission this app holds on `api`, if any.

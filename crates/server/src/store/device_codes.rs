@@ -23,6 +23,9 @@ pub enum DeviceCodeStatus {
     },
     /// The person declined.
     Declined,
+    /// The person signed in, but the app requires assignment and does not
+    /// admit them: every poll is told so (AADSTS50105), not kept pending.
+    NotAssigned,
 }
 
 /// A device authorization, known by the digest of its device code.
@@ -61,7 +64,8 @@ pub trait DeviceCodeStore {
         now: i64,
     ) -> Result<Option<DeviceCodeRecord>, StoreError>;
 
-    /// Records the person's decision (`Approved` or `Declined`), once:
+    /// Records the person's decision (`Approved` or `Declined`, or that
+    /// the app does not admit them: `NotAssigned`), once:
     /// `false` when the authorization is no longer pending or has expired.
     async fn decide_device_code(
         &self,
@@ -114,6 +118,7 @@ macro_rules! device_code_store {
                 let status = match (status.as_str(), user_oid, auth_methods) {
                     ("pending", _, _) => DeviceCodeStatus::Pending,
                     ("declined", _, _) => DeviceCodeStatus::Declined,
+                    ("not_assigned", _, _) => DeviceCodeStatus::NotAssigned,
                     ("approved", Some(oid), Some(auth_methods)) => DeviceCodeStatus::Approved {
                         user_oid: uuid(&oid)?,
                         auth_methods,
@@ -187,6 +192,7 @@ macro_rules! device_code_store {
                             ("approved", Some(user_oid.to_string()), Some(auth_methods.as_str()))
                         }
                         DeviceCodeStatus::Declined => ("declined", None, None),
+                        DeviceCodeStatus::NotAssigned => ("not_assigned", None, None),
                         DeviceCodeStatus::Pending => return Ok(false),
                     };
                     let done = sqlx::query("UPDATE device_codes SET status = $1, user_oid = $2, auth_methods = $3 WHERE user_code = $4 AND status = 'pending' AND expires_at > $5")

@@ -187,7 +187,7 @@ impl Store for $store {
         }
         for app in &data.apps {
             let grants: Vec<&str> = app.grant_types.iter().map(|g| g.as_str()).collect();
-            sqlx::query("INSERT INTO apps (client_id, tenant_id, name, object_id, secret_sha256, redirect_uris, grant_types, permissions, spa_redirect_uris) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (client_id) DO UPDATE SET tenant_id = excluded.tenant_id, name = excluded.name, object_id = excluded.object_id, secret_sha256 = excluded.secret_sha256, redirect_uris = excluded.redirect_uris, grant_types = excluded.grant_types, permissions = excluded.permissions, spa_redirect_uris = excluded.spa_redirect_uris")
+            sqlx::query("INSERT INTO apps (client_id, tenant_id, name, object_id, secret_sha256, redirect_uris, grant_types, permissions, spa_redirect_uris, assignment_required, assigned_users) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (client_id) DO UPDATE SET tenant_id = excluded.tenant_id, name = excluded.name, object_id = excluded.object_id, secret_sha256 = excluded.secret_sha256, redirect_uris = excluded.redirect_uris, grant_types = excluded.grant_types, permissions = excluded.permissions, spa_redirect_uris = excluded.spa_redirect_uris, assignment_required = excluded.assignment_required, assigned_users = excluded.assigned_users")
                 .bind(app.client_id.to_string())
                 .bind(app.tenant_id.to_string())
                 .bind(&app.name)
@@ -197,6 +197,8 @@ impl Store for $store {
                 .bind(to_json(&grants))
                 .bind(to_json(&app.permissions))
                 .bind(to_json(&app.spa_redirect_uris))
+                .bind(app.assignment_required)
+                .bind(to_json(&app.assigned_users))
                 .execute(&mut *tx)
                 .await?;
         }
@@ -310,6 +312,8 @@ impl Store for $store {
                     })
                     .collect::<Result<_, _>>()?,
                 permissions: from_json::<Vec<Permission>>(row.try_get("permissions")?)?,
+                assignment_required: row.try_get("assignment_required")?,
+                assigned_users: from_json(row.try_get("assigned_users")?)?,
             });
         }
         Ok(data)

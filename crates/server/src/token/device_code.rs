@@ -5,7 +5,8 @@
 //!
 //! The answers, in order: a code this client was never given
 //! (`bad_verification_code`), one already redeemed (`invalid_grant`),
-//! expired (`expired_token`), declined (`authorization_declined`), still
+//! expired (`expired_token`), declined (`authorization_declined`), a
+//! person the app does not admit (AADSTS50105, 403), still
 //! pending (`authorization_pending`; `slow_down` when polled again sooner
 //! than `interval`, but never on the first poll, which ADAL and msal-node
 //! send at once and ADAL cannot slow down for). Approved: one conditional
@@ -16,7 +17,7 @@ use latchkey_protocol::{Aadsts, TokenResponseV1};
 use uuid::Uuid;
 
 use super::Caller;
-use super::issue::{UserSignIn, require_policy, resolve_api};
+use super::issue::{UserSignIn, not_assigned, require_policy, resolve_api};
 use super::request::Form;
 use crate::ProtocolError;
 use crate::secrets::Digest;
@@ -48,6 +49,7 @@ pub async fn grant(
     }
     let (user_oid, auth_methods) = match &record.status {
         DeviceCodeStatus::Declined => return Err(Aadsts::DeviceAuthorizationDeclined.into()),
+        DeviceCodeStatus::NotAssigned => return Err(not_assigned(caller.app)),
         DeviceCodeStatus::Pending => return Err(pending(state, caller, &record).await),
         DeviceCodeStatus::Approved {
             user_oid,

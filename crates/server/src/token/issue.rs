@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::Caller;
 use super::request::{AuthMethod, Form};
 use crate::ProtocolError;
-use crate::directory::{Api, User};
+use crate::directory::{Api, App, User};
 use crate::secrets::{Digest, random_token};
 use crate::state::AppState;
 use crate::store::RefreshTokenRecord;
@@ -97,9 +97,33 @@ fn amr(auth_methods: &str) -> Option<Vec<String>> {
     (!methods.is_empty()).then_some(methods)
 }
 
+/// Whether the app admits `user` (Azure AD's "assignment required"):
+/// the one check of every user token. `delegated_scopes` makes it first,
+/// so it comes before consent and before a grant spends anything (a
+/// refresh token stays good for when the user is assigned again), and
+/// `access_token` again, so no grant can sign a user's token without it.
+/// Answered 403, as the seed's table has it.
+pub fn check_assignment(caller: &Caller<'_>, user: &User) -> Result<(), ProtocolError> {
+    if caller.app.admits(user) {
+        return Ok(());
+    }
+    Err(not_assigned(caller.app))
+}
+
+/// AADSTS50105 from `app`: also what a device is told whose person the
+/// app did not admit at the device login page.
+pub fn not_assigned(app: &App) -> ProtocolError {
+    Aadsts::UserNotAssigned {
+        client_id: app.client_id.to_string(),
+        app_name: app.name.clone(),
+    }
+    .into()
+}
+
 /// The delegated scopes (`scp`) the caller gets for `user` on `api`: those
 /// the app is permitted and the user consented to. Asking for one that was
-/// not consented to, or having none at all, is `consent_required`.
+/// not consented to, or having none at all, is `consent_required`; a user
+/// the app does not admit is refused before that (`check_assignment`).
 pub async fn delegated_scopes(
     state: &AppState,
     caller: &Caller<'_>,
@@ -107,6 +131,7 @@ pub async fn delegated_scopes(
     api: &Api,
     requested: &[String],
 ) -> Result<String, ProtocolError> {
+    check_assignment(caller, user)?;
     let permitted: BTreeSet<&str> = caller
         .app
         .permission_for(api)
@@ -198,14 +223,17 @@ pub fn access_token(
             user,
             scp,
             auth_methods,
-        } => (
-            user.object_id.to_string(),
-            pairwise_subject(user.object_id, caller.app.client_id),
-            (!user.roles.is_empty()).then(|| user.roles.clone()),
-            Some(scp.clone()),
-            Some(user.upn.clone()),
-            amr(auth_methods),
-        ),
+        } => {
+            check_assignment(caller, user)?;
+            (
+                user.object_id.to_string(),
+                pairwise_subject(user.object_id, caller.app.client_id),
+                (!user.roles.is_empty()).then(|| user.roles.clone()),
+                Some(scp.clone()),
+                Some(user.upn.clone()),
+                amr(auth_methods),
+            )
+        }
     };
     // The API's accepted version decides the access token's, whichever
     // endpoint was used (Azure AD's `accessTokenAcceptedVersion`); the

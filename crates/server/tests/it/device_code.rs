@@ -68,7 +68,7 @@ async fn poll_rfc(server: &TestServer, device_code: &str) -> reqwest::Response {
 
 /// Types `user_code` at the device login page and signs `user` in: the
 /// page after the sign-in's 303 (second factor or consent).
-async fn enter_code_and_sign_in(
+pub async fn enter_code_and_sign_in(
     server: &TestServer,
     browser: &reqwest::Client,
     user_code: &str,

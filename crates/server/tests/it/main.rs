@@ -2,6 +2,7 @@
 //! server on a loopback port over a temporary SQLite file.
 
 mod app_id;
+mod assignment;
 mod authorize;
 mod claims;
 mod code;

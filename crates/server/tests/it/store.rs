@@ -81,6 +81,8 @@ both_engines!(
     a_device_code_is_decided_once_and_redeemed_once,
     concurrent_device_code_redemptions_have_one_winner,
     claims_challenge_settings_round_trip,
+    app_assignments_round_trip,
+    a_device_code_not_assigned_is_kept_and_never_redeemed,
 );
 
 const NOW: i64 = 1_800_000_000;
@@ -1172,6 +1174,89 @@ id = "7fe81447-da57-4385-becb-6de57f21477e"
         assert_eq!(
             store.revoke_user_sign_ins(tenant, user, NOW).await.unwrap(),
             (0, 0)
+        );
+    }
+
+    pub async fn app_assignments_round_trip(store: Arc<dyn Store>) {
+        let text = |hr: &str| {
+            format!(
+                r#"
+[[tenants]]
+id = "7fe81447-da57-4385-becb-6de57f21477e"
+  [[tenants.apps]]
+  client_id = "2d4d11a2-f814-46a7-890a-274a72a7309e"
+  name = "HR"
+{hr}
+  [[tenants.apps]]
+  client_id = "0b6d4a6e-6c1f-4b6e-9d42-3f1b0c3a9e11"
+  name = "Open"
+  [[tenants.users]]
+  upn = "ivan@contoso.example"
+  password = "pw"
+  [[tenants.users]]
+  upn = "jill@contoso.example"
+  password = "pw"
+"#
+            )
+        };
+        let apply = |hr: &str| {
+            let data = latchkey_server::directory::parse_directory(&text(hr))
+                .unwrap()
+                .directory;
+            let store = store.clone();
+            async move {
+                store.apply_directory(&data).await.unwrap();
+                let mut loaded = store.load_directory().await.unwrap();
+                loaded.apps.sort_by_key(|app| app.name.clone());
+                let mut expected = data.apps.clone();
+                expected.sort_by_key(|app| app.name.clone());
+                assert_eq!(loaded.apps, expected);
+                (loaded.apps, data.users)
+            }
+        };
+        let (apps, users) = apply(
+            "  assignment_required = true\n  assigned_users = [\"jill@contoso.example\", \"ivan@contoso.example\"]",
+        )
+        .await;
+        let (hr, open) = (&apps[0], &apps[1]);
+        assert!(hr.assignment_required);
+        assert_eq!(hr.assigned_users, [users[1].object_id, users[0].object_id]);
+        assert!(!open.assignment_required && open.assigned_users.is_empty());
+        // Applied again with Ivan removed: the store follows the file.
+        let (apps, users) =
+            apply("  assignment_required = true\n  assigned_users = [\"jill@contoso.example\"]")
+                .await;
+        assert_eq!(apps[0].assigned_users, [users[1].object_id]);
+        assert!(apps[0].admits(&users[1]) && !apps[0].admits(&users[0]));
+        let (apps, _) = apply("").await;
+        assert!(!apps[0].assignment_required && apps[0].assigned_users.is_empty());
+    }
+
+    pub async fn a_device_code_not_assigned_is_kept_and_never_redeemed(store: Arc<dyn Store>) {
+        let record = device_code("device-n", "NTSSGNDD");
+        assert!(store.insert_device_code(&record).await.unwrap());
+        assert!(
+            store
+                .decide_device_code("NTSSGNDD", &DeviceCodeStatus::NotAssigned, NOW)
+                .await
+                .unwrap()
+        );
+        let found = store
+            .find_device_code(&record.digest)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.status, DeviceCodeStatus::NotAssigned);
+        // Decided: no other decision, no redemption.
+        assert_eq!(
+            store.pending_device_code("NTSSGNDD", NOW).await.unwrap(),
+            None
+        );
+        assert!(
+            !store
+                .redeem_device_code(&record.digest, NOW, None)
+                .await
+                .unwrap()
         );
     }
 }

@@ -109,7 +109,10 @@ fn validate(raw: RawDirectory) -> Result<DirectoryFile, DirectoryError> {
             )?,
         };
         let apis = validate_apis(&at, tenant.id, raw_tenant.apis, &mut app_ids)?;
-        for (a, raw_app) in raw_tenant.apps.into_iter().enumerate() {
+        let first_app = data.apps.len();
+        // Assignments name users, who are read after the apps.
+        let mut assignments = Vec::new();
+        for (a, mut raw_app) in raw_tenant.apps.into_iter().enumerate() {
             let at = format!("{at}.apps[{a}]");
             if !client_ids.insert(raw_app.client_id) {
                 return Err(invalid(
@@ -117,10 +120,15 @@ fn validate(raw: RawDirectory) -> Result<DirectoryFile, DirectoryError> {
                     format!("client_id {} appears twice", raw_app.client_id),
                 ));
             }
+            assignments.push((
+                format!("{at}.assigned_users"),
+                std::mem::take(&mut raw_app.assigned_users),
+            ));
             data.apps
                 .push(validate_app(&at, tenant.id, &apis, raw_app)?);
         }
         let mut upns = HashSet::new();
+        let first_user = data.users.len();
         for (u, raw_user) in raw_tenant.users.into_iter().enumerate() {
             let at = format!("{at}.users[{u}]");
             let (user, consents) = validate_user(&at, tenant.id, &apis, &data.apps, raw_user)?;
@@ -129,6 +137,9 @@ fn validate(raw: RawDirectory) -> Result<DirectoryFile, DirectoryError> {
             }
             data.users.push(user);
             data.consents.extend(consents);
+        }
+        for (app, (at, assigned)) in data.apps[first_app..].iter_mut().zip(assignments) {
+            app.assigned_users = assigned_users(&at, &data.users[first_user..], assigned)?;
         }
         for (i, spec) in raw_tenant.scenarios.into_iter().enumerate() {
             let scenario = spec
@@ -315,7 +326,32 @@ fn validate_app(
         spa_redirect_uris: raw.spa_redirect_uris,
         grant_types,
         permissions: raw.permissions,
+        assignment_required: raw.assignment_required,
+        // Filled in once the tenant's users are read (`assigned_users`).
+        assigned_users: Vec::new(),
     })
+}
+
+/// The object ids of the users an app's `assigned_users` names, each a
+/// user of its tenant (`users`), named once.
+fn assigned_users(
+    at: &str,
+    users: &[User],
+    upns: Vec<String>,
+) -> Result<Vec<Uuid>, DirectoryError> {
+    let mut ids = Vec::with_capacity(upns.len());
+    for upn in upns {
+        let lower = upn.to_ascii_lowercase();
+        let user = users
+            .iter()
+            .find(|user| user.upn == lower)
+            .ok_or_else(|| invalid(at, format!("'{upn}' is not a user of this tenant")))?;
+        if ids.contains(&user.object_id) {
+            return Err(invalid(at, format!("'{upn}' appears twice")));
+        }
+        ids.push(user.object_id);
+    }
+    Ok(ids)
 }
 
 fn validate_user(

@@ -86,6 +86,12 @@ pub struct RawApp {
     pub grant_types: Vec<String>,
     #[serde(default)]
     pub permissions: Vec<Permission>,
+    /// Azure AD's "assignment required": only `assigned_users` get tokens.
+    #[serde(default)]
+    pub assignment_required: bool,
+    /// UPNs of this tenant's users assigned to the app.
+    #[serde(default)]
+    pub assigned_users: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

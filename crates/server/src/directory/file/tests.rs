@@ -274,3 +274,81 @@ id = "7fe81447-da57-4385-becb-6de57f21477e"
         "{err}"
     );
 }
+
+#[test]
+fn assigned_users_are_the_tenants_users_by_upn() {
+    let app = |keys: &str| {
+        format!(
+            "\n  [[tenants.apps]]\n  client_id = \"2d4d11a2-f814-46a7-890a-274a72a7309e\"\n  name = \"HR\"\n{keys}"
+        )
+    };
+    let users = r#"
+  [[tenants.users]]
+  upn = "ivan@contoso.example"
+  password = "pw"
+  [[tenants.users]]
+  upn = "jill@contoso.example"
+  password = "pw"
+"#;
+    let parse = |keys: &str| parse_directory(&format!("{TENANT}{}{users}", app(keys)));
+    let data =
+        parse("  assignment_required = true\n  assigned_users = [\"Jill@Contoso.example\"]\n")
+            .unwrap()
+            .directory;
+    let (ivan, jill) = (&data.users[0], &data.users[1]);
+    let hr = &data.apps[0];
+    assert!(hr.assignment_required);
+    assert_eq!(hr.assigned_users, [jill.object_id]);
+    assert!(hr.admits(jill) && !hr.admits(ivan));
+
+    // Nobody assigned yet: nobody gets in (Azure AD's too).
+    let data = parse("  assignment_required = true\n").unwrap().directory;
+    assert!(!data.apps[0].admits(&data.users[0]));
+
+    // Assignments while assignment is not required change nothing, as in
+    // Azure AD: turning `assignment_required` on puts them in force.
+    let data = parse("  assigned_users = [\"jill@contoso.example\"]\n")
+        .unwrap()
+        .directory;
+    assert!(!data.apps[0].assignment_required);
+    assert_eq!(data.apps[0].assigned_users, [data.users[1].object_id]);
+    assert!(data.apps[0].admits(&data.users[0]));
+
+    assert_eq!(
+        parse("  assignment_required = true\n  assigned_users = [\"zed@contoso.example\"]\n")
+            .unwrap_err()
+            .to_string(),
+        "tenants[0].apps[0].assigned_users: 'zed@contoso.example' is not a user of this tenant"
+    );
+    assert_eq!(
+        parse("  assigned_users = [\"ivan@contoso.example\", \"IVAN@contoso.example\"]\n")
+            .unwrap_err()
+            .to_string(),
+        "tenants[0].apps[0].assigned_users: 'IVAN@contoso.example' appears twice"
+    );
+}
+
+#[test]
+fn an_assigned_user_belongs_to_the_apps_tenant() {
+    let text = format!(
+        "{TENANT}{}",
+        r#"
+  [[tenants.apps]]
+  client_id = "2d4d11a2-f814-46a7-890a-274a72a7309e"
+  name = "HR"
+  assignment_required = true
+  assigned_users = ["ivan@fabrikam.example"]
+
+[[tenants]]
+id = "3a9c5e1f-8b2d-4c6e-9f01-2d3e4f5a6b7c"
+domains = ["fabrikam.example"]
+  [[tenants.users]]
+  upn = "ivan@fabrikam.example"
+  password = "pw"
+"#
+    );
+    assert_eq!(
+        parse_directory(&text).unwrap_err().to_string(),
+        "tenants[0].apps[0].assigned_users: 'ivan@fabrikam.example' is not a user of this tenant"
+    );
+}
