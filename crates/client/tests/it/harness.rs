@@ -21,6 +21,8 @@ pub const SECRET: &str = "service-secret-0123456789-abcdefghijk";
 /// Public, on any loopback port.
 pub const DESKTOP: &str = "8f3e2d1c-0b9a-4c8d-a7e6-f5d4c3b2a190";
 pub const FILES: &str = "https://files.contoso.example/";
+/// Contoso Device: public, the device code grant.
+pub const DEVICE: &str = "a1d2e3f4-5b6c-4d7e-8f90-1a2b3c4d5e6f";
 
 /// The Contoso test directory, shared with the other test suites.
 const DIRECTORY: &str = include_str!("../../../../tests/fixtures/directory.toml");
@@ -113,8 +115,20 @@ pub async fn world() -> World {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let mut config = ServerConfig::new(base.clone());
-    // Devices poll every second here, not every five.
+    // Devices poll every second here, not every five; and the device
+    // app's first poll is told to slow down (a client must then wait 5
+    // seconds more).
     config.device_code_interval = std::time::Duration::from_secs(1);
+    let slow_down: latchkey_server::scenarios::ScenarioSpec =
+        serde_json::from_value(serde_json::json!({
+            "endpoint": "token",
+            "client_id": DEVICE,
+            "grant_type": "device_code",
+            "error": "slow_down",
+            "times": 1,
+        }))
+        .unwrap();
+    config.scenarios = vec![slow_down.validate(TENANT.parse().unwrap()).unwrap()];
     let router = latchkey_server::router(config, Arc::new(store))
         .await
         .unwrap();

@@ -5,7 +5,7 @@ use axum::Router;
 use latchkey_client::{Action, Client, ClientConfig, Credentials, Error};
 
 use crate::harness::{
-    DESKTOP, FILES, holds_only_user_impersonation, protected_api, serve_on_loopback, world,
+    DESKTOP, DEVICE, FILES, holds_only_user_impersonation, protected_api, serve_on_loopback, world,
 };
 use crate::sign_in::{decide_device_as_frank, sign_in_as, sign_in_frank};
 
@@ -43,8 +43,7 @@ async fn login_runs_the_code_flow_with_pkce_through_a_loopback_listener() {
 }
 
 #[tokio::test]
-async fn login_with_a_device_code_polls_until_the_person_approves() {
-    const DEVICE: &str = "a1d2e3f4-5b6c-4d7e-8f90-1a2b3c4d5e6f";
+async fn login_with_a_device_code_slows_down_then_polls_until_the_person_approves() {
     let world = world().await;
     let c = Client::new(ClientConfig {
         authority: Some(world.authority.clone()),
@@ -54,9 +53,7 @@ async fn login_with_a_device_code_polls_until_the_person_approves() {
     let (tx, rx) = tokio::sync::oneshot::channel::<String>();
     let base = world.base.clone();
     let person = tokio::spawn(async move {
-        let message = rx.await.unwrap();
-        let user_code = crate::sign_in::user_code_in(&message);
-        // The device polls at once and hears `authorization_pending`.
+        let user_code = crate::sign_in::user_code_in(&rx.await.unwrap());
         tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
         let browser = reqwest::Client::builder()
             .cookie_store(true)
@@ -65,6 +62,7 @@ async fn login_with_a_device_code_polls_until_the_person_approves() {
             .unwrap();
         decide_device_as_frank(&browser, &base, &user_code, true).await;
     });
+    let started = std::time::Instant::now();
     let tokens = c
         .login_with_device_code(&world.authority, FILES, None, move |message| {
             tx.send(message.to_owned()).unwrap();
@@ -72,7 +70,15 @@ async fn login_with_a_device_code_polls_until_the_person_approves() {
         .await
         .unwrap();
     person.await.unwrap();
-    assert!(c.token_requests() >= 2, "polled until approved");
+    // The first poll heard `slow_down` (the world's scenario): the next
+    // came the interval plus 5 seconds later (RFC 8628 §3.5), not 1 second,
+    // and by then the person had approved.
+    assert!(started.elapsed() >= std::time::Duration::from_secs(6));
+    assert_eq!(
+        c.token_requests(),
+        3,
+        "the device code, slow_down, then the tokens"
+    );
     assert_eq!(
         tokens.scope.as_deref(),
         Some("Files.Read user_impersonation")
