@@ -392,15 +392,7 @@ async fn at_the_authorize_endpoint_every_factor_comes_first() {
         .sign_in(&b, &url, "mia@contoso.example", "mia-password")
         .await;
     assert!(mfa.page().contains("id=\"mfa\""), "{mfa:?}");
-    let totp = totp_rs::TOTP::new_unchecked(
-        totp_rs::Algorithm::SHA1,
-        6,
-        1,
-        30,
-        totp_rs::Secret::Encoded("JBSWY3DPEHPK3PXP".into())
-            .to_bytes()
-            .unwrap(),
-    );
+    let totp = crate::harness::totp("JBSWY3DPEHPK3PXP");
     let posted = server
         .submit(
             &b,

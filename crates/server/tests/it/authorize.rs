@@ -581,15 +581,7 @@ async fn a_second_factor_is_asked_for_and_checked() {
         server.submit(&b, mfa.page(), &[("otp", "999999")]).await
     };
     assert!(wrong.page().contains("That code is not right"));
-    let totp = totp_rs::TOTP::new_unchecked(
-        totp_rs::Algorithm::SHA1,
-        6,
-        1,
-        30,
-        totp_rs::Secret::Encoded("JBSWY3DPEHPK3PXP".into())
-            .to_bytes()
-            .unwrap(),
-    );
+    let totp = crate::harness::totp("JBSWY3DPEHPK3PXP");
     let posted = server
         .submit(
             &b,

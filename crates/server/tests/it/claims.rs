@@ -29,16 +29,7 @@ const MFA_MESSAGE: &str = "Due to a configuration change made by your administra
 
 /// Quinn's code at `clock`'s time.
 fn totp_at(clock: &Clock) -> String {
-    totp_rs::TOTP::new_unchecked(
-        totp_rs::Algorithm::SHA1,
-        6,
-        1,
-        30,
-        totp_rs::Secret::Encoded(QUINN_TOTP.into())
-            .to_bytes()
-            .unwrap(),
-    )
-    .generate(clock.now().unix_timestamp() as u64)
+    crate::harness::totp(QUINN_TOTP).generate(clock.now().unix_timestamp() as u64)
 }
 
 /// A server whose clock the test moves: a TOTP time step is accepted

@@ -445,7 +445,7 @@ async fn the_second_factor_on_the_device_page_shows_in_amr() {
         .submit(
             &browser,
             mfa.page(),
-            &[("otp", &crate::sessions::totp_now())],
+            &[("otp", &crate::harness::totp_now())],
         )
         .await;
     let Outcome::SeeOther { location, .. } = passed else {

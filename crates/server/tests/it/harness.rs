@@ -257,6 +257,25 @@ fn assert_recent_timestamp(timestamp: &str, ahead: Duration) {
     assert!(skew < time::Duration::minutes(1), "timestamp {timestamp}");
 }
 
+/// Mia's second factor (the test directory's `totp_secret`).
+pub const MIA_TOTP: &str = "JBSWY3DPEHPK3PXP";
+
+/// An authenticator app for `secret` (SHA-1, 6 digits, 30 s).
+pub fn totp(secret: &str) -> totp_rs::TOTP {
+    totp_rs::TOTP::new_unchecked(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        totp_rs::Secret::Encoded(secret.into()).to_bytes().unwrap(),
+    )
+}
+
+/// Mia's current code.
+pub fn totp_now() -> String {
+    totp(MIA_TOTP).generate_current().unwrap()
+}
+
 /// Decodes the claims of a JWT without verifying it.
 pub fn claims(jwt: &str) -> Value {
     let payload = jwt.split('.').nth(1).unwrap();

@@ -152,20 +152,6 @@ async fn sign_in(
     location
 }
 
-pub fn totp_now() -> String {
-    totp_rs::TOTP::new_unchecked(
-        totp_rs::Algorithm::SHA1,
-        6,
-        1,
-        30,
-        totp_rs::Secret::Encoded("JBSWY3DPEHPK3PXP".into())
-            .to_bytes()
-            .unwrap(),
-    )
-    .generate_current()
-    .unwrap()
-}
-
 /// What a browser holding only the session cookie `value` gets at `url`.
 async fn with_only_session(server: &TestServer, name: &str, value: &str, url: &str) -> Outcome {
     let mut jar = Jar::default();
@@ -291,7 +277,13 @@ async fn the_session_id_changes_at_sign_in_and_at_the_second_factor() {
     assert!(mfa.page().contains("id=\"mfa\""));
     // The CSRF token changed with the binding.
     assert_ne!(field(mfa.page(), "lk_csrf"), field(page.page(), "lk_csrf"));
-    let posted = post(&server, &mut jar, mfa.page(), &[("otp", &totp_now())]).await;
+    let posted = post(
+        &server,
+        &mut jar,
+        mfa.page(),
+        &[("otp", &crate::harness::totp_now())],
+    )
+    .await;
     let Outcome::SeeOther { location, .. } = posted else {
         panic!("{posted:?}")
     };
@@ -420,7 +412,13 @@ async fn cookies_of_a_sign_in(server: &TestServer) -> Vec<Vec<String>> {
     let sign_in_cookies = jar.last_set.iter().map(|s| shape(s)).collect();
     let mfa = open(server, &mut jar, &location).await;
     assert!(jar.last_set.is_empty(), "{:?}", jar.last_set);
-    post(server, &mut jar, mfa.page(), &[("otp", &totp_now())]).await;
+    post(
+        server,
+        &mut jar,
+        mfa.page(),
+        &[("otp", &crate::harness::totp_now())],
+    )
+    .await;
     // Its Max-Age is what is left of the session: the same second, or the next.
     let mfa_cookies = jar
         .last_set

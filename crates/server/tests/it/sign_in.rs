@@ -12,7 +12,6 @@ use crate::harness::*;
 
 const LOCKED: &str = "The account is locked, you've tried to sign in too many times with an incorrect user ID or password.";
 const WRONG: &str = "Error validating credentials due to invalid username or password.";
-const MIA_TOTP: &str = "JBSWY3DPEHPK3PXP";
 
 /// A server whose clock the test moves, with no per-address limit in the
 /// way of the lockout.
@@ -184,15 +183,7 @@ async fn password_checks_are_rate_limited_per_client_address() {
 }
 
 fn totp() -> totp_rs::TOTP {
-    totp_rs::TOTP::new_unchecked(
-        totp_rs::Algorithm::SHA1,
-        6,
-        1,
-        30,
-        totp_rs::Secret::Encoded(MIA_TOTP.into())
-            .to_bytes()
-            .unwrap(),
-    )
+    crate::harness::totp(MIA_TOTP)
 }
 
 /// A six-digit code that is none of the codes valid around `now`.
