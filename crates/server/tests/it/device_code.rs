@@ -95,6 +95,25 @@ pub async fn enter_code_and_sign_in(
     server.open(browser, &location).await
 }
 
+/// A device authorization Frank approved in `browser`: he is signed in
+/// there and has consented to the app afterwards.
+async fn approved_by_frank(server: &TestServer, browser: &reqwest::Client) -> Value {
+    let device = authorize_device(server).await;
+    let consent = enter_code_and_sign_in(
+        server,
+        browser,
+        device["user_code"].as_str().unwrap(),
+        "frank@contoso.example",
+        "frank-password",
+    )
+    .await;
+    let done = server
+        .submit(browser, consent.page(), &[("consent", "accept")])
+        .await;
+    assert!(done.page().contains("id=\"device-approved\""), "{done:?}");
+    device
+}
+
 fn pending() -> Expected<'static> {
     Expected::new(
         400,
@@ -489,19 +508,8 @@ async fn a_link_with_a_code_never_approves_by_itself() {
     let server = TestServer::start().await;
     // Frank signs in and approves one device: he is signed in and has
     // consented to the app.
-    let first = authorize_device(&server).await;
     let browser = server.browser();
-    let consent = enter_code_and_sign_in(
-        &server,
-        &browser,
-        first["user_code"].as_str().unwrap(),
-        "frank@contoso.example",
-        "frank-password",
-    )
-    .await;
-    server
-        .submit(&browser, consent.page(), &[("consent", "accept")])
-        .await;
+    approved_by_frank(&server, &browser).await;
     // An attacker's device code, in a link Frank follows: the consent page
     // asks him, and a post without the page's CSRF token does nothing.
     let attacker = authorize_device(&server).await;
@@ -535,19 +543,7 @@ async fn a_link_with_a_code_never_approves_by_itself() {
 async fn two_pollers_after_approval_one_gets_tokens() {
     let server = TestServer::start().await;
     for _ in 0..5 {
-        let device = authorize_device(&server).await;
-        let browser = server.browser();
-        let consent = enter_code_and_sign_in(
-            &server,
-            &browser,
-            device["user_code"].as_str().unwrap(),
-            "frank@contoso.example",
-            "frank-password",
-        )
-        .await;
-        server
-            .submit(&browser, consent.page(), &[("consent", "accept")])
-            .await;
+        let device = approved_by_frank(&server, &server.browser()).await;
         let code = device["device_code"].as_str().unwrap();
         let (a, b) = tokio::join!(poll_rfc(&server, code), poll_rfc(&server, code));
         let mut statuses = [a.status().as_u16(), b.status().as_u16()];
