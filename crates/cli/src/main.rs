@@ -21,6 +21,7 @@ mod db_cmd;
 mod demo_api;
 mod head_refusals;
 mod keys_cmd;
+mod managed_identity;
 mod scenario_cmd;
 mod serve;
 mod store_args;

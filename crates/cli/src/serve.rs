@@ -15,6 +15,7 @@ use crate::connections::ConnectionLimits;
 use crate::head_refusals::RefusalStyle;
 use crate::store_args::StoreArgs;
 
+use latchkey_server::managed_identity::ManagedIdentityConfig;
 use latchkey_server::{Profile, ServerConfig};
 
 #[derive(Args, Debug)]
@@ -105,6 +106,20 @@ pub struct ServeArgs {
     /// clients trust DATA/tls/ca.pem.
     #[arg(long)]
     tls_self_signed: bool,
+    /// Serve the managed identity endpoints (App Service and IMDS
+    /// protocols) on this address: a listener of their own, plain http,
+    /// meant for loopback. Off without it.
+    #[arg(long)]
+    managed_identity_listen: Option<SocketAddr>,
+    /// The tenant (id or domain) whose managed identities they serve;
+    /// needed when the directory has more than one tenant.
+    #[arg(long, requires = "managed_identity_listen")]
+    managed_identity_tenant: Option<String>,
+    /// The App Service protocol's secret (an app's IDENTITY_HEADER);
+    /// without it, one made once and kept in DATA/managed-identity-secret.
+    /// Prefer LATCHKEY_MANAGED_IDENTITY_SECRET: a flag shows in `ps`.
+    #[arg(long, env = "LATCHKEY_MANAGED_IDENTITY_SECRET", hide_env_values = true)]
+    managed_identity_secret: Option<String>,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -133,6 +148,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let local = listener.local_addr()?;
+    let mi_listener =
+        match args.managed_identity_listen {
+            Some(address) => Some(tokio::net::TcpListener::bind(address).await.with_context(
+                || format!("cannot listen on {address} (--managed-identity-listen)"),
+            )?),
+            None => None,
+        };
     // Without --public-url, the address actually bound (port 0 picks one).
     let tls = match (&args.tls_cert, &args.tls_key, args.tls_self_signed) {
         (Some(cert), Some(key), _) => Some(crate::tls::TlsFiles {
@@ -173,9 +195,26 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     config.scenarios = scenarios;
     config.scenario_seed = args.scenario_seed;
     let public_url = config.public_url.clone();
-    let router = latchkey_server::router(config, store).await?;
+    let (router, managed_identity) = match mi_listener {
+        Some(mi_listener) => {
+            let secret = crate::managed_identity::secret(
+                &args.store.data,
+                args.managed_identity_secret.as_deref(),
+            )?;
+            let mi_config = ManagedIdentityConfig {
+                tenant: args.managed_identity_tenant.clone(),
+                secret: secret.clone(),
+            };
+            let (router, endpoints) =
+                latchkey_server::router_with_managed_identity(config, store, &mi_config).await?;
+            (router, Some((mi_listener, endpoints, secret)))
+        }
+        None => (latchkey_server::router(config, store).await?, None),
+    };
     crate::release_startup_heap();
     let shutdown = shutdown_signal();
+    // Registered now too: a signal right after the lines below stops both.
+    let mi_shutdown = shutdown_signal();
     say!(
         "Latchkey listening on {} (store: {store_label}, profile: {})",
         base_url(scheme, local),
@@ -183,6 +222,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     );
     if let Some(ca) = tls.as_ref().and_then(|t| t.ca.as_ref()) {
         say!("TLS: clients must trust the local CA at {}", ca.display());
+    }
+    if let Some((mi_listener, endpoints, secret)) = &managed_identity {
+        crate::managed_identity::print_environment(mi_listener.local_addr()?, endpoints, secret);
     }
     if let Some(demo) = demo {
         print_demo(&public_url, &demo);
@@ -202,9 +244,35 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         profile: args.profile,
         hsts: hsts.then_some(HSTS),
     };
-    crate::connections::serve(listener, router, acceptor, limits, refusals, shutdown)
-        .await
-        .context("serving")
+    let main = crate::connections::serve(
+        listener,
+        router,
+        acceptor,
+        limits,
+        refusals.clone(),
+        shutdown,
+    );
+    let Some((mi_listener, endpoints, _)) = managed_identity else {
+        return main.await.context("serving");
+    };
+    // The managed identity endpoints: their own listener, plain http, the
+    // same connection handling; never routes of the main listener.
+    let mi_refusals = RefusalStyle {
+        hsts: None,
+        ..refusals
+    };
+    let mi = crate::connections::serve(
+        mi_listener,
+        endpoints.router,
+        None,
+        limits,
+        mi_refusals,
+        mi_shutdown,
+    );
+    tokio::try_join!(async { main.await.context("serving") }, async {
+        mi.await.context("serving the managed identity endpoints")
+    },)?;
+    Ok(())
 }
 
 /// Over https, browsers are told to come back over https only (RFC 6797),

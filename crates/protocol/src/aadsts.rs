@@ -166,6 +166,9 @@ catalogue! {
     TenantNotFound { tenant: String } = 90002, InvalidRequest, AzureAd,
         "The tenant in the path is not known.",
         "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.";
+    UnknownInstance = 50049, InvalidInstance, AzureAd,
+        "Instance discovery (`/common/discovery/instance`) asked about an `authorization_endpoint` that is not an https or http URL of this server's host with a tenant in its path.",
+        "Unknown or invalid instance.";
     InvalidTenantIdentifier { tenant: String } = 900023, InvalidRequest, AzureAd,
         "A tenant path segment that is not UTF-8 once percent-decoded (the segment is quoted as it was sent).",
         "Specified tenant identifier '{tenant}' is neither a valid DNS name, nor a valid external domain.";

@@ -189,6 +189,10 @@ error_codes! {
     /// Azure AD: "The `device_code` sent to the `/token` endpoint wasn't
     /// recognized."
     BadVerificationCode = "bad_verification_code", [Token], 400, 400, FixRequest;
+    /// Azure AD's instance discovery (`/common/discovery/instance`): the
+    /// `authorization_endpoint` asked about is not an authority this
+    /// server knows.
+    InvalidInstance = "invalid_instance", [Token], 400, 400, FixRequest;
     /// RFC 6750: "The access token is missing, invalid, or is revoked."
     InvalidToken = "invalid_token", [Resource], 400, 401, RequestNewToken;
     /// RFC 6750: "The access token does not contain the impersonation

@@ -146,7 +146,7 @@ pub struct AccessTokenClaims {
     /// v1: the client. v2 tokens carry `azp` instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appid: Option<String>,
-    /// v1: "0" public client, "1" client secret.
+    /// v1: "0" public client, "1" client secret, "2" a managed identity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appidacr: Option<String>,
     /// v2: the client.
@@ -155,6 +155,10 @@ pub struct AccessTokenClaims {
     /// v2: "0" public client, "1" client secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub azpacr: Option<String>,
+    /// `app` in a managed identity's token (Azure AD sends it there; for
+    /// other app-only tokens it is an optional claim).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idtyp: Option<String>,
     pub oid: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<String>>,

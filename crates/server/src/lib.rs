@@ -19,8 +19,10 @@ pub mod directory;
 mod discovery;
 mod error;
 mod form_body;
+mod instance_discovery;
 pub mod keys;
 mod logout;
+pub mod managed_identity;
 pub mod private_files;
 mod request_body;
 pub mod scenarios;
@@ -54,6 +56,20 @@ pub async fn router(
     let shared = Shared::new(AppState::load(config, store).await?);
     shared.spawn_reload();
     Ok(routes(shared))
+}
+
+/// Like [`router`], plus the managed identity endpoints' router for the
+/// tenant `managed_identity` names, over the same view of the store: to
+/// serve on a listener of its own, never merged into the main router.
+pub async fn router_with_managed_identity(
+    config: ServerConfig,
+    store: Arc<dyn store::Store>,
+    managed_identity: &managed_identity::ManagedIdentityConfig,
+) -> Result<(Router, managed_identity::ManagedIdentityRouter), StartError> {
+    let shared = Shared::new(AppState::load(config, store).await?);
+    let endpoints = managed_identity::router(shared.clone(), managed_identity)?;
+    shared.spawn_reload();
+    Ok((routes(shared), endpoints))
 }
 
 /// A public GET route (discovery, keys) that any origin may read. Its
@@ -106,6 +122,12 @@ fn routes(state: Shared) -> Router {
         // The keys URL of Azure AD's v2.0 discovery, which API samples
         // hard-code: the same keys.
         .route("/{tenant}/discovery/v2.0/keys", public_get(discovery::jwks))
+        // MSAL asks it about an authority host it does not know (Azure AD
+        // serves it under `common`; any tenant segment answers the same).
+        .route(
+            "/{tenant}/discovery/instance",
+            public_get(instance_discovery::instance_discovery),
+        )
         // ADAL asks `UserRealm`, MSAL `userrealm`.
         .route("/common/UserRealm/{user}", get(discovery::user_realm))
         .route("/common/userrealm/{user}", get(discovery::user_realm))

@@ -20,6 +20,10 @@ pub enum StartError {
     Key(#[from] KeyError),
     #[error(transparent)]
     Rng(#[from] RngError),
+    /// The managed identity endpoints' tenant is unknown, or not named
+    /// while the directory has several.
+    #[error("{0}")]
+    ManagedIdentityTenant(String),
 }
 
 /// What a request sees: one consistent view of the directory, with the

@@ -35,6 +35,7 @@ fn every_condition() -> Vec<Aadsts> {
         Aadsts::TenantNotFound {
             tenant: s("nowhere.example"),
         },
+        Aadsts::UnknownInstance,
         Aadsts::InvalidTenantIdentifier { tenant: s("%FF") },
         Aadsts::UnknownApplication {
             client_id: s("c"),
@@ -198,6 +199,7 @@ fn the_catalogue() {
         9002313 400 invalid_request: Invalid request. The Authorization header is present more than once; send the client credentials once.
         9002313 400 invalid_request: Invalid request. Client credentials were sent both in the Authorization header and in the request body; use only one.
         90002 400 invalid_request: Tenant 'nowhere.example' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.
+        50049 400 invalid_instance: Unknown or invalid instance.
         900023 400 invalid_request: Specified tenant identifier '%FF' is neither a valid DNS name, nor a valid external domain.
         700016 400 unauthorized_client: Application with identifier 'c' was not found in the directory 't'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.
         7000218 401 invalid_client: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.

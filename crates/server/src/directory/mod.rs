@@ -7,6 +7,7 @@
 
 mod demo;
 mod file;
+mod managed_identity;
 mod redirect_uri;
 
 use std::collections::HashMap;
@@ -18,6 +19,7 @@ use crate::secrets::Digest;
 
 pub use demo::{DemoCredentials, DemoError, demo_directory};
 pub use file::{DirectoryError, DirectoryFile, load_directory_file, parse_directory};
+pub use managed_identity::{IdentityKind, IdentitySelector, ManagedIdentity};
 pub use redirect_uri::origin_of;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,7 +150,7 @@ pub struct Permission {
 }
 
 /// An application (OAuth client).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct App {
     pub tenant_id: Uuid,
     pub client_id: Uuid,
@@ -265,6 +267,7 @@ pub struct DirectoryData {
     pub apps: Vec<App>,
     pub users: Vec<User>,
     pub consents: Vec<Consent>,
+    pub managed_identities: Vec<ManagedIdentity>,
 }
 
 /// How the `{tenant}` path segment resolved.
@@ -282,6 +285,8 @@ pub struct Directory {
     by_domain: HashMap<String, Uuid>,
     apis: HashMap<Uuid, Vec<Api>>,
     apps: HashMap<Uuid, App>,
+    /// By tenant: never among `apps`, so the token endpoint finds none.
+    managed_identities: HashMap<Uuid, Vec<ManagedIdentity>>,
 }
 
 impl Directory {
@@ -299,7 +304,40 @@ impl Directory {
         for app in data.apps {
             directory.apps.insert(app.client_id, app);
         }
+        for identity in data.managed_identities {
+            directory
+                .managed_identities
+                .entry(identity.tenant_id)
+                .or_default()
+                .push(identity);
+        }
         directory
+    }
+
+    /// The managed identity of `tenant` that `selector` names: the
+    /// system-assigned one, or a user-assigned one by client id, principal
+    /// id (GUIDs, any case) or resource id.
+    pub fn managed_identity(
+        &self,
+        tenant: Uuid,
+        selector: &IdentitySelector,
+    ) -> Option<&ManagedIdentity> {
+        let guid = |text: &str| Uuid::try_parse(text.trim()).ok();
+        let mut identities = self.managed_identities.get(&tenant)?.iter();
+        match selector {
+            IdentitySelector::System => identities.find(|i| i.kind == IdentityKind::System),
+            IdentitySelector::ClientId(id) => {
+                let id = guid(id)?;
+                identities.find(|i| i.client_id == id)
+            }
+            IdentitySelector::PrincipalId(id) => {
+                let id = guid(id)?;
+                identities.find(|i| i.principal_id == id)
+            }
+            IdentitySelector::ResourceId(id) => {
+                identities.find(|i| i.kind == IdentityKind::User && i.named_by_resource_id(id))
+            }
+        }
     }
 
     /// Resolves `/{tenant}`: a GUID, a domain name, or `common`.

@@ -160,12 +160,15 @@ pub enum Rotation {
 
 #[async_trait]
 pub trait Store: DeviceCodeStore + Send + Sync + 'static {
-    /// Makes every tenant, API, app, user and consent in `data` exactly as
-    /// given (insert or replace), in one transaction. Entries the data does
-    /// not name are left alone.
+    /// Makes every tenant, API, app, user, consent and managed identity in
+    /// `data` exactly as given (insert or replace), in one transaction.
+    /// Entries the data does not name are left alone, except a tenant's
+    /// system-assigned identity, which a new one replaces (a tenant has at
+    /// most one).
     async fn apply_directory(&self, data: &DirectoryData) -> Result<(), StoreError>;
 
-    /// Tenants, APIs and apps (not users: they may be millions).
+    /// Tenants, APIs, apps and managed identities (not users: they may be
+    /// millions).
     async fn load_directory(&self) -> Result<DirectoryData, StoreError>;
 
     async fn find_user_by_upn(&self, tenant: Uuid, upn: &str) -> Result<Option<User>, StoreError>;

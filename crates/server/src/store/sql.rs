@@ -76,7 +76,8 @@ macro_rules! sql_store {
 
             use super::$store;
             use crate::directory::{
-                Api, App, Consent, DirectoryData, LockoutPolicy, Permission, Tenant, User,
+                Api, App, Consent, DirectoryData, IdentityKind, LockoutPolicy, ManagedIdentity,
+                Permission, Tenant, User,
             };
             use crate::secrets::Digest;
             use crate::store::sql::{
@@ -215,6 +216,26 @@ impl Store for $store {
                 .execute(&mut *tx)
                 .await?;
         }
+        for identity in &data.managed_identities {
+            if identity.kind == IdentityKind::System {
+                // At most one system-assigned identity per tenant: the
+                // file's replaces the one stored before.
+                sqlx::query("DELETE FROM managed_identities WHERE tenant_id = $1 AND kind = 'system' AND client_id <> $2")
+                    .bind(identity.tenant_id.to_string())
+                    .bind(identity.client_id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query("INSERT INTO managed_identities (client_id, tenant_id, name, principal_id, kind, permissions) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (client_id) DO UPDATE SET tenant_id = excluded.tenant_id, name = excluded.name, principal_id = excluded.principal_id, kind = excluded.kind, permissions = excluded.permissions")
+                .bind(identity.client_id.to_string())
+                .bind(identity.tenant_id.to_string())
+                .bind(&identity.name)
+                .bind(identity.principal_id.to_string())
+                .bind(identity.kind.as_str())
+                .bind(to_json(&identity.permissions))
+                .execute(&mut *tx)
+                .await?;
+        }
         for consent in &data.consents {
             sqlx::query("INSERT INTO consents (tenant_id, user_oid, client_id, api, scopes) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, user_oid, client_id, api) DO UPDATE SET scopes = excluded.scopes")
                 .bind(consent.tenant_id.to_string())
@@ -314,6 +335,22 @@ impl Store for $store {
                 permissions: from_json::<Vec<Permission>>(row.try_get("permissions")?)?,
                 assignment_required: row.try_get("assignment_required")?,
                 assigned_users: from_json(row.try_get("assigned_users")?)?,
+            });
+        }
+        for row in sqlx::query("SELECT client_id, tenant_id, name, principal_id, kind, permissions FROM managed_identities ORDER BY tenant_id, client_id")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let kind: String = row.try_get("kind")?;
+            data.managed_identities.push(ManagedIdentity {
+                tenant_id: uuid(row.try_get("tenant_id")?)?,
+                name: row.try_get("name")?,
+                client_id: uuid(row.try_get("client_id")?)?,
+                principal_id: uuid(row.try_get("principal_id")?)?,
+                kind: IdentityKind::parse(&kind).ok_or_else(|| {
+                    StoreError::Corrupt(format!("'{kind}' is not a kind of managed identity"))
+                })?,
+                permissions: from_json::<Vec<Permission>>(row.try_get("permissions")?)?,
             });
         }
         Ok(data)

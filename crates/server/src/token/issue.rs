@@ -206,6 +206,7 @@ pub fn access_token(
     let appidacr = match caller.method {
         AuthMethod::None => "0",
         AuthMethod::Basic | AuthMethod::Post => "1",
+        AuthMethod::ManagedIdentity => "2",
     };
     let (oid, sub, roles, scp, upn, amr) = match subject {
         Subject::App { roles } => {
@@ -255,6 +256,7 @@ pub fn access_token(
         appidacr: (version == Version::V1).then(|| appidacr.to_owned()),
         azp: (version == Version::V2).then(|| caller.app.client_id.to_string()),
         azpacr: (version == Version::V2).then(|| appidacr.to_owned()),
+        idtyp: (caller.method == AuthMethod::ManagedIdentity).then(|| "app".to_owned()),
         oid,
         roles,
         scp,

@@ -36,8 +36,10 @@ use crate::scenarios::{Facts, Probe};
 use crate::scope::{v2_response_scope, v2_scope};
 use crate::state::AppState;
 use crate::tenant_segment::TenantSegment;
+pub(crate) use issue::{Subject, access_token, resolve_api};
+pub(crate) use request::AuthMethod;
 pub(crate) use request::Form;
-use request::{AuthMethod, PresentedClient, presented_client};
+use request::{PresentedClient, presented_client};
 
 /// The tenant and the authenticated client a grant works for.
 pub struct Caller<'a> {

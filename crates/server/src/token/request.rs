@@ -81,6 +81,9 @@ pub enum AuthMethod {
     Post,
     /// No secret: a public client.
     None,
+    /// A managed identity's token, asked for at the managed identity
+    /// endpoints (never the token endpoint): Azure AD's `appidacr` "2".
+    ManagedIdentity,
 }
 
 /// The client id and secret as presented, before anything is checked.

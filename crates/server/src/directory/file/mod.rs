@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use latchkey_protocol::same_resource;
 
+mod managed_identity;
 mod raw;
 
 use super::{Api, App, Consent, DirectoryData, LockoutPolicy, Tenant, User};
@@ -141,6 +142,13 @@ fn validate(raw: RawDirectory) -> Result<DirectoryFile, DirectoryError> {
         for (app, (at, assigned)) in data.apps[first_app..].iter_mut().zip(assignments) {
             app.assigned_users = assigned_users(&at, &data.users[first_user..], assigned)?;
         }
+        data.managed_identities.extend(managed_identity::validate(
+            &at,
+            tenant.id,
+            &apis,
+            raw_tenant.managed_identities,
+            &mut client_ids,
+        )?);
         for (i, spec) in raw_tenant.scenarios.into_iter().enumerate() {
             let scenario = spec
                 .validate(tenant.id)

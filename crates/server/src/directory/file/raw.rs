@@ -51,6 +51,8 @@ pub struct RawTenant {
     /// Error scenarios in force from the start (see `scenarios`).
     #[serde(default)]
     pub scenarios: Vec<ScenarioSpec>,
+    #[serde(default)]
+    pub managed_identities: Vec<RawManagedIdentity>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -122,4 +124,28 @@ pub struct RawConsent {
     pub api: Option<String>,
     #[serde(default)]
     pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawManagedIdentity {
+    pub name: String,
+    pub client_id: Uuid,
+    /// "system" or "user".
+    pub kind: String,
+    /// The service principal's object id; derived from the client id when
+    /// absent.
+    pub principal_id: Option<Uuid>,
+    #[serde(default)]
+    pub permissions: Vec<RawIdentityPermission>,
+}
+
+/// An application permission of a managed identity: roles only (an
+/// identity has no user to hold delegated scopes for).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIdentityPermission {
+    pub api: String,
+    #[serde(default)]
+    pub roles: Vec<String>,
 }
