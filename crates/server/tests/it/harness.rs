@@ -23,14 +23,16 @@ pub const FABRIKAM_SECRET: &str = "fabrikam-secret-0123456789-abcdefghijk";
 pub const FILES: &str = "https://files.contoso.example/";
 
 /// The Contoso test directory, shared with the other test suites.
-const DIRECTORY: &str = include_str!("../../../../tests/fixtures/directory.toml");
+pub const DIRECTORY: &str = include_str!("../../../../tests/fixtures/directory.toml");
 
 pub struct TestServer {
     pub base: String,
     pub http: reqwest::Client,
     pub db_path: std::path::PathBuf,
-    _dir: TempDir,
-    server: tokio::task::JoinHandle<()>,
+    /// The data directory, for a test that builds its own server
+    /// (`managed_identity`).
+    pub(crate) _dir: TempDir,
+    pub(crate) server: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for TestServer {

@@ -10,6 +10,8 @@ mod correlation;
 mod device_code;
 mod discovery;
 mod harness;
+mod instance_discovery;
+mod managed_identity;
 mod msal_cache;
 mod oauth2_rs;
 mod on_behalf_of;
