@@ -57,12 +57,16 @@ def start_server(workdir, listen="127.0.0.1:0", args=()):
     return server, base
 
 
-def run(library, tests, listen="127.0.0.1:0", args=()):
-    """Runs each test(base) against one server; returns the exit status."""
+def run(library, tests, listen="127.0.0.1:0", args=(), after_start=None):
+    """Runs each test(base) against one server; returns the exit status.
+    `after_start(server)`, if given, reads what the server printed after
+    its first two lines before the tests run."""
     passed = failed = 0
     with tempfile.TemporaryDirectory() as workdir:
         server, base = start_server(workdir, listen, args)
         try:
+            if after_start:
+                after_start(server)
             for test in tests:
                 try:
                     test(base)

@@ -114,8 +114,12 @@ pub(crate) fn router(
         secret: Arc::new(Digest::of(&config.secret)),
     };
     let router = Router::new()
+        // With a trailing slash too: msal-node asks IMDS at
+        // `…/oauth2/token/`; either protocol takes both.
         .route(APP_SERVICE_PATH, get(app_service::token))
+        .route(&format!("{APP_SERVICE_PATH}/"), get(app_service::token))
         .route(IMDS_PATH, get(imds::token))
+        .route(&format!("{IMDS_PATH}/"), get(imds::token))
         .route_layer(axum::middleware::from_fn_with_state(
             mi.clone(),
             context::overload_guard,
