@@ -326,6 +326,19 @@ async fn imds_gives_tokens_with_its_string_numbers() {
         WEB_HOST,
         &derived_principal(WEB_HOST),
     );
+    // msal-node asks with a trailing slash.
+    let response = mi
+        .server
+        .http
+        .get(format!(
+            "{}/metadata/identity/oauth2/token/?{IMDS}",
+            mi.base
+        ))
+        .header("Metadata", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
     let resource_id =
         form_urlencoded::byte_serialize(BATCH_RESOURCE_ID.as_bytes()).collect::<String>();
     for selector in [
