@@ -19,6 +19,7 @@ pub mod directory;
 mod discovery;
 mod error;
 mod form_body;
+mod issuer_keys;
 pub mod keys;
 mod logout;
 pub mod private_files;

@@ -5,6 +5,7 @@ mod app_id;
 mod assignment;
 mod authorize;
 mod claims;
+mod client_assertion;
 mod code;
 mod correlation;
 mod device_code;

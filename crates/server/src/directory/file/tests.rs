@@ -220,7 +220,7 @@ fn on_behalf_of_needs_a_confidential_client() {
     };
     assert_eq!(
         error_of(&app("")),
-        "tenants[0].apps[0].grant_types: on_behalf_of needs a confidential client (a secret)"
+        "tenants[0].apps[0].grant_types: on_behalf_of needs a confidential client (a secret, a certificate or a federated credential)"
     );
     let confidential = app("  secret = \"0123456789abcdef0123456789abcdef\"\n");
     assert!(parse_directory(&format!("{TENANT}{confidential}")).is_ok());
