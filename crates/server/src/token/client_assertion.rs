@@ -143,8 +143,10 @@ fn named_certificate<'a>(app: &'a App, token: &Jws<'_>) -> Result<&'a Certificat
         .and_then(Value::as_array)
         .and_then(|chain| chain.first())
     {
+        // MSAL Python copies the PEM's base64 lines, line breaks and all.
         let der = first
             .as_str()
+            .map(|b64| b64.split_ascii_whitespace().collect::<String>())
             .and_then(|b64| STANDARD.decode(b64).ok())
             .ok_or(Aadsts::AssertionMalformed)?;
         let sent = Certificate::from_der(&der).map_err(|_| Aadsts::AssertionMalformed)?;
@@ -154,20 +156,20 @@ fn named_certificate<'a>(app: &'a App, token: &Jws<'_>) -> Result<&'a Certificat
             .find(|c| c.sha1 == sent.sha1)
             .ok_or_else(|| not_found(sent.thumbprint()));
     }
-    let (thumbprint, find): (Vec<u8>, Thumbprint) =
-        if let Some(s256) = token.header_str("x5t#S256") {
-            (base64url_lenient(s256)?, |c| &c.sha256)
-        } else if let Some(sha1) = token.header_str("x5t") {
-            (base64url_lenient(sha1)?, |c| &c.sha1)
-        } else if let Some(kid) = token.header_str("kid") {
-            match hex_bytes(kid) {
-                Some(bytes) if bytes.len() == 32 => (bytes, |c| &c.sha256),
-                Some(bytes) => (bytes, |c| &c.sha1),
-                None => return Err(not_found(kid.to_owned())),
-            }
-        } else {
-            return Err(Aadsts::ClientAssertionNoKeyId.into());
-        };
+    let (thumbprint, find): (Vec<u8>, Thumbprint) = if let Some(s256) = token.header_str("x5t#S256")
+    {
+        (base64url_lenient(s256)?, |c| &c.sha256)
+    } else if let Some(sha1) = token.header_str("x5t") {
+        (base64url_lenient(sha1)?, |c| &c.sha1)
+    } else if let Some(kid) = token.header_str("kid") {
+        match hex_bytes(kid) {
+            Some(bytes) if bytes.len() == 32 => (bytes, |c| &c.sha256),
+            Some(bytes) => (bytes, |c| &c.sha1),
+            None => return Err(not_found(kid.to_owned())),
+        }
+    } else {
+        return Err(Aadsts::ClientAssertionNoKeyId.into());
+    };
     app.certificates
         .iter()
         .find(|c| find(c) == thumbprint.as_slice())

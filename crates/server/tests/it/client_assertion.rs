@@ -793,9 +793,16 @@ async fn without_a_jwks_file_the_issuers_published_keys_are_fetched() {
     .await;
 }
 
-/// `STANDARD` base64 of the daemon's certificate, as `x5c` carries it.
-pub fn daemon_x5c() -> String {
-    STANDARD.encode(daemon_cert())
+/// The daemon's certificate as MSAL Python's `x5c` carries it: the PEM's
+/// base64 lines, line breaks and all.
+fn daemon_x5c() -> String {
+    let b64 = STANDARD.encode(daemon_cert());
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|line| std::str::from_utf8(line).unwrap())
+        .collect();
+    lines.join("\n")
 }
 
 #[tokio::test]
