@@ -10,6 +10,7 @@ mod code;
 mod correlation;
 mod device_code;
 mod discovery;
+mod federated_credential;
 mod harness;
 mod msal_cache;
 mod oauth2_rs;
