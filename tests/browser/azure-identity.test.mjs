@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AuthenticationRequiredError, ClientSecretCredential } from '@azure/identity';
+import { AuthenticationRequiredError, ClientCertificateCredential, ClientSecretCredential } from '@azure/identity';
 import { DIRECTORY, launch } from './support.mjs';
 
 // The Contoso test directory's tenant and its confidential web app.
@@ -22,6 +22,9 @@ const TENANT = '7fe81447-da57-4385-becb-6de57f21477e';
 const WEB = '2d4d11a2-f814-46a7-890a-274a72a7309e';
 const WEB_SECRET = 'web-secret-0123456789-abcdefghijklmnop';
 const FILES = 'https://files.contoso.example/';
+// Contoso Daemon: no secret, a certificate (its key in the fixture PEM).
+const DAEMON = 'c3e7d1a2-8b4f-4c6d-9e0a-1f2b3c4d5e6f';
+const DAEMON_PEM = new URL('../fixtures/contoso-daemon.pem', import.meta.url).pathname;
 
 let server;
 let ca;
@@ -46,7 +49,7 @@ function headers(entries) {
 const httpClient = {
   sendRequest(request) {
     const requestHeaders = request.headers.toJSON();
-    sent.push({ method: request.method, url: new URL(request.url), headers: requestHeaders });
+    sent.push({ method: request.method, url: new URL(request.url), headers: requestHeaders, body: typeof request.body === 'string' ? request.body : '' });
     return new Promise((resolve, reject) => {
       const req = httpsRequest(new URL(request.url), { method: request.method, headers: requestHeaders, ca }, (res) => {
         const chunks = [];
@@ -102,4 +105,34 @@ test('a wrong secret: the error carries the x-ms-client-request-id the SDK sent'
   assert.ok(error.message.includes('Description: AADSTS7000215: Invalid client secret provided.'), error.message);
   assert.ok(error.message.includes(`Correlation ID: ${correlationId}`), error.message);
   assert.ok(!error.message.includes(token.url.searchParams.get('client-request-id')), 'not the query id');
+});
+
+test('ClientCertificateCredential gets a token with a PS256 assertion naming x5t#S256', async () => {
+  const credential = new ClientCertificateCredential(TENANT, DAEMON, { certificatePath: DAEMON_PEM }, options());
+  const token = await credential.getToken(`${FILES}.default`);
+  const claims = JSON.parse(Buffer.from(token.token.split('.')[1], 'base64url'));
+  assert.equal(claims.azp, DAEMON);
+  assert.equal(claims.azpacr, '2', 'a certificate authenticated the app');
+  const request = sent.filter((r) => r.method === 'POST' && r.url.pathname.endsWith('/oauth2/v2.0/token')).at(-1);
+  const assertion = new URLSearchParams(request.body).get('client_assertion');
+  const header = JSON.parse(Buffer.from(assertion.split('.')[0], 'base64url'));
+  assert.equal(header.alg, 'PS256');
+  assert.match(header['x5t#S256'], /^[A-Za-z0-9_-]{43}$/, 'unpadded base64url SHA-256');
+});
+
+test('ClientCertificateCredential with another certificate: AADSTS700027 names its thumbprint', async () => {
+  const { generateKeyPairSync, X509Certificate } = await import('node:crypto');
+  // A PEM with the daemon's certificate but a key that is not its: the
+  // signature cannot verify.
+  const pem = readFileSync(DAEMON_PEM, 'utf8');
+  const certificate = pem.slice(pem.indexOf('-----BEGIN CERTIFICATE-----'));
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const forged = privateKey.export({ type: 'pkcs8', format: 'pem' }) + certificate;
+  const credential = new ClientCertificateCredential(TENANT, DAEMON, { certificate: forged }, options());
+  const error = await credential.getToken(`${FILES}.default`).then(
+    () => assert.fail('a key that is not the certificate\'s must fail'),
+    (err) => err,
+  );
+  const thumbprint = new X509Certificate(certificate).fingerprint.replaceAll(':', '');
+  assert.ok(error.message.includes(`AADSTS700027: Client assertion contains an invalid signature. [Reason - The provided signature value did not match the expected signature value., Thumbprint of key used by client: '${thumbprint}']`), error.message);
 });

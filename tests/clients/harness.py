@@ -37,12 +37,12 @@ class Logs(logging.Handler):
         self.lines.append(record.getMessage())
 
 
-def start_server(workdir, listen="127.0.0.1:0", args=()):
-    """Starts `latchkey serve --tls-self-signed` (plus `args`); returns
-    (process, base URL)."""
+def start_server(workdir, listen="127.0.0.1:0", args=(), directory=DIRECTORY):
+    """Starts `latchkey serve --tls-self-signed` (plus `args`) on
+    `directory`; returns (process, base URL)."""
     binary = os.environ.get("LATCHKEY_BIN", "target/debug/latchkey")
     server = subprocess.Popen(
-        [binary, "serve", "--directory", DIRECTORY, "--listen", listen, "--data", os.path.join(workdir, "data"), "--tls-self-signed", *args],
+        [binary, "serve", "--directory", directory, "--listen", listen, "--data", os.path.join(workdir, "data"), "--tls-self-signed", *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     first = server.stdout.readline()
@@ -57,13 +57,13 @@ def start_server(workdir, listen="127.0.0.1:0", args=()):
     return server, base
 
 
-def run(library, tests, listen="127.0.0.1:0", args=(), after_start=None):
+def run(library, tests, listen="127.0.0.1:0", args=(), directory=DIRECTORY, after_start=None):
     """Runs each test(base) against one server; returns the exit status.
     `after_start(server)`, if given, reads what the server printed after
     its first two lines before the tests run."""
     passed = failed = 0
     with tempfile.TemporaryDirectory() as workdir:
-        server, base = start_server(workdir, listen, args)
+        server, base = start_server(workdir, listen, args, directory)
         try:
             if after_start:
                 after_start(server)

@@ -176,7 +176,7 @@ catalogue! {
         "No application with that client id in the tenant (at the authorization endpoint: the error page).",
         "Application with identifier '{client_id}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.";
     MissingClientSecret = 7000218, InvalidClient, AzureAd,
-        "A confidential client sent no secret; a public client asked for an on-behalf-of token (a confidential client's grant).",
+        "A confidential client sent neither a secret nor a client assertion; a public client asked for an on-behalf-of token (a confidential client's grant).",
         "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.";
     InvalidClientSecret { client_id: String } = 7000215, InvalidClient, AzureAd,
         "A wrong client secret (with `WWW-Authenticate: Basic` when it came over Basic).",
@@ -184,6 +184,60 @@ catalogue! {
     PublicClientSentSecret = 700025, InvalidClient, AzureAd,
         "A public client sent a secret.",
         "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.";
+    ClientAssertionWithSecret = 9002313, InvalidRequest, Latchkey,
+        "A `client_assertion` together with a client secret (in the body or the `Authorization` header).",
+        "Invalid request. Both a client secret and a client assertion were sent; a client authenticates with one credential.";
+    ClientAssertionTypeUnsupported { value: String } = 9002313, InvalidRequest, Latchkey,
+        "A `client_assertion_type` other than `urn:ietf:params:oauth:client-assertion-type:jwt-bearer` (RFC 7523).",
+        "Invalid request. The client_assertion_type '{value}' is not supported; send 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'.";
+    CredentialFieldMissing { field: &'static str } = 90014, InvalidRequest, AzureAd,
+        "A `client_assertion` without a claim it needs: `iss`, `sub`, `aud` or `exp` (and `jti` for an app with `single_use_assertions`).",
+        "The required field '{field}' is missing from the credential. Ensure that you have all the necessary parameters for the login request.";
+    ClientAssertionAlgorithm { alg: Box<str>, supported: &'static str } = 5002738, InvalidClient, AzureAd,
+        "A `client_assertion` whose `alg` Latchkey does not take for its key: `none`, an HMAC (`HS256` keyed with the certificate, a forgery), or one that does not fit the key's type (RS256 and PS256 for an RSA key, ES256 for a P-256 key).",
+        "Invalid JWT token. '{alg}' is not a supported signature algorithm. Supported signing algorithms are: '{supported}'";
+    ClientAssertionNoKeyId = 5002723, InvalidClient, AzureAd,
+        "A certificate's `client_assertion` whose header names no key: no `x5t`, `x5t#S256` nor `kid`.",
+        "Invalid JWT token. No certificate SHA-1 thumbprint, certificate SHA-256 thumbprint, nor keyId specified in token header.";
+    ClientCertificateNotFound { thumbprint: Box<str>, client_id: Box<str> } = 700027, InvalidClient, AzureAd,
+        "A `client_assertion` signed by a certificate the app did not register (the thumbprint its header names, or its `x5c`'s first certificate): also an app with a secret and no certificate.",
+        "The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '{thumbprint}', Please check the certificates registered for app Id '{client_id}' in the directory.]";
+    ClientAssertionSignatureInvalid { thumbprint: Box<str> } = 700027, InvalidClient, AzureAd,
+        "A `client_assertion` whose signature does not verify with the registered certificate (or the federated issuer's key) its header names.",
+        "Client assertion contains an invalid signature. [Reason - The provided signature value did not match the expected signature value., Thumbprint of key used by client: '{thumbprint}']";
+    ClientCertificateExpired { thumbprint: Box<str>, start: Box<str>, end: Box<str> } = 700027, InvalidClient, AzureAd,
+        "A `client_assertion` signed by a registered certificate outside its validity (`notBefore`, `notAfter`).",
+        "Client assertion contains an invalid signature. [Reason - The key used is expired., Thumbprint of key used by client: '{thumbprint}', Found key 'Start={start}, End={end}']";
+    ClientAssertionTimeRange { now: Box<str>, valid_from: Box<str>, expires: Box<str> } = 700024, InvalidClient, AzureAd,
+        "A `client_assertion` past its `exp`, or before its `nbf` (five minutes of clock skew allowed on `nbf`).",
+        "Client assertion is not within its valid time range. Current time: {now}, assertion valid from {valid_from}, expiry time of assertion {expires}. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .";
+    ClientAssertionLifetime { lifetime: u64, cap: u64 } = 700024, InvalidClient, Latchkey,
+        "A `client_assertion` valid for longer than Latchkey takes (from its `nbf`, else its `iat`, else now, to its `exp`): one hour for a certificate's, a day for a federated issuer's.",
+        "Client assertion is not within its valid time range: it is valid for {lifetime} seconds, longer than the {cap} seconds this server accepts. Create assertions that expire sooner; ten minutes is usual.";
+    ClientAssertionAudience { expected: Box<str> } = 700023, InvalidClient, AzureAd,
+        "A certificate's `client_assertion` whose `aud` is not this tenant's token endpoint (v1 or v2.0, the tenant named by id, a domain, or as the request's path names it).",
+        "Client assertion audience claim does not match Realm issuer. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials . The audience must be the token endpoint, such as '{expected}'.";
+    ClientAssertionSubject = 700021, InvalidClient, AzureAd,
+        "A certificate's `client_assertion` whose `iss` or `sub` is not the `client_id` (where `iss` is no federated issuer of the app).",
+        "Client assertion application identifier doesn't match 'client_id' parameter. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .";
+    ClientAssertionReplayed { jti: String } = 50027, InvalidClient, Latchkey,
+        "A `client_assertion` presented again (the same `jti` before its `exp`) to an app with `single_use_assertions`; Azure AD and Latchkey's default take an assertion again until it expires.",
+        "Invalid JWT token. The client assertion with jti '{jti}' has already been used, and this application accepts each assertion once. Create a new assertion for each request.";
+    FederatedIssuerNotFound { issuer: String } = 700211, InvalidClient, AzureAd,
+        "A federated `client_assertion` whose `iss` is none of the app's `federated_credentials`.",
+        "No matching federated identity record found for presented assertion issuer '{issuer}'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation";
+    FederatedSubjectNotFound { subject: String } = 700213, InvalidClient, AzureAd,
+        "A federated `client_assertion` from a trusted issuer whose `sub` no federated credential of that issuer names.",
+        "No matching federated identity record found for presented assertion subject '{subject}'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation";
+    FederatedAudienceNotFound { audience: String } = 700212, InvalidClient, AzureAd,
+        "A federated `client_assertion` whose issuer and subject match a federated credential but whose `aud` is none of its audiences.",
+        "No matching federated identity record found for presented assertion audience '{audience}'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation";
+    FederatedKeyNotFound { kid: Box<str>, issuer: Box<str> } = 700027, InvalidClient, Latchkey,
+        "A federated `client_assertion` whose `kid` is none of its issuer's keys (the credential's `jwks_path`, or the issuer's published JWKS, fetched again once).",
+        "Client assertion failed signature validation. [Reason - The key was not found., Key id used by the issuer: '{kid}', Issuer: '{issuer}']";
+    FederatedKeysUnavailable { issuer: String } = 50166, InvalidClient, Latchkey,
+        "A federated credential without `jwks_path` whose issuer's OpenID configuration or keys could not be fetched (unreachable, an error status, not JSON, too slow).",
+        "Request to External OIDC endpoint failed. The signing keys of the issuer '{issuer}' could not be fetched from its OpenID configuration.";
     GrantTypeNotAllowed { client_id: String, grant_type: String } = 70000, UnauthorizedClient, Latchkey,
         "The client may not use this grant type (at the authorization endpoint: the code flow).",
         "The application '{client_id}' is not allowed to use the grant type '{grant_type}'.";
@@ -239,7 +293,7 @@ catalogue! {
         "An on-behalf-of request (`grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`) whose `requested_token_use` is not `on_behalf_of`.",
         "Invalid request. The requested_token_use '{value}' is not supported; an on-behalf-of request sends 'on_behalf_of'.";
     AssertionMalformed = 50027, InvalidRequest, AzureAd,
-        "An on-behalf-of `assertion` that is not a compact JWS (three base64url parts, a JSON header and JSON claims).",
+        "An on-behalf-of `assertion`, or a `client_assertion`, that is not a compact JWS (three base64url parts, a JSON header and JSON claims).",
         "JWT token is invalid or malformed.";
     AssertionKeyNotFound { kid: String } = 50013, InvalidGrant, AzureAd,
         "An on-behalf-of `assertion` whose `kid` names no key this server publishes (another authority's token, or one signed by a key retired since).",

@@ -20,6 +20,7 @@ mod discovery;
 mod error;
 mod form_body;
 mod instance_discovery;
+mod issuer_keys;
 pub mod keys;
 mod logout;
 pub mod managed_identity;

@@ -6,6 +6,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::ServerConfig;
 use crate::directory::Directory;
+use crate::issuer_keys::IssuerKeys;
 use crate::keys::{KeyError, KeyRing, SigningKey};
 use crate::scenarios::Scenarios;
 use crate::secrets::{MacKey, RngError, random_bytes};
@@ -42,6 +43,8 @@ pub struct AppState {
     pub sign_in_limits: Arc<SignInLimits>,
     /// Binds the pages' CSRF tokens to the browser's cookies.
     pub csrf_key: Arc<MacKey>,
+    /// The keys of the external issuers apps trust, fetched on demand.
+    pub issuer_keys: Arc<IssuerKeys>,
 }
 
 /// The router's state: the current view, replaced whole when the directory
@@ -93,6 +96,7 @@ impl Shared {
             scenarios: state.scenarios.clone(),
             sign_in_limits: state.sign_in_limits.clone(),
             csrf_key: state.csrf_key.clone(),
+            issuer_keys: state.issuer_keys.clone(),
         });
         match self.current.write() {
             Ok(mut guard) => *guard = next,
@@ -148,6 +152,7 @@ impl AppState {
             csrf_key,
             in_flight: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
             sign_in_limits: Arc::new(SignInLimits::new(&config)),
+            issuer_keys: Arc::new(IssuerKeys::new()),
             config,
             store,
             directory,
@@ -180,13 +185,15 @@ impl AppState {
     /// failures of names idle for a day (that were not locked), the client
     /// addresses whose allowance is full, expired sessions, and device
     /// codes an hour after they expired (until then a late poll is told
-    /// `expired_token`, not that the code is unknown).
+    /// `expired_token`, not that the code is unknown), and spent client
+    /// assertions once expired (a replay then fails on its `exp`).
     async fn forget_stale_sign_ins(&self) -> Result<(), StartError> {
         self.sign_in_limits.forget_idle();
         let now = self.config.clock.now().unix_timestamp();
         self.store.prune_sign_in_attempts(now - 86_400).await?;
         self.store.delete_expired_sessions(now).await?;
         self.store.delete_expired_device_codes(now - 3_600).await?;
+        self.store.delete_expired_assertions(now).await?;
         Ok(())
     }
 

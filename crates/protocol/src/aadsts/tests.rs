@@ -44,6 +44,56 @@ fn every_condition() -> Vec<Aadsts> {
         Aadsts::MissingClientSecret,
         Aadsts::InvalidClientSecret { client_id: s("c") },
         Aadsts::PublicClientSentSecret,
+        Aadsts::ClientAssertionWithSecret,
+        Aadsts::ClientAssertionTypeUnsupported { value: s("saml2") },
+        Aadsts::CredentialFieldMissing { field: "iss" },
+        Aadsts::ClientAssertionAlgorithm {
+            alg: b("HS256"),
+            supported: "RS256,PS256",
+        },
+        Aadsts::ClientAssertionNoKeyId,
+        Aadsts::ClientCertificateNotFound {
+            thumbprint: b("8F6F"),
+            client_id: b("c"),
+        },
+        Aadsts::ClientAssertionSignatureInvalid {
+            thumbprint: b("8F6F"),
+        },
+        Aadsts::ClientCertificateExpired {
+            thumbprint: b("8F6F"),
+            start: b("2020-01-01T00:00:00.0000000Z"),
+            end: b("2021-01-01T00:00:00.0000000Z"),
+        },
+        Aadsts::ClientAssertionTimeRange {
+            now: b("2023-12-11T23:52:19.6223401Z"),
+            valid_from: b("1970-01-01T00:00:00.0000000Z"),
+            expires: b("2023-12-11T23:50:00.0000000Z"),
+        },
+        Aadsts::ClientAssertionLifetime {
+            lifetime: 7200,
+            cap: 3600,
+        },
+        Aadsts::ClientAssertionAudience {
+            expected: b("https://login.example/t/oauth2/v2.0/token"),
+        },
+        Aadsts::ClientAssertionSubject,
+        Aadsts::ClientAssertionReplayed { jti: s("j") },
+        Aadsts::FederatedIssuerNotFound {
+            issuer: s("https://issuer.example"),
+        },
+        Aadsts::FederatedSubjectNotFound {
+            subject: s("system:serviceaccount:ns:sa"),
+        },
+        Aadsts::FederatedAudienceNotFound {
+            audience: s("api://Other"),
+        },
+        Aadsts::FederatedKeyNotFound {
+            kid: b("k"),
+            issuer: b("https://issuer.example"),
+        },
+        Aadsts::FederatedKeysUnavailable {
+            issuer: s("https://issuer.example"),
+        },
         Aadsts::GrantTypeNotAllowed {
             client_id: s("c"),
             grant_type: s("password"),
@@ -205,6 +255,24 @@ fn the_catalogue() {
         7000218 401 invalid_client: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.
         7000215 401 invalid_client: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app 'c'.
         700025 401 invalid_client: Client is public so neither 'client_assertion' nor 'client_secret' should be presented.
+        9002313 400 invalid_request: Invalid request. Both a client secret and a client assertion were sent; a client authenticates with one credential.
+        9002313 400 invalid_request: Invalid request. The client_assertion_type 'saml2' is not supported; send 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'.
+        90014 400 invalid_request: The required field 'iss' is missing from the credential. Ensure that you have all the necessary parameters for the login request.
+        5002738 401 invalid_client: Invalid JWT token. 'HS256' is not a supported signature algorithm. Supported signing algorithms are: 'RS256,PS256'
+        5002723 401 invalid_client: Invalid JWT token. No certificate SHA-1 thumbprint, certificate SHA-256 thumbprint, nor keyId specified in token header.
+        700027 401 invalid_client: The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '8F6F', Please check the certificates registered for app Id 'c' in the directory.]
+        700027 401 invalid_client: Client assertion contains an invalid signature. [Reason - The provided signature value did not match the expected signature value., Thumbprint of key used by client: '8F6F']
+        700027 401 invalid_client: Client assertion contains an invalid signature. [Reason - The key used is expired., Thumbprint of key used by client: '8F6F', Found key 'Start=2020-01-01T00:00:00.0000000Z, End=2021-01-01T00:00:00.0000000Z']
+        700024 401 invalid_client: Client assertion is not within its valid time range. Current time: 2023-12-11T23:52:19.6223401Z, assertion valid from 1970-01-01T00:00:00.0000000Z, expiry time of assertion 2023-12-11T23:50:00.0000000Z. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .
+        700024 401 invalid_client: Client assertion is not within its valid time range: it is valid for 7200 seconds, longer than the 3600 seconds this server accepts. Create assertions that expire sooner; ten minutes is usual.
+        700023 401 invalid_client: Client assertion audience claim does not match Realm issuer. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials . The audience must be the token endpoint, such as 'https://login.example/t/oauth2/v2.0/token'.
+        700021 401 invalid_client: Client assertion application identifier doesn't match 'client_id' parameter. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .
+        50027 401 invalid_client: Invalid JWT token. The client assertion with jti 'j' has already been used, and this application accepts each assertion once. Create a new assertion for each request.
+        700211 401 invalid_client: No matching federated identity record found for presented assertion issuer 'https://issuer.example'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation
+        700213 401 invalid_client: No matching federated identity record found for presented assertion subject 'system:serviceaccount:ns:sa'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation
+        700212 401 invalid_client: No matching federated identity record found for presented assertion audience 'api://Other'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation
+        700027 401 invalid_client: Client assertion failed signature validation. [Reason - The key was not found., Key id used by the issuer: 'k', Issuer: 'https://issuer.example']
+        50166 401 invalid_client: Request to External OIDC endpoint failed. The signing keys of the issuer 'https://issuer.example' could not be fetched from its OpenID configuration.
         70000 400 unauthorized_client: The application 'c' is not allowed to use the grant type 'password'.
         70003 400 unsupported_grant_type: The app requested an unsupported grant type 'magic'.
         500011 400 invalid_resource: The resource principal named https://r/ was not found in the tenant named t. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.

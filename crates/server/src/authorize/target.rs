@@ -258,6 +258,9 @@ mod tests {
             permissions: Vec::new(),
             assignment_required: false,
             assigned_users: Vec::new(),
+            certificates: Vec::new(),
+            federated_credentials: Vec::new(),
+            single_use_assertions: false,
         }
     }
 

@@ -5,6 +5,7 @@
 //! applications that every token request consults. Users and grants are not
 //! held in memory: they live in the store, which scales to millions of them.
 
+pub mod credentials;
 mod demo;
 mod file;
 mod managed_identity;
@@ -16,9 +17,12 @@ use latchkey_protocol::{GrantType, Profile, Version, same_resource};
 use uuid::Uuid;
 
 use crate::secrets::Digest;
+use credentials::{Certificate, FederatedCredential};
 
 pub use demo::{DemoCredentials, DemoError, demo_directory};
-pub use file::{DirectoryError, DirectoryFile, load_directory_file, parse_directory};
+pub use file::{
+    DirectoryError, DirectoryFile, load_directory_file, parse_directory, parse_directory_at,
+};
 pub use managed_identity::{IdentityKind, IdentitySelector, ManagedIdentity};
 pub use redirect_uri::origin_of;
 
@@ -172,11 +176,25 @@ pub struct App {
     /// them by UPN). Without `assignment_required` they change nothing, as
     /// Azure AD's assignments do while assignment is not required.
     pub assigned_users: Vec<Uuid>,
+    /// Certificates whose keys sign the app's client assertions.
+    pub certificates: Vec<Certificate>,
+    /// External issuers whose assertions are the app's credential.
+    pub federated_credentials: Vec<FederatedCredential>,
+    /// Each client assertion accepted once, by its `jti` (Azure AD takes
+    /// one again until it expires).
+    pub single_use_assertions: bool,
 }
 
 impl App {
+    /// A client with a credential: a secret, a certificate or a federated
+    /// credential.
     pub fn is_confidential(&self) -> bool {
-        self.secret.is_some()
+        self.secret.is_some() || self.signs_assertions()
+    }
+
+    /// Whether the app authenticates with client assertions.
+    pub fn signs_assertions(&self) -> bool {
+        !self.certificates.is_empty() || !self.federated_credentials.is_empty()
     }
 
     pub fn allows(&self, grant: GrantType) -> bool {

@@ -2,6 +2,7 @@
 //! per module; every single-use or rotation rule is one atomic statement
 //! (or one transaction) in the database, never a check in process memory.
 
+mod assertions;
 mod device_codes;
 mod postgres;
 mod sql;
@@ -13,6 +14,7 @@ use uuid::Uuid;
 use crate::directory::{Consent, DirectoryData, LockoutPolicy, User};
 use crate::secrets::Digest;
 
+pub use assertions::AssertionStore;
 pub use device_codes::{DeviceCodeRecord, DeviceCodeStatus, DeviceCodeStore};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -159,7 +161,7 @@ pub enum Rotation {
 }
 
 #[async_trait]
-pub trait Store: DeviceCodeStore + Send + Sync + 'static {
+pub trait Store: DeviceCodeStore + AssertionStore + Send + Sync + 'static {
     /// Makes every tenant, API, app, user, consent and managed identity in
     /// `data` exactly as given (insert or replace), in one transaction.
     /// Entries the data does not name are left alone, except a tenant's

@@ -8,6 +8,7 @@ use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use super::StoreError;
+use super::assertions::assertion_store;
 use super::device_codes::device_code_store;
 use super::sql::sql_store;
 
@@ -51,3 +52,4 @@ impl PostgresStore {
 
 sql_store!(PostgresStore, sqlx::Postgres, sqlx::postgres::PgRow);
 device_code_store!(PostgresStore, sqlx::Postgres, sqlx::postgres::PgRow);
+assertion_store!(PostgresStore);

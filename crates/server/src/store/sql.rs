@@ -14,6 +14,18 @@ pub(super) fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "[]".into())
 }
 
+/// A certificate as the store keeps it: base64 DER.
+pub(super) fn certificate(
+    b64: &str,
+) -> Result<crate::directory::credentials::Certificate, StoreError> {
+    use base64::Engine;
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|e| StoreError::Corrupt(format!("certificate: {e}")))?;
+    crate::directory::credentials::Certificate::from_der(&der)
+        .map_err(|e| StoreError::Corrupt(format!("certificate {e}")))
+}
+
 pub(super) fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("JSON column: {e}")))
 }
@@ -81,7 +93,7 @@ macro_rules! sql_store {
             };
             use crate::secrets::Digest;
             use crate::store::sql::{
-                digest, from_json, like_escaped, lockout_policy, profile_name, reuse_seconds, to_json,
+                certificate, digest, from_json, like_escaped, lockout_policy, profile_name, reuse_seconds, to_json,
                 uuid,
             };
             use crate::store::{
@@ -188,7 +200,7 @@ impl Store for $store {
         }
         for app in &data.apps {
             let grants: Vec<&str> = app.grant_types.iter().map(|g| g.as_str()).collect();
-            sqlx::query("INSERT INTO apps (client_id, tenant_id, name, object_id, secret_sha256, redirect_uris, grant_types, permissions, spa_redirect_uris, assignment_required, assigned_users) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (client_id) DO UPDATE SET tenant_id = excluded.tenant_id, name = excluded.name, object_id = excluded.object_id, secret_sha256 = excluded.secret_sha256, redirect_uris = excluded.redirect_uris, grant_types = excluded.grant_types, permissions = excluded.permissions, spa_redirect_uris = excluded.spa_redirect_uris, assignment_required = excluded.assignment_required, assigned_users = excluded.assigned_users")
+            sqlx::query("INSERT INTO apps (client_id, tenant_id, name, object_id, secret_sha256, redirect_uris, grant_types, permissions, spa_redirect_uris, assignment_required, assigned_users, certificates, federated_credentials, single_use_assertions) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (client_id) DO UPDATE SET tenant_id = excluded.tenant_id, name = excluded.name, object_id = excluded.object_id, secret_sha256 = excluded.secret_sha256, redirect_uris = excluded.redirect_uris, grant_types = excluded.grant_types, permissions = excluded.permissions, spa_redirect_uris = excluded.spa_redirect_uris, assignment_required = excluded.assignment_required, assigned_users = excluded.assigned_users, certificates = excluded.certificates, federated_credentials = excluded.federated_credentials, single_use_assertions = excluded.single_use_assertions")
                 .bind(app.client_id.to_string())
                 .bind(app.tenant_id.to_string())
                 .bind(&app.name)
@@ -200,6 +212,9 @@ impl Store for $store {
                 .bind(to_json(&app.spa_redirect_uris))
                 .bind(app.assignment_required)
                 .bind(to_json(&app.assigned_users))
+                .bind(to_json(&app.certificates.iter().map(|c| c.to_base64()).collect::<Vec<_>>()))
+                .bind(to_json(&app.federated_credentials))
+                .bind(app.single_use_assertions)
                 .execute(&mut *tx)
                 .await?;
         }
@@ -335,6 +350,12 @@ impl Store for $store {
                 permissions: from_json::<Vec<Permission>>(row.try_get("permissions")?)?,
                 assignment_required: row.try_get("assignment_required")?,
                 assigned_users: from_json(row.try_get("assigned_users")?)?,
+                certificates: from_json::<Vec<String>>(row.try_get("certificates")?)?
+                    .iter()
+                    .map(|b64| certificate(b64))
+                    .collect::<Result<_, _>>()?,
+                federated_credentials: from_json(row.try_get("federated_credentials")?)?,
+                single_use_assertions: row.try_get("single_use_assertions")?,
             });
         }
         for row in sqlx::query("SELECT client_id, tenant_id, name, principal_id, kind, permissions FROM managed_identities ORDER BY tenant_id, client_id")

@@ -8,6 +8,7 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use super::StoreError;
+use super::assertions::assertion_store;
 use super::device_codes::device_code_store;
 use super::sql::sql_store;
 
@@ -77,3 +78,4 @@ fn make_private(path: &Path) -> Result<(), StoreError> {
 
 sql_store!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
 device_code_store!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
+assertion_store!(SqliteStore);

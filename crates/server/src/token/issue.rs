@@ -206,6 +206,7 @@ pub fn access_token(
     let appidacr = match caller.method {
         AuthMethod::None => "0",
         AuthMethod::Basic | AuthMethod::Post => "1",
+        AuthMethod::Assertion => "2",
         AuthMethod::ManagedIdentity => "2",
     };
     let (oid, sub, roles, scp, upn, amr) = match subject {

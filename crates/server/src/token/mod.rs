@@ -6,6 +6,7 @@
 //! Each grant lives in its own module and returns a [`TokenResponseV1`].
 
 mod authorization_code;
+mod client_assertion;
 mod client_credentials;
 mod cross_origin;
 mod device_code;
@@ -206,6 +207,7 @@ async fn grant(
         .into());
     }
     let presented = presented_client(headers, form)?;
+    let assertion = presented.assertion.clone();
     let (tenant, app, method) =
         authenticate_client(state, tenant, tenant_segment, presented, origin.as_deref())?;
     let caller = Caller {
@@ -218,6 +220,9 @@ async fn grant(
         ctx,
         origin: origin.as_deref(),
     };
+    if let Some(assertion) = &assertion {
+        client_assertion::verify(state, &caller, assertion).await?;
+    }
     let translated;
     let form = match version {
         Version::V1 => form,
@@ -340,19 +345,28 @@ fn authenticate_client<'a>(
     };
     let basic = presented.method == AuthMethod::Basic;
     let challenge = |e: ProtocolError| if basic { e.with_basic_challenge() } else { e };
-    match (&app.secret, &presented.secret) {
-        (Some(_), None) if cross_origin.is_some() && !app.spa_redirect_uris.is_empty() => {}
-        // A web app's grant from a browser's page: refused for where it
-        // comes from, as Azure AD does, rather than for the secret a
-        // page could never hold.
-        (Some(_), None) if let Some(origin) = cross_origin => {
-            return Err(Aadsts::CrossOriginNotSpa {
-                origin: origin.to_owned(),
+    match (&presented.secret, &presented.assertion) {
+        (None, None) if app.is_confidential() => {
+            if cross_origin.is_some() && !app.spa_redirect_uris.is_empty() {
+                // A single-page application's page: a public client here.
+            } else if let Some(origin) = cross_origin {
+                // A web app's grant from a browser's page: refused for
+                // where it comes from, as Azure AD does, rather than for
+                // the credential a page could never hold.
+                return Err(Aadsts::CrossOriginNotSpa {
+                    origin: origin.to_owned(),
+                }
+                .into());
+            } else {
+                return Err(Aadsts::MissingClientSecret.into());
             }
-            .into());
         }
-        (Some(_), None) => return Err(Aadsts::MissingClientSecret.into()),
-        (Some(expected), Some(secret)) if !expected.matches(secret) => {
+        (Some(_), _) | (_, Some(_)) if !app.is_confidential() => {
+            return Err(challenge(Aadsts::PublicClientSentSecret.into()));
+        }
+        // An app without a secret (it has certificates or a federated
+        // credential) is told the secret is wrong, as Azure AD does.
+        (Some(secret), _) if !app.secret.is_some_and(|expected| expected.matches(secret)) => {
             return Err(challenge(
                 Aadsts::InvalidClientSecret {
                     client_id: app.client_id.to_string(),
@@ -360,7 +374,8 @@ fn authenticate_client<'a>(
                 .into(),
             ));
         }
-        (None, Some(_)) => return Err(challenge(Aadsts::PublicClientSentSecret.into())),
+        // A client assertion is verified by the caller (`client_assertion`),
+        // which may fetch an issuer's keys.
         _ => {}
     }
     Ok((tenant, app, presented.method))

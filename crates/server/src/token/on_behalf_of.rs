@@ -27,10 +27,8 @@
 //! exchanges at once both succeed, each a sign-in of its own (a refresh
 //! token family each, when the app may refresh).
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use latchkey_protocol::{Aadsts, TokenResponseV1};
-use serde_json::{Map, Value};
+use latchkey_protocol::{Aadsts, Jws, TokenResponseV1};
+use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -221,38 +219,6 @@ pub fn verify(
     })
 }
 
-/// A compact JWS (RFC 7515 §7.1) taken apart: JSON header and claims, the
-/// signed part and the signature. `None` for anything else.
-struct Jws<'a> {
-    header: Map<String, Value>,
-    claims: Map<String, Value>,
-    signed: &'a [u8],
-    signature: Vec<u8>,
-}
-
-impl<'a> Jws<'a> {
-    fn parse(raw: &'a str) -> Option<Jws<'a>> {
-        let (signed, signature) = raw.rsplit_once('.')?;
-        let (header, claims) = signed.split_once('.')?;
-        let object = |part: &str| -> Option<Map<String, Value>> {
-            match serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).ok()?).ok()? {
-                Value::Object(map) => Some(map),
-                _ => None,
-            }
-        };
-        Some(Jws {
-            header: object(header)?,
-            claims: object(claims)?,
-            signed: signed.as_bytes(),
-            signature: URL_SAFE_NO_PAD.decode(signature).ok()?,
-        })
-    }
-
-    fn header_str(&self, name: &str) -> Option<&str> {
-        self.header.get(name).and_then(Value::as_str)
-    }
-}
-
 /// Unix seconds as RFC 3339 (`2024-05-01T12:00:00Z`), for messages.
 fn rfc3339(seconds: i64) -> String {
     OffsetDateTime::from_unix_timestamp(seconds)
@@ -267,30 +233,6 @@ fn rfc3339(seconds: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_compact_jws_is_three_base64url_parts_of_json_objects() {
-        let part = |json: &str| URL_SAFE_NO_PAD.encode(json);
-        let good = format!(
-            "{}.{}.{}",
-            part(r#"{"alg":"RS256"}"#),
-            part("{}"),
-            part("sig")
-        );
-        let parsed = Jws::parse(&good).unwrap();
-        assert_eq!(parsed.header_str("alg"), Some("RS256"));
-        assert_eq!(parsed.signature, b"sig");
-        for bad in [
-            "not a token".to_owned(),
-            format!("{}.{}", part("{}"), part("{}")),
-            format!("{}.{}.{}", part("[]"), part("{}"), part("s")),
-            format!("{}.{}.{}", part("{}"), part("not json"), part("s")),
-            format!("{}.{}.a=", part("{}"), part("{}")),
-            format!("{}.{}.{}.{}", part("{}"), part("{}"), part("{}"), part("s")),
-        ] {
-            assert!(Jws::parse(&bad).is_none(), "{bad}");
-        }
-    }
 
     #[test]
     fn times_read_as_rfc3339() {

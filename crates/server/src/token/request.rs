@@ -79,17 +79,26 @@ pub enum AuthMethod {
     Basic,
     /// `client_secret` in the body (client_secret_post).
     Post,
-    /// No secret: a public client.
+    /// A signed `client_assertion` (RFC 7523 §2.2: `private_key_jwt`, or a
+    /// federated issuer's token).
+    Assertion,
+    /// No credential: a public client.
     None,
     /// A managed identity's token, asked for at the managed identity
     /// endpoints (never the token endpoint): Azure AD's `appidacr` "2".
     ManagedIdentity,
 }
 
-/// The client id and secret as presented, before anything is checked.
+/// `client_assertion_type` of a JWT client assertion (RFC 7523 §2.2).
+pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// The client id and credential as presented, before anything is checked.
 pub struct PresentedClient {
     pub client_id: String,
+    /// The secret, over Basic or in the body.
     pub secret: Option<String>,
+    /// The `client_assertion`, its type checked.
+    pub assertion: Option<String>,
     pub method: AuthMethod,
 }
 
@@ -112,17 +121,20 @@ pub fn presented_client(
     if authorizations.next().is_some() {
         return Err(Aadsts::DuplicateAuthorizationHeader.into());
     }
+    let assertion = presented_assertion(form)?;
     let Some(authorization) = first else {
         let client_id = form.require("client_id")?.to_owned();
         let secret = form.get("client_secret").map(str::to_owned);
-        let method = if secret.is_some() {
-            AuthMethod::Post
-        } else {
-            AuthMethod::None
+        let method = match (&secret, &assertion) {
+            (Some(_), Some(_)) => return Err(Aadsts::ClientAssertionWithSecret.into()),
+            (Some(_), None) => AuthMethod::Post,
+            (None, Some(_)) => AuthMethod::Assertion,
+            (None, None) => AuthMethod::None,
         };
         return Ok(PresentedClient {
             client_id,
             secret,
+            assertion,
             method,
         });
     };
@@ -130,6 +142,9 @@ pub fn presented_client(
         parse_basic(authorization.as_bytes()).ok_or(Aadsts::MalformedAuthorizationHeader)?;
     if form.get("client_secret").is_some() {
         return Err(Aadsts::ConflictingClientCredentials.into());
+    }
+    if assertion.is_some() {
+        return Err(Aadsts::ClientAssertionWithSecret.into());
     }
     if let Some(body_id) = form.get("client_id")
         && body_id != client_id
@@ -142,8 +157,33 @@ pub fn presented_client(
     Ok(PresentedClient {
         client_id,
         secret: Some(secret),
+        assertion: None,
         method: AuthMethod::Basic,
     })
+}
+
+/// The `client_assertion`, with the `client_assertion_type` it needs.
+fn presented_assertion(form: &Form) -> Result<Option<String>, ProtocolError> {
+    let (assertion, kind) = (
+        form.get("client_assertion"),
+        form.get("client_assertion_type"),
+    );
+    match (assertion, kind) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(Aadsts::MissingParameter {
+            name: "client_assertion_type",
+        }
+        .into()),
+        (None, Some(_)) => Err(Aadsts::MissingParameter {
+            name: "client_assertion",
+        }
+        .into()),
+        (Some(assertion), Some(JWT_BEARER_ASSERTION)) => Ok(Some(assertion.to_owned())),
+        (Some(_), Some(other)) => Err(Aadsts::ClientAssertionTypeUnsupported {
+            value: other.to_owned(),
+        }
+        .into()),
+    }
 }
 
 /// `Basic base64(urlencode(id) ":" urlencode(secret))`, RFC 6749 §2.3.1.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use latchkey_server::ServerConfig;
-use latchkey_server::directory::parse_directory;
+use latchkey_server::directory::parse_directory_at;
 use latchkey_server::store::{SqliteStore, Store};
 use serde_json::Value;
 use tempfile::TempDir;
@@ -58,7 +58,16 @@ impl TestServer {
         let dir = tempfile::tempdir().unwrap();
         let db_path = dir.path().join("latchkey.db");
         let store = SqliteStore::open(&db_path).await.unwrap();
-        TestServer::serve(Arc::new(store), directory, dir, db_path, configure).await
+        TestServer::serve(Arc::new(store), directory, None, dir, db_path, configure).await
+    }
+
+    /// A server over a directory file whose relative paths (certificates,
+    /// JWKS files) start at `base`.
+    pub async fn start_with_directory_at(directory: &str, base: &std::path::Path) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join("latchkey.db");
+        let store = SqliteStore::open(&db_path).await.unwrap();
+        TestServer::serve(Arc::new(store), directory, Some(base), dir, db_path, |_| {}).await
     }
 
     /// A server over `store` (either engine) with the test directory
@@ -66,18 +75,19 @@ impl TestServer {
     pub async fn start_on(store: Arc<dyn Store>) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let db_path = dir.path().join("none");
-        TestServer::serve(store, DIRECTORY, dir, db_path, |_| {}).await
+        TestServer::serve(store, DIRECTORY, None, dir, db_path, |_| {}).await
     }
 
     async fn serve(
         store: Arc<dyn Store>,
         directory: &str,
+        base: Option<&std::path::Path>,
         dir: TempDir,
         db_path: std::path::PathBuf,
         configure: impl FnOnce(&mut ServerConfig),
     ) -> TestServer {
         store
-            .apply_directory(&parse_directory(directory).unwrap().directory)
+            .apply_directory(&parse_directory_at(directory, base).unwrap().directory)
             .await
             .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -246,6 +256,33 @@ pub async fn assert_token_error(response: reqwest::Response, expected: Expected<
     );
     assert_eq!(body, wire);
     doc
+}
+
+/// Reads the error document, builds the expected message from it (for a
+/// message that names the request's time), and checks every byte.
+pub async fn assert_token_error_naming(
+    response: reqwest::Response,
+    expected: Expected<'_>,
+    message: impl FnOnce(&Value) -> String,
+) {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.text().await.unwrap();
+    let doc: Value = serde_json::from_str(&body).unwrap();
+    let message = message(&doc);
+    let mut rebuilt = axum::http::Response::builder().status(status);
+    for (name, value) in &headers {
+        rebuilt = rebuilt.header(name, value);
+    }
+    let rebuilt = reqwest::Response::from(rebuilt.body(body).unwrap());
+    assert_token_error(
+        rebuilt,
+        Expected {
+            message: &message,
+            ..expected
+        },
+    )
+    .await;
 }
 
 /// `YYYY-MM-DD HH:MM:SSZ`, within a minute of now (on a clock `ahead`).

@@ -432,33 +432,6 @@ async fn an_assertion_from_another_issuer_is_refused() {
     task.abort();
 }
 
-/// Reads the error document, builds the expected message from it (for a
-/// message that names the request's time), and checks every byte.
-async fn assert_token_error_naming(
-    response: reqwest::Response,
-    expected: Expected<'_>,
-    message: impl FnOnce(&Value) -> String,
-) {
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.text().await.unwrap();
-    let doc: Value = serde_json::from_str(&body).unwrap();
-    let message = message(&doc);
-    let mut rebuilt = axum::http::Response::builder().status(status);
-    for (name, value) in &headers {
-        rebuilt = rebuilt.header(name, value);
-    }
-    let rebuilt = reqwest::Response::from(rebuilt.body(body).unwrap());
-    assert_token_error(
-        rebuilt,
-        Expected {
-            message: &message,
-            ..expected
-        },
-    )
-    .await;
-}
-
 #[tokio::test]
 async fn an_expired_assertion_is_refused() {
     let clock = Clock::adjustable();

@@ -83,6 +83,8 @@ both_engines!(
     claims_challenge_settings_round_trip,
     app_assignments_round_trip,
     a_device_code_not_assigned_is_kept_and_never_redeemed,
+    secretless_credentials_round_trip,
+    concurrent_presentations_of_an_assertion_have_one_winner,
 );
 
 const NOW: i64 = 1_800_000_000;
@@ -1255,6 +1257,77 @@ id = "7fe81447-da57-4385-becb-6de57f21477e"
         assert!(
             !store
                 .redeem_device_code(&record.digest, NOW, None)
+                .await
+                .unwrap()
+        );
+    }
+
+    pub async fn secretless_credentials_round_trip(store: Arc<dyn Store>) {
+        let fixture = include_str!("../../../../tests/fixtures/directory.toml");
+        let federated = r#"
+  [[tenants.apps]]
+  client_id = "d4f8e2b3-9c5a-4d7e-8f1b-2a3c4d5e6f70"
+  name = "Contoso Workload"
+  grant_types = ["client_credentials"]
+  single_use_assertions = true
+    [[tenants.apps.federated_credentials]]
+    issuer = "https://token.actions.githubusercontent.com"
+    subject = "repo:contoso/payments:environment:prod"
+    audience = ["api://AzureADTokenExchange", "api://Other"]
+"#;
+        let text = fixture.replacen(
+            "  [[tenants.users]]\n",
+            &format!("{federated}\n  [[tenants.users]]\n"),
+            1,
+        );
+        let data = latchkey_server::directory::parse_directory(&text)
+            .unwrap()
+            .directory;
+        store.apply_directory(&data).await.unwrap();
+        let loaded = store.load_directory().await.unwrap();
+        let app = |apps: &[latchkey_server::directory::App], name: &str| {
+            apps.iter().find(|a| a.name == name).unwrap().clone()
+        };
+        let daemon = app(&loaded.apps, "Contoso Daemon");
+        assert_eq!(daemon, app(&data.apps, "Contoso Daemon"));
+        assert_eq!(daemon.certificates.len(), 1);
+        assert!(!daemon.single_use_assertions);
+        let workload = app(&loaded.apps, "Contoso Workload");
+        assert_eq!(workload, app(&data.apps, "Contoso Workload"));
+        assert!(workload.single_use_assertions);
+        assert_eq!(
+            workload.federated_credentials[0].audiences,
+            ["api://AzureADTokenExchange", "api://Other"]
+        );
+    }
+
+    pub async fn concurrent_presentations_of_an_assertion_have_one_winner(store: Arc<dyn Store>) {
+        let client = Uuid::new_v4();
+        for trial in 0..50 {
+            let jti = format!("assertion-{trial}");
+            let attempts = (0..2).map(|_| {
+                let store = store.clone();
+                let jti = jti.clone();
+                tokio::spawn(async move { store.spend_assertion(client, &jti, NOW + 600).await })
+            });
+            let mut wins = 0;
+            for attempt in attempts {
+                wins += attempt.await.unwrap().unwrap() as usize;
+            }
+            assert_eq!(wins, 1, "trial {trial}");
+        }
+        // Another app's assertion with the same jti is its own.
+        assert!(
+            store
+                .spend_assertion(Uuid::new_v4(), "assertion-0", NOW + 600)
+                .await
+                .unwrap()
+        );
+        // Forgotten once expired (a replay then fails on its `exp`).
+        store.delete_expired_assertions(NOW + 601).await.unwrap();
+        assert!(
+            store
+                .spend_assertion(client, "assertion-0", NOW + 1_200)
                 .await
                 .unwrap()
         );

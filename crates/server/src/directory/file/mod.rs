@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use latchkey_protocol::same_resource;
 
+mod credentials;
 mod managed_identity;
 mod raw;
 
@@ -52,16 +53,27 @@ pub fn load_directory_file(path: &Path) -> Result<DirectoryFile, DirectoryError>
         path: path.display().to_string(),
         source,
     })?;
-    parse_directory(&text)
+    parse_directory_at(&text, path.parent())
 }
 
-/// Parses and validates directory TOML. Passwords are hashed here.
+/// Parses and validates directory TOML. Passwords are hashed here. A
+/// `path` in it (a certificate, a JWKS) is refused: it needs the file's
+/// location (`load_directory_file`, `parse_directory_at`).
 pub fn parse_directory(text: &str) -> Result<DirectoryFile, DirectoryError> {
-    let raw: RawDirectory = toml::from_str(text)?;
-    validate(raw)
+    parse_directory_at(text, None)
 }
 
-fn validate(raw: RawDirectory) -> Result<DirectoryFile, DirectoryError> {
+/// Parses and validates directory TOML whose relative paths start at
+/// `base`, the directory file's folder.
+pub fn parse_directory_at(
+    text: &str,
+    base: Option<&Path>,
+) -> Result<DirectoryFile, DirectoryError> {
+    let raw: RawDirectory = toml::from_str(text)?;
+    validate(raw, base)
+}
+
+fn validate(raw: RawDirectory, base: Option<&Path>) -> Result<DirectoryFile, DirectoryError> {
     let mut data = DirectoryData::default();
     let mut scenarios = Vec::new();
     let mut tenant_ids = HashSet::new();
@@ -126,7 +138,7 @@ fn validate(raw: RawDirectory) -> Result<DirectoryFile, DirectoryError> {
                 std::mem::take(&mut raw_app.assigned_users),
             ));
             data.apps
-                .push(validate_app(&at, tenant.id, &apis, raw_app)?);
+                .push(validate_app(&at, tenant.id, &apis, raw_app, base)?);
         }
         let mut upns = HashSet::new();
         let first_user = data.users.len();
@@ -247,6 +259,7 @@ fn validate_app(
     tenant_id: Uuid,
     apis: &[Api],
     raw: RawApp,
+    base: Option<&Path>,
 ) -> Result<App, DirectoryError> {
     let secret = match raw.secret {
         Some(Secret(secret)) if secret.chars().count() < MIN_SECRET_LEN => {
@@ -258,6 +271,17 @@ fn validate_app(
         Some(Secret(secret)) => Some(Digest::of(&secret)),
         None => None,
     };
+    let certificates = credentials::certificates(at, raw.certificates, base)?;
+    let federated_credentials =
+        credentials::federated_credentials(at, raw.federated_credentials, base)?;
+    let confidential =
+        secret.is_some() || !certificates.is_empty() || !federated_credentials.is_empty();
+    if raw.single_use_assertions && certificates.is_empty() && federated_credentials.is_empty() {
+        return Err(invalid(
+            format!("{at}.single_use_assertions"),
+            "the app has no certificate or federated credential to sign assertions with",
+        ));
+    }
     let mut grant_types = Vec::new();
     for name in &raw.grant_types {
         let grant = GrantType::parse(name).ok_or_else(|| {
@@ -266,22 +290,18 @@ fn validate_app(
                 format!("unknown grant type '{name}'"),
             )
         })?;
-        if grant == GrantType::ClientCredentials && secret.is_none() {
+        if matches!(grant, GrantType::ClientCredentials | GrantType::OnBehalfOf) && !confidential {
             return Err(invalid(
                 format!("{at}.grant_types"),
-                "client_credentials needs a confidential client (a secret)",
-            ));
-        }
-        if grant == GrantType::OnBehalfOf && secret.is_none() {
-            return Err(invalid(
-                format!("{at}.grant_types"),
-                "on_behalf_of needs a confidential client (a secret)",
+                format!(
+                    "{name} needs a confidential client (a secret, a certificate or a federated credential)"
+                ),
             ));
         }
         grant_types.push(grant);
     }
     for uri in &raw.redirect_uris {
-        if let Some(problem) = super::redirect_uri::refusal(uri, secret.is_none()) {
+        if let Some(problem) = super::redirect_uri::refusal(uri, !confidential) {
             return Err(invalid(
                 format!("{at}.redirect_uris"),
                 format!("'{uri}' {problem}"),
@@ -337,6 +357,9 @@ fn validate_app(
         assignment_required: raw.assignment_required,
         // Filled in once the tenant's users are read (`assigned_users`).
         assigned_users: Vec::new(),
+        certificates,
+        federated_credentials,
+        single_use_assertions: raw.single_use_assertions,
     })
 }
 

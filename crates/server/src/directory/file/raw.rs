@@ -94,6 +94,46 @@ pub struct RawApp {
     /// UPNs of this tenant's users assigned to the app.
     #[serde(default)]
     pub assigned_users: Vec<String>,
+    /// Certificates whose keys sign the app's client assertions.
+    #[serde(default)]
+    pub certificates: Vec<RawCertificate>,
+    /// External issuers whose assertions are the app's credential.
+    #[serde(default)]
+    pub federated_credentials: Vec<RawFederatedCredential>,
+    /// Each client assertion accepted once (by its `jti`).
+    #[serde(default)]
+    pub single_use_assertions: bool,
+}
+
+/// A certificate, in the file (`pem`) or beside it (`path`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCertificate {
+    pub pem: Option<String>,
+    /// Relative to the directory file.
+    pub path: Option<String>,
+}
+
+/// Azure AD's federated identity credential.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFederatedCredential {
+    pub name: Option<String>,
+    pub issuer: String,
+    pub subject: String,
+    /// One audience or a list (default `api://AzureADTokenExchange`).
+    pub audience: Option<OneOrMany>,
+    /// A JWKS file, relative to the directory file; without it the keys
+    /// come from the issuer's OpenID configuration.
+    pub jwks_path: Option<String>,
+}
+
+/// A string or a list of strings.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Debug, Deserialize)]

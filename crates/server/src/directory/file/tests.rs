@@ -220,7 +220,7 @@ fn on_behalf_of_needs_a_confidential_client() {
     };
     assert_eq!(
         error_of(&app("")),
-        "tenants[0].apps[0].grant_types: on_behalf_of needs a confidential client (a secret)"
+        "tenants[0].apps[0].grant_types: on_behalf_of needs a confidential client (a secret, a certificate or a federated credential)"
     );
     let confidential = app("  secret = \"0123456789abcdef0123456789abcdef\"\n");
     assert!(parse_directory(&format!("{TENANT}{confidential}")).is_ok());
@@ -350,5 +350,116 @@ domains = ["fabrikam.example"]
     assert_eq!(
         parse_directory(&text).unwrap_err().to_string(),
         "tenants[0].apps[0].assigned_users: 'ivan@fabrikam.example' is not a user of this tenant"
+    );
+}
+
+/// Contoso Daemon's test certificate and its key, in one PEM.
+const DAEMON_PEM: &str = include_str!("../../../../../tests/fixtures/contoso-daemon.pem");
+
+fn certificate_only() -> &'static str {
+    &DAEMON_PEM[DAEMON_PEM.find("-----BEGIN CERTIFICATE-----").unwrap()..]
+}
+
+fn daemon_with(credential: &str) -> String {
+    format!(
+        "\n  [[tenants.apps]]\n  client_id = \"c3e7d1a2-8b4f-4c6d-9e0a-1f2b3c4d5e6f\"\n  name = \"Daemon\"\n  grant_types = [\"client_credentials\"]\n{credential}"
+    )
+}
+
+#[test]
+fn a_certificate_makes_an_app_confidential() {
+    let app = daemon_with(&format!(
+        "    [[tenants.apps.certificates]]\n    pem = \"\"\"\n{}\"\"\"\n",
+        certificate_only()
+    ));
+    let data = parse_directory(&format!("{TENANT}{app}"))
+        .unwrap()
+        .directory;
+    let daemon = &data.apps[0];
+    assert!(daemon.is_confidential());
+    assert_eq!(daemon.certificates.len(), 1);
+    assert_eq!(daemon.certificates[0].thumbprint().len(), 40);
+}
+
+#[test]
+fn a_pem_with_a_private_key_is_refused() {
+    let app = daemon_with(&format!(
+        "    [[tenants.apps.certificates]]\n    pem = \"\"\"\n{DAEMON_PEM}\"\"\"\n"
+    ));
+    assert_eq!(
+        error_of(&app),
+        "tenants[0].apps[0].certificates[0]: it holds a private key: register only the certificate; its key stays with the app"
+    );
+    for (credential, problem) in [
+        (
+            "    [[tenants.apps.certificates]]\n",
+            "give exactly one of 'pem' and 'path'",
+        ),
+        (
+            "    [[tenants.apps.certificates]]\n    pem = \"not pem\"\n",
+            "it holds no '-----BEGIN CERTIFICATE-----' block",
+        ),
+        (
+            "    [[tenants.apps.certificates]]\n    path = \"cert.pem\"\n",
+            "a path needs the directory file's location: load the directory from a file",
+        ),
+    ] {
+        assert_eq!(
+            error_of(&daemon_with(credential)),
+            format!("tenants[0].apps[0].certificates[0]: {problem}")
+        );
+    }
+}
+
+#[test]
+fn certificates_and_jwks_files_are_read_beside_the_directory_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("daemon.crt"), certificate_only()).unwrap();
+    std::fs::write(
+        dir.path().join("jwks.json"),
+        r#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#,
+    )
+    .unwrap();
+    let app = daemon_with(
+        "    [[tenants.apps.certificates]]\n    path = \"daemon.crt\"\n    [[tenants.apps.federated_credentials]]\n    issuer = \"https://issuer.example\"\n    subject = \"s\"\n    jwks_path = \"jwks.json\"\n",
+    );
+    let path = dir.path().join("directory.toml");
+    std::fs::write(&path, format!("{TENANT}{app}")).unwrap();
+    let data = load_directory_file(&path).unwrap().directory;
+    let daemon = &data.apps[0];
+    assert_eq!(daemon.certificates.len(), 1);
+    let federated = &daemon.federated_credentials[0];
+    assert_eq!(federated.audiences, ["api://AzureADTokenExchange"]);
+    assert!(federated.jwks.is_some());
+    // A file that is not a JWKS, and one that is missing.
+    std::fs::write(dir.path().join("jwks.json"), "{}").unwrap();
+    let err = load_directory_file(&path).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "tenants[0].apps[0].federated_credentials[0].jwks_path: the file is not a JWKS ({\"keys\": [...]})"
+    );
+    std::fs::remove_file(dir.path().join("daemon.crt")).unwrap();
+    let err = load_directory_file(&path).unwrap_err().to_string();
+    assert!(
+        err.starts_with("tenants[0].apps[0].certificates[0]: cannot read "),
+        "{err}"
+    );
+}
+
+#[test]
+fn single_use_assertions_need_a_way_to_sign_them() {
+    let app = daemon_with(
+        "  single_use_assertions = true\n  secret = \"0123456789abcdef0123456789abcdef\"\n",
+    );
+    assert_eq!(
+        error_of(&app),
+        "tenants[0].apps[0].single_use_assertions: the app has no certificate or federated credential to sign assertions with"
+    );
+    let app = daemon_with(
+        "    [[tenants.apps.federated_credentials]]\n    issuer = \"not a url\"\n    subject = \"s\"\n",
+    );
+    assert_eq!(
+        error_of(&app),
+        "tenants[0].apps[0].federated_credentials[0].issuer: 'not a url' is not an issuer URL"
     );
 }
