@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod authorize_request;
+pub mod client_assertion;
 pub mod directory_file;
 pub mod jws;
 pub mod server;

@@ -18,6 +18,7 @@ const TARGETS: &[(&str, Check)] = &[
     ("www_authenticate", fuzz_checks::www_authenticate::check),
     ("jws", fuzz_checks::jws::check),
     ("directory_file", fuzz_checks::directory_file::check),
+    ("client_assertion", fuzz_checks::client_assertion::check),
 ];
 
 /// xorshift64*: reproducible mutations without a dependency.
