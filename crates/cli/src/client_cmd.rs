@@ -6,7 +6,9 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use latchkey_client::{Action, Client, ClientConfig, Credentials, Error, RetryPolicy, TrustedHost};
+use latchkey_client::{
+    Action, Client, ClientCertificate, ClientConfig, Credentials, Error, RetryPolicy, TrustedHost,
+};
 use serde_json::json;
 
 #[derive(Args, Debug)]
@@ -21,6 +23,15 @@ pub struct ClientArgs {
     client_id: String,
     #[arg(long, env = "LATCHKEY_CLIENT_SECRET", hide_env_values = true)]
     client_secret: Option<String>,
+    /// A PEM file with the app's certificate and its private key: each
+    /// token request carries a client assertion signed with it (PS256 for
+    /// RSA, ES256 for P-256) instead of a secret.
+    #[arg(
+        long,
+        env = "LATCHKEY_CLIENT_CERTIFICATE",
+        conflicts_with = "client_secret"
+    )]
+    client_certificate: Option<std::path::PathBuf>,
     /// The password grant's user.
     #[arg(long)]
     username: Option<String>,
@@ -105,8 +116,19 @@ impl ClientArgs {
             max_attempts: self.max_attempts.max(1),
             ..RetryPolicy::default()
         };
+        let client_certificate = match &self.client_certificate {
+            None => None,
+            Some(path) => {
+                let pem = std::fs::read_to_string(path)
+                    .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?;
+                let certificate = ClientCertificate::from_pem(&pem)
+                    .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
+                Some(std::sync::Arc::new(certificate))
+            }
+        };
         config.credentials = Credentials {
             client_secret: self.client_secret.clone(),
+            client_certificate,
             user: match (&self.username, &self.password) {
                 (Some(u), Some(p)) => Some((u.clone(), p.clone())),
                 (Some(_), None) => return Err(Error::Usage("--username needs --password".into())),

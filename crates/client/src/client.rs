@@ -4,7 +4,7 @@
 //! must act on.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use latchkey_protocol::{ErrorCode, TokenResponseV1};
@@ -13,6 +13,7 @@ use url::Url;
 use uuid::Uuid;
 
 use crate::Error;
+use crate::certificate::{ClientCertificate, JWT_BEARER_ASSERTION};
 use crate::error::ResourceError;
 use crate::parse::{bearer_challenge, retry_after, token_error, unexpected};
 use crate::retry::RetryPolicy;
@@ -22,6 +23,9 @@ use crate::trust::{TrustedHost, check_authorization_uri, check_resource_id};
 #[derive(Clone, Default)]
 pub struct Credentials {
     pub client_secret: Option<String>,
+    /// A certificate and its key: each token request carries a fresh
+    /// client assertion signed with it, instead of a secret.
+    pub client_certificate: Option<Arc<ClientCertificate>>,
     /// Username and password: the password grant, for a user.
     pub user: Option<(String, String)>,
 }
@@ -33,6 +37,7 @@ impl std::fmt::Debug for Credentials {
                 "client_secret",
                 &self.client_secret.as_ref().map(|_| "redacted"),
             )
+            .field("client_certificate", &self.client_certificate.is_some())
             .field("user", &self.user.as_ref().map(|(u, _)| u))
             .finish()
     }
@@ -176,6 +181,18 @@ impl Client {
         form.append_pair("client_id", &self.config.client_id);
         if let Some(secret) = &self.config.credentials.client_secret {
             form.append_pair("client_secret", secret);
+        }
+        // An assertion names the token endpoint it is for; the device
+        // authorization endpoint takes none.
+        let token_endpoint = url.ends_with("/oauth2/token") || url.ends_with("/oauth2/v2.0/token");
+        if let (Some(certificate), true) =
+            (&self.config.credentials.client_certificate, token_endpoint)
+        {
+            let assertion = certificate
+                .assertion(&self.config.client_id, &url, unix_now())
+                .map_err(Error::Usage)?;
+            form.append_pair("client_assertion_type", JWT_BEARER_ASSERTION);
+            form.append_pair("client_assertion", &assertion);
         }
         for (name, value) in params {
             form.append_pair(name, value);
@@ -364,8 +381,10 @@ impl Client {
         let credentials = &self.config.credentials;
         let response = match &credentials.user {
             Some((username, password)) => self.password(authority, resource, username, password, None).await?,
-            None if credentials.client_secret.is_some() => self.client_credentials(authority, resource).await?,
-            None => return Err(Error::Usage("no credentials: give --client-secret, or --username and --password, or use `latchkey login`".into())),
+            None if credentials.client_secret.is_some() || credentials.client_certificate.is_some() => {
+                self.client_credentials(authority, resource).await?
+            }
+            None => return Err(Error::Usage("no credentials: give --client-secret or --client-certificate, or --username and --password, or use `latchkey login`".into())),
         };
         self.remember(authority, resource, &response);
         Ok(response.access_token)

@@ -71,7 +71,7 @@ impl Action {
             Action::DifferentAccount => "This account lacks the permission: sign in with a different account, or ask for the permission on this resource.".into(),
             Action::AskForConsent => "The user (or an administrator) must consent to the application before it can proceed.".into(),
             Action::InteractionRequired => "The user must sign in interactively (for example to pass a second factor): use `latchkey login`.".into(),
-            Action::FixCredentials => "The application's credentials are not valid: an administrator must update the client secret.".into(),
+            Action::FixCredentials => "The application's credentials are not valid: an administrator must update the client secret or certificate.".into(),
             Action::InstallApplication => "The application or the resource is not set up in this tenant: ask an administrator to add it.".into(),
             Action::ChangeGrantType => "Use a grant type the server supports for this application.".into(),
             Action::PollAgain => "The sign-in on the other device is not finished: poll again after the interval.".into(),

@@ -8,6 +8,7 @@
 //!
 //! Architecture invariant: this crate knows the server only through HTTP.
 
+mod certificate;
 mod client;
 mod device_code;
 mod error;
@@ -16,6 +17,7 @@ pub mod parse;
 mod retry;
 mod trust;
 
+pub use certificate::ClientCertificate;
 pub use client::{ApiResponse, Client, ClientConfig, Credentials};
 pub use error::{Action, AuthorizeError, Error, ResourceError, TokenError};
 pub use login::pkce_pair;

@@ -87,6 +87,7 @@ fn client(world: &World) -> Client {
         authority: Some(world.authority.clone()),
         credentials: Credentials {
             client_secret: Some(SECRET.into()),
+            client_certificate: None,
             user: None,
         },
         ..ClientConfig::new(WEB)
@@ -505,4 +506,58 @@ async fn a_user_the_app_does_not_admit_exits_4_with_a_different_account() {
             .starts_with("the token endpoint answered HTTP 403 invalid_grant: AADSTS50105: "),
         "{report}"
     );
+}
+
+#[tokio::test]
+async fn token_with_a_client_certificate_signs_an_assertion() {
+    let world = world().await;
+    let pem = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/contoso-daemon.pem"
+    );
+    let daemon = "c3e7d1a2-8b4f-4c6d-9e0a-1f2b3c4d5e6f";
+    let token = |client_id: &'static str| {
+        let authority = world.authority.clone();
+        async move {
+            let output = latchkey(&[
+                "token",
+                "--json",
+                "--authority",
+                &authority,
+                "--resource",
+                "https://files.contoso.example/",
+                "--client-id",
+                client_id,
+                "--client-certificate",
+                pem,
+            ])
+            .await;
+            let body: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+            (output.status.code(), body)
+        }
+    };
+    let (code, body) = token(daemon).await;
+    assert_eq!(code, Some(0), "{body}");
+    let payload = body["access_token"]
+        .as_str()
+        .unwrap()
+        .split('.')
+        .nth(1)
+        .unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["appid"], daemon);
+    assert_eq!(
+        claims["appidacr"], "2",
+        "a certificate authenticated the app"
+    );
+    // Another app, whose registration has no such certificate: its
+    // credentials must be fixed (exit 3 is a retry; invalid_client is not).
+    let (code, report) = token("5c6b0b7e-2a4f-4d7e-8f38-4c1f0e9a7b21").await;
+    assert_ne!(code, Some(0), "{report}");
+    assert_eq!(report["document"]["error_codes"][0], 700027, "{report}");
+    assert_eq!(report["action"], "fix_credentials", "{report}");
 }

@@ -70,6 +70,7 @@ fn portal(world: &World) -> Client {
         authority: Some(world.authority.clone()),
         credentials: Credentials {
             client_secret: Some(PORTAL_SECRET.into()),
+            client_certificate: None,
             user: Some(("quinn@contoso.example".into(), "quinn-password".into())),
         },
         ..ClientConfig::new(PORTAL)

@@ -21,6 +21,8 @@ pub const SECRET: &str = "service-secret-0123456789-abcdefghijk";
 /// Public, on any loopback port.
 pub const DESKTOP: &str = "8f3e2d1c-0b9a-4c8d-a7e6-f5d4c3b2a190";
 pub const FILES: &str = "https://files.contoso.example/";
+/// Confidential with a certificate (tests/fixtures/contoso-daemon.pem).
+pub const DAEMON: &str = "c3e7d1a2-8b4f-4c6d-9e0a-1f2b3c4d5e6f";
 /// Contoso Device: public, the device code grant.
 pub const DEVICE: &str = "a1d2e3f4-5b6c-4d7e-8f90-1a2b3c4d5e6f";
 
@@ -53,6 +55,14 @@ fn directory(api_url: &str) -> DirectoryData {
             scopes: vec![],
             roles: vec!["Files.ReadAll".into()],
         });
+    // Contoso Daemon (a certificate) takes each assertion once here: the
+    // client must sign a fresh one for every request.
+    let daemon: Uuid = DAEMON.parse().unwrap();
+    data.apps
+        .iter_mut()
+        .find(|app| app.client_id == daemon)
+        .unwrap()
+        .single_use_assertions = true;
     data
 }
 
@@ -150,6 +160,7 @@ pub fn client(world: &World, configure: impl FnOnce(&mut ClientConfig)) -> Clien
     config.authority = Some(world.authority.clone());
     config.credentials = Credentials {
         client_secret: Some(SECRET.into()),
+        client_certificate: None,
         user: None,
     };
     config.retry = RetryPolicy {

@@ -139,6 +139,7 @@ async fn a_sign_in_the_app_does_not_admit_is_prompted_for_a_different_account() 
         authority: Some(world.authority.clone()),
         credentials: Credentials {
             client_secret: Some("hr-secret-0123456789-abcdefghijklmnopq".into()),
+            client_certificate: None,
             user: None,
         },
         ..ClientConfig::new("e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a8b")

@@ -10,7 +10,7 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use latchkey_client::{Action, Client, ClientConfig, Credentials, Error, RetryPolicy};
 
-use crate::harness::{FILES, SERVICE, TENANT, client, serve_on_loopback, world};
+use crate::harness::{DAEMON, FILES, SERVICE, TENANT, client, serve_on_loopback, world};
 
 #[tokio::test]
 async fn token_endpoint_errors_lead_to_their_actions() {
@@ -114,6 +114,7 @@ async fn temporarily_unavailable_is_retried_after_retry_after() {
     let c = Client::new(ClientConfig {
         credentials: Credentials {
             client_secret: Some("s".into()),
+            client_certificate: None,
             user: None,
         },
         ..ClientConfig::new(SERVICE)
@@ -217,4 +218,36 @@ async fn a_user_the_app_does_not_admit_is_prompted_for_a_different_account() {
         )
         .await;
     assert!(frank.is_ok(), "{frank:?}");
+}
+
+#[tokio::test]
+async fn a_client_certificate_signs_a_fresh_assertion_for_each_request_of_a_single_use_app() {
+    let world = world().await;
+    let pem = include_str!("../../../../tests/fixtures/contoso-daemon.pem");
+    let certificate = latchkey_client::ClientCertificate::from_pem(pem).unwrap();
+    let daemon = DAEMON;
+    let c = Client::new(ClientConfig {
+        authority: Some(world.authority.clone()),
+        credentials: Credentials {
+            client_secret: None,
+            client_certificate: Some(Arc::new(certificate)),
+            user: None,
+        },
+        ..ClientConfig::new(daemon)
+    })
+    .unwrap();
+    let files = c.client_credentials(&world.authority, FILES).await.unwrap();
+    let reports = c
+        .client_credentials(&world.authority, "https://reports.contoso.example/")
+        .await
+        .unwrap();
+    // The daemon takes each assertion once (the harness): the second
+    // request carried a new one.
+    assert_ne!(files.access_token, reports.access_token);
+    // A PEM without the key is refused before any request.
+    let refused = latchkey_client::ClientCertificate::from_pem(
+        &pem[pem.find("-----BEGIN CERTIFICATE-----").unwrap()..],
+    )
+    .unwrap_err();
+    assert_eq!(refused, "no PRIVATE KEY block");
 }
