@@ -3,7 +3,7 @@
 //! (a federated credential without `jwks_path`). Fetched on first use,
 //! kept an hour, fetched again early for an unknown `kid` (a rotation) but
 //! at most once a minute per issuer, so forged `kid`s cannot make the
-//! server hammer an issuer.
+//! server hammer an issuer; requests that miss together share one fetch.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -25,6 +25,9 @@ const MAX_DOCUMENT: usize = 512 * 1024;
 pub struct IssuerKeys {
     http: reqwest::Client,
     cache: Mutex<HashMap<String, (Keys, Instant)>>,
+    /// One fetch at a time: requests that find the keys missing together
+    /// wait for the first one's fetch and use what it got.
+    fetching: tokio::sync::Mutex<()>,
 }
 
 /// Why an issuer's keys could not be had (logged; the client is told
@@ -52,6 +55,7 @@ impl IssuerKeys {
         IssuerKeys {
             http,
             cache: Mutex::new(HashMap::new()),
+            fetching: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -59,11 +63,13 @@ impl IssuerKeys {
     /// than an hour, or `stale` says the cached ones lack a key (and the
     /// last fetch is a minute old).
     pub async fn keys(&self, issuer: &str, stale: bool) -> Result<Keys, FetchError> {
-        if let Some((keys, fetched)) = self.cached(issuer) {
-            let age = fetched.elapsed();
-            if age < KEEP && (!stale || age < MIN_REFETCH) {
-                return Ok(keys);
-            }
+        if let Some(keys) = self.fresh(issuer, stale) {
+            return Ok(keys);
+        }
+        let _fetching = self.fetching.lock().await;
+        // Another request may have fetched them while this one waited.
+        if let Some(keys) = self.fresh(issuer, stale) {
+            return Ok(keys);
         }
         let keys: Keys = Arc::new(self.fetch(issuer).await?);
         let mut cache = match self.cache.lock() {
@@ -74,12 +80,16 @@ impl IssuerKeys {
         Ok(keys)
     }
 
-    fn cached(&self, issuer: &str) -> Option<(Keys, Instant)> {
+    /// The cached keys, unless they are over an hour old, or `stale` (a
+    /// `kid` not among them) and fetched over a minute ago.
+    fn fresh(&self, issuer: &str, stale: bool) -> Option<Keys> {
         let cache = match self.cache.lock() {
             Ok(cache) => cache,
             Err(poisoned) => poisoned.into_inner(),
         };
-        cache.get(issuer).cloned()
+        let (keys, fetched) = cache.get(issuer)?;
+        let age = fetched.elapsed();
+        (age < KEEP && (!stale || age < MIN_REFETCH)).then(|| keys.clone())
     }
 
     async fn fetch(&self, issuer: &str) -> Result<Vec<(Option<String>, PublicKey)>, FetchError> {
