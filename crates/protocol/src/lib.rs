@@ -11,6 +11,7 @@ mod challenge;
 mod claims_request;
 mod device_code;
 mod error_code;
+mod jwk;
 mod jws;
 mod redirect;
 mod token;
@@ -27,6 +28,7 @@ pub use device_code::{
     DeviceAuthorization, DeviceAuthorizationResponseV1, DeviceAuthorizationResponseV2,
 };
 pub use error_code::{ClientAction, CodeSpec, ErrorCode, Surface};
+pub use jwk::PublicJwk;
 pub use jws::Jws;
 pub use redirect::{ResponseMode, azure_form_encode, error_params, redirect_location};
 pub use token::{AccessTokenClaims, GrantType, TokenResponseV1, TokenResponseV2, Version};
