@@ -3,8 +3,10 @@
 
 ROWS: "section scenario server req/s p50 p99 non2xx rss_kb pss_kb requests
 cpu_ticks pg_ticks machine_busy_%" per wrk run (pg_ticks "-" off PostgreSQL);
-FACTS: key=value lines (signing limit, scale start-up, …). With only the
-replicas section's rows (ONLY=replicas), only its table.
+FACTS: key=value lines (signing limits, scale start-up, …). With only the
+replicas section's rows (ONLY=replicas), only its table; with
+ONLY=client_credentials (fact only=client_credentials), the token table
+and the ES256 target.
 """
 import sys
 
@@ -32,6 +34,7 @@ for r in rows:
     r["pg_us"] = None if r["pg_ticks"] is None else r["pg_ticks"] * 1e6 / clk_tck / max(r["requests"], 1)
     r["all_us"] = r["cpu_us"] + (r["pg_us"] or 0)
 sign = float(facts.get("sign") or "nan")
+sign_es256 = float(facts.get("sign_es256") or "nan")
 
 
 def ms(wrk_time):
@@ -52,6 +55,9 @@ def rps(section, scenario, server):
 
 def ratio(r):
     s, sc, sv = r["section"], r["scenario"], r["server"]
+    if s == "token" and sv == "latchkey" and sc == "client_credentials_es256":
+        return (f"ES256 ÷ RS256 {r['rps'] / rps('token', 'client_credentials', 'latchkey'):.2f}; "
+                f"{r['rps'] / sign_es256:.2f} of ES256 signing limit")
     if s == "token" and sv == "latchkey":
         return f"{r['rps'] / sign:.2f} of signing limit" if sc in ("client_credentials", "authorization_code") else ""
     if s == "token":
@@ -68,14 +74,14 @@ def ratio(r):
 
 titles = {"token": "The token endpoint", "api": "A protected API (GET /api/read)",
           "scale": f"Scale: {facts.get('scale', '')} (Latchkey)"}
-head = f"{'scenario':<20} {'server':<16} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'RSS MB':>7} {'PSS MB':>7} {'CPU µs':>7}  ratio"
+head = f"{'scenario':<24} {'server':<16} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'RSS MB':>7} {'PSS MB':>7} {'CPU µs':>7}  ratio"
 for section in ("token", "api", "scale"):
     if not any(r["section"] == section for r in rows):
         continue
     print(f"\n{titles[section]}\n{head}")
     for r in rows:
         if r["section"] == section:
-            print(f"{r['scenario']:<20} {r['server']:<16} {r['rps']:>9,.0f} {ms(r['p50']):>8.2f} {ms(r['p99']):>8.2f} "
+            print(f"{r['scenario']:<24} {r['server']:<16} {r['rps']:>9,.0f} {ms(r['p50']):>8.2f} {ms(r['p99']):>8.2f} "
                   f"{r['non2xx']:>8} {r['rss']:>7.1f} {r['pss']:>7.1f} {r['cpu_us']:>7.0f}  {ratio(r)}")
 
 
@@ -131,9 +137,14 @@ def target(label, value, want, fmt="{:.2f}", at_most=False):
 
 
 lk_mem = max(r["rss"] for r in rows if r["server"] == "latchkey" and r["section"] == "token")
-print(f"\nopenssl speed -multi 2 rsa2048: {sign:,.0f} signs/s")
+print(f"\nopenssl speed -multi 2 rsa2048: {sign:,.0f} signs/s; ecdsap256: {sign_es256:,.0f} signs/s")
 print("Targets:")
 cc = rps("token", "client_credentials", "latchkey")
+target("client_credentials ES256 ÷ RS256, same run", rps("token", "client_credentials_es256", "latchkey") / cc, 5)
+if facts.get("only") == "client_credentials":
+    print("CPU µs: the server's CPU time (user + system, all its processes) per request; wrk takes the rest of the machine.")
+    print(facts.get("conditions", ""))
+    sys.exit(0)
 target("client_credentials ÷ node-oidc-provider", cc / rps("token", "client_credentials", "oidc-provider"), 3)
 target("client_credentials ÷ openssl two-process RSA-2048 sign rate", cc / sign, 0.75)
 target("invalid_client ÷ node-oidc-provider", rps("token", "invalid_client", "latchkey") / rps("token", "invalid_client", "oidc-provider"), 8)

@@ -1,10 +1,11 @@
 //! `latchkey keys rotate|list`: signing keys in the store, which every
 //! replica reads (see `KeyRing` in the server for which key signs when).
+//! RSA (RS256) and P-256 (ES256) keys rotate each on their own.
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use latchkey_server::ServerConfig;
-use latchkey_server::keys::{KeyRing, KeyStatus, SigningKey};
+use latchkey_server::keys::{KeyRing, KeyStatus, SigningAlg, SigningKey};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -29,6 +30,10 @@ enum KeysCommand {
         /// cache the JWKS (it says max-age=3600).
         #[arg(long, default_value_t = 7200)]
         activate_after: u64,
+        /// The kind of key: RS256 (RSA-2048) or ES256 (P-256), for the
+        /// tenants whose `signing_alg` it is.
+        #[arg(long, default_value = "RS256", value_parser = parse_alg)]
+        alg: SigningAlg,
     },
     /// The keys in the store and what each does now.
     List {
@@ -42,17 +47,18 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
         KeysCommand::Rotate {
             store,
             activate_after,
+            alg,
         } => {
             let (store, label) = store.open().await?;
             let now = OffsetDateTime::now_utc();
-            let mut key = tokio::task::spawn_blocking(move || SigningKey::generate(now))
+            let mut key = tokio::task::spawn_blocking(move || SigningKey::generate(now, alg))
                 .await
                 .context("generating a key")??;
             let delay = i64::try_from(activate_after).context("--activate-after is too large")?;
             key.activates_at = now.unix_timestamp().saturating_add(delay);
             store.insert_signing_key(&key).await?;
             say!(
-                "{label}: new signing key {}, published now, signing from {}",
+                "{label}: new signing key {} ({alg}), published now, signing from {}",
                 key.kid,
                 timestamp(key.activates_at)
             );
@@ -69,7 +75,7 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
             let now = OffsetDateTime::now_utc().unix_timestamp();
             // The grace of a server with the default lifetimes.
             let grace = ServerConfig::new("").retirement_grace();
-            for (kid, status) in ring.statuses(now, grace) {
+            for (kid, alg, status) in ring.statuses(now, grace) {
                 let role = match status {
                     KeyStatus::Pending { signs_from } => {
                         format!("pending, signs from {}", timestamp(signs_from))
@@ -82,11 +88,15 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
                     ),
                     KeyStatus::Retired { at } => format!("retired at {}", timestamp(at)),
                 };
-                say!("  {kid}  {role}");
+                say!("  {kid}  {role} ({alg})");
             }
             Ok(())
         }
     }
+}
+
+fn parse_alg(value: &str) -> Result<SigningAlg, String> {
+    value.parse()
 }
 
 fn timestamp(unix: i64) -> String {

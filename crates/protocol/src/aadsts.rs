@@ -299,7 +299,7 @@ catalogue! {
         "An on-behalf-of `assertion` whose `kid` names no key this server publishes (another authority's token, or one signed by a key retired since).",
         "Assertion failed signature validation. [Reason - The key was not found., Thumbprint of key used by client: '{kid}']";
     AssertionSignatureInvalid { kid: String } = 50013, InvalidGrant, AzureAd,
-        "An on-behalf-of `assertion` whose signature does not verify (altered, or not RS256) with the published key its `kid` names.",
+        "An on-behalf-of `assertion` whose signature does not verify (altered, or under an `alg` that is not its key's: RS256 for an RSA key, ES256 for a P-256 key) with the published key its `kid` names.",
         "Assertion failed signature validation. [Reason - The provided signature value did not match the expected signature value., Thumbprint of key used by client: '{kid}']";
     AssertionIssuerMismatch { issuer: String } = 50013, InvalidGrant, Latchkey,
         "An on-behalf-of `assertion` signed by this server but not issued for the tenant of the request (its `iss` or `tid` names another, or the server's public URL changed since).",

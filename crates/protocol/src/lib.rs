@@ -12,6 +12,7 @@ mod claims_request;
 mod device_code;
 mod error_code;
 mod instance_discovery;
+mod jwk;
 mod jws;
 mod managed_identity;
 mod redirect;
@@ -30,6 +31,7 @@ pub use device_code::{
 };
 pub use error_code::{ClientAction, CodeSpec, ErrorCode, Surface};
 pub use instance_discovery::{InstanceDiscovery, InstanceMetadata};
+pub use jwk::PublicJwk;
 pub use jws::Jws;
 pub use managed_identity::{AppServiceError, AppServiceToken, ImdsError, ImdsToken};
 pub use redirect::{ResponseMode, azure_form_encode, error_params, redirect_location};

@@ -7,15 +7,35 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents, UnparsedPublicKey,
+};
+use latchkey_protocol::PublicJwk;
 use serde::Deserialize;
+use serde_json::Value;
 
-/// An RSA public key from the JWKS.
+/// A public key from the JWKS (RSA or EC P-256), which verifies only the
+/// algorithm of its own type.
 #[derive(Debug, Clone)]
-pub struct RsaKey {
-    pub n: Vec<u8>,
-    pub e: Vec<u8>,
+pub struct PublicKey(PublicJwk);
+
+impl PublicKey {
+    /// Whether `signature` is this key's signature of `signed` under `alg`:
+    /// RS256 with an RSA key, ES256 with a P-256 key; anything else (an
+    /// alg that does not fit the key's type, `none`, an HMAC) never is.
+    pub fn verifies(&self, alg: &str, signed: &[u8], signature: &[u8]) -> bool {
+        match (&self.0, alg) {
+            (PublicJwk::Rsa { n, e }, "RS256") => RsaPublicKeyComponents { n, e }
+                .verify(&RSA_PKCS1_2048_8192_SHA256, signed, signature)
+                .is_ok(),
+            (PublicJwk::P256 { point }, "ES256") => {
+                UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
+                    .verify(signed, signature)
+                    .is_ok()
+            }
+            _ => false,
+        }
+    }
 }
 
 /// What discovery and the JWKS told us.
@@ -26,7 +46,7 @@ struct Snapshot {
     /// accepts the tokens of both, as an Azure AD API does.
     issuer_v2: Option<String>,
     authorization_endpoint: Option<Arc<str>>,
-    keys: HashMap<String, Arc<RsaKey>>,
+    keys: HashMap<String, Arc<PublicKey>>,
     fetched_at: Option<Instant>,
 }
 
@@ -50,22 +70,7 @@ struct Discovery {
 
 #[derive(Deserialize)]
 struct Jwks {
-    keys: Vec<Jwk>,
-}
-
-#[derive(Deserialize)]
-struct Jwk {
-    kty: String,
-    #[serde(default)]
-    kid: Option<String>,
-    #[serde(rename = "use", default)]
-    use_: Option<String>,
-    #[serde(default)]
-    alg: Option<String>,
-    #[serde(default)]
-    n: Option<String>,
-    #[serde(default)]
-    e: Option<String>,
+    keys: Vec<Value>,
 }
 
 /// The largest discovery or JWKS document read.
@@ -118,13 +123,13 @@ impl KeyCache {
         !self.current().keys.is_empty()
     }
 
-    pub fn key(&self, kid: &str) -> Option<Arc<RsaKey>> {
+    pub fn key(&self, kid: &str) -> Option<Arc<PublicKey>> {
         self.current().keys.get(kid).cloned()
     }
 
     /// The key for `kid`, refetching once if it is unknown and the last
     /// fetch is older than the refetch interval.
-    pub async fn key_or_refetch(&self, kid: &str) -> Result<Option<Arc<RsaKey>>, FetchError> {
+    pub async fn key_or_refetch(&self, kid: &str) -> Result<Option<Arc<PublicKey>>, FetchError> {
         if let Some(key) = self.key(kid) {
             return Ok(Some(key));
         }
@@ -189,7 +194,7 @@ impl KeyCache {
 
     async fn fetch(
         &self,
-    ) -> Result<(Discovery, Option<String>, HashMap<String, Arc<RsaKey>>), FetchError> {
+    ) -> Result<(Discovery, Option<String>, HashMap<String, Arc<PublicKey>>), FetchError> {
         let discovery_url = format!("{}/.well-known/openid-configuration", self.authority);
         let discovery: Discovery = self.get_json(&discovery_url).await?;
         // Optional: an authority without v2.0 endpoints issues v1 tokens only.
@@ -204,19 +209,15 @@ impl KeyCache {
         let jwks: Jwks = self.get_json(&discovery.jwks_uri).await?;
         let mut keys = HashMap::new();
         for jwk in jwks.keys {
-            let usable = jwk.kty == "RSA"
-                && jwk.use_.as_deref().is_none_or(|u| u == "sig")
-                && jwk.alg.as_deref().is_none_or(|a| a == "RS256");
-            let (Some(kid), Some(n), Some(e), true) = (jwk.kid, jwk.n, jwk.e, usable) else {
+            // RS256 and ES256 keys only (a PS256-only RSA key is of no use).
+            let kid = jwk.get("kid").and_then(Value::as_str);
+            let alg = jwk.get("alg").and_then(Value::as_str);
+            let (Some(kid), Some(key)) = (kid, PublicJwk::from_value(&jwk)) else {
                 continue;
             };
-            let (Ok(n), Ok(e)) = (
-                URL_SAFE_NO_PAD.decode(n.trim_end_matches('=')),
-                URL_SAFE_NO_PAD.decode(e.trim_end_matches('=')),
-            ) else {
-                continue;
-            };
-            keys.insert(kid, Arc::new(RsaKey { n, e }));
+            if alg.is_none_or(|a| a == "RS256" || a == "ES256") {
+                keys.insert(kid.to_owned(), Arc::new(PublicKey(key)));
+            }
         }
         tracing::debug!(authority = %self.authority, keys = keys.len(), "signing keys fetched");
         Ok((discovery, issuer_v2, keys))

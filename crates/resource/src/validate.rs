@@ -1,5 +1,6 @@
-//! Access-token validation (RFC 7519, RFC 8725): RS256 only, signature
-//! first, then `exp` (required), `nbf`, `iss` and `aud`.
+//! Access-token validation (RFC 7519, RFC 8725): RS256 or ES256 only, with
+//! the alg matching the type of the key its `kid` names, signature first,
+//! then `exp` (required), `nbf`, `iss` and `aud`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -8,7 +9,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::http::HeaderValue;
 
 use aws_lc_rs::digest;
-use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use latchkey_protocol::{BearerError, same_resource};
@@ -187,9 +187,12 @@ impl Validator {
             return Err(BearerError::MalformedToken.into());
         };
         let header = object(&decode_part(header)?)?;
-        if header.get("alg").and_then(Value::as_str) != Some("RS256") {
-            return Err(BearerError::AlgorithmNotAllowed.into());
-        }
+        // Never `none`, never an HMAC: only the public-key algorithms
+        // the authority signs with.
+        let alg = match header.get("alg").and_then(Value::as_str) {
+            Some(alg @ ("RS256" | "ES256")) => alg,
+            _ => return Err(BearerError::AlgorithmNotAllowed.into()),
+        };
         if header.contains_key("crit") {
             return Err(BearerError::CriticalHeader.into());
         }
@@ -214,12 +217,11 @@ impl Validator {
         })?;
         let key = key.ok_or(BearerError::UnknownKey)?;
         let signed = &token[..header_and_payload_len(token)];
-        RsaPublicKeyComponents {
-            n: &key.n,
-            e: &key.e,
+        // An alg that does not fit the key's type (RS256 with an EC key,
+        // ES256 with an RSA key) is a bad signature, like a wrong one.
+        if !key.verifies(alg, signed.as_bytes(), &signature) {
+            return Err(BearerError::BadSignature.into());
         }
-        .verify(&RSA_PKCS1_2048_8192_SHA256, signed.as_bytes(), &signature)
-        .map_err(|_| BearerError::BadSignature)?;
 
         let claims = object(&payload_bytes)?;
         let leeway = self.config.leeway.as_secs() as i64;

@@ -39,7 +39,13 @@ fn configuration(
     version: Version,
 ) -> Result<Response, ProtocolError> {
     let base = &state.config.public_url;
-    let (segment, issuer) = match (resolve(state, tenant_segment)?, version) {
+    let tenant = resolve(state, tenant_segment)?;
+    // What the tenant signs its ID tokens with; `common`, every tenant's.
+    let signing_algs: Vec<&str> = match tenant {
+        TenantRef::Tenant(t) => vec![t.signing_alg.as_str()],
+        TenantRef::Common => state.signing_algs().iter().map(|a| a.as_str()).collect(),
+    };
+    let (segment, issuer) = match (tenant, version) {
         (TenantRef::Tenant(t), Version::V1) => (t.id.to_string(), state.issuer(t.id)),
         (TenantRef::Tenant(t), Version::V2) => (t.id.to_string(), state.issuer_v2(t.id)),
         (TenantRef::Common, Version::V1) => ("common".to_owned(), format!("{base}/{{tenantid}}/")),
@@ -88,7 +94,7 @@ fn configuration(
         "response_modes_supported": ["query", "fragment", "form_post"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "subject_types_supported": ["pairwise"],
-        "id_token_signing_alg_values_supported": ["RS256"],
+        "id_token_signing_alg_values_supported": signing_algs,
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": claims,
         "http_logout_supported": true,

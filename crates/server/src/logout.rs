@@ -169,16 +169,15 @@ fn hint_audience(state: &AppState, hint: &str) -> Option<String> {
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).ok()?).ok()
     };
     let header = decode(header)?;
-    if header.get("alg")?.as_str()? != "RS256" {
-        return None;
-    }
+    // The alg must be the key's own (RS256 for an RSA key, ES256 for EC).
+    let alg = header.get("alg")?.as_str()?;
     let kid = header.get("kid")?.as_str()?;
     let key = state
         .published_keys()
         .into_iter()
         .find(|k| k.kid() == kid)?;
     let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
-    if !key.verifies(signed.as_bytes(), &signature) {
+    if !key.verifies(alg, signed.as_bytes(), &signature) {
         return None;
     }
     decode(payload)?.get("aud")?.as_str().map(str::to_owned)

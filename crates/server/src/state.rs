@@ -7,11 +7,11 @@ use tokio::sync::Semaphore;
 use crate::config::ServerConfig;
 use crate::directory::Directory;
 use crate::issuer_keys::IssuerKeys;
-use crate::keys::{KeyError, KeyRing, SigningKey};
+use crate::keys::{KeyError, KeyRing, SigningAlg, SigningKey};
 use crate::scenarios::Scenarios;
 use crate::secrets::{MacKey, RngError, random_bytes};
 use crate::sign_in::SignInLimits;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, StoredKey};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -98,6 +98,22 @@ impl Shared {
             csrf_key: state.csrf_key.clone(),
             issuer_keys: state.issuer_keys.clone(),
         });
+        // A tenant the new directory signs for with a kind of key the
+        // store does not have yet (another process applied the file).
+        if next
+            .directory
+            .tenants()
+            .any(|t| !next.ring().has(t.signing_alg))
+        {
+            let stored = ensure_key_kinds(
+                &*next.store,
+                &next.config,
+                &next.directory,
+                next.store.signing_keys().await?,
+            )
+            .await?;
+            next.replace_ring(&stored)?;
+        }
         match self.current.write() {
             Ok(mut guard) => *guard = next,
             Err(poisoned) => *poisoned.into_inner() = next,
@@ -127,18 +143,8 @@ impl AppState {
     /// Loads the directory view and the signing keys, making a key on first start.
     pub async fn load(config: ServerConfig, store: Arc<dyn Store>) -> Result<AppState, StartError> {
         let directory = Directory::new(store.load_directory().await?);
-        let mut stored = store.signing_keys().await?;
-        if stored.is_empty() {
-            let fresh = {
-                let now = config.clock.now();
-                tokio::task::spawn_blocking(move || SigningKey::generate(now))
-            }
-            .await
-            .map_err(|_| KeyError::Generate)??;
-            store.insert_signing_key(&fresh).await?;
-            // Another replica may have raced us: the store's keys decide.
-            stored = store.signing_keys().await?;
-        }
+        let stored =
+            ensure_key_kinds(&*store, &config, &directory, store.signing_keys().await?).await?;
         let keys = Arc::new(RwLock::new(Arc::new(KeyRing::load(&stored, None)?)));
         let now = config.clock.now().unix_timestamp();
         let csrf_key = store.mac_key("csrf", &random_bytes(32)?, now).await?;
@@ -167,10 +173,22 @@ impl AppState {
         }
     }
 
-    /// The key that signs now.
-    pub fn signing_key(&self) -> Arc<SigningKey> {
+    /// The key of `alg`'s kind that signs now (a tenant's `signing_alg`).
+    pub fn signing_key(&self, alg: SigningAlg) -> Result<Arc<SigningKey>, KeyError> {
         self.ring()
-            .signing(self.config.clock.now().unix_timestamp())
+            .signing(self.config.clock.now().unix_timestamp(), alg)
+            .ok_or(KeyError::Missing(alg))
+    }
+
+    /// The signing algorithms the directory's tenants use, RS256 first
+    /// (`common`'s discovery lists them all).
+    pub fn signing_algs(&self) -> Vec<SigningAlg> {
+        let mut algs: Vec<SigningAlg> = std::iter::once(SigningAlg::Rs256)
+            .chain(self.directory.tenants().map(|t| t.signing_alg))
+            .collect();
+        algs.sort();
+        algs.dedup();
+        algs
     }
 
     /// The keys the JWKS names now.
@@ -205,7 +223,11 @@ impl AppState {
         if stored.len() == current.len() && stored.iter().all(|k| current.contains(&k.kid)) {
             return Ok(());
         }
-        let ring = Arc::new(KeyRing::load(&stored, Some(&current))?);
+        self.replace_ring(&stored)
+    }
+
+    fn replace_ring(&self, stored: &[StoredKey]) -> Result<(), StartError> {
+        let ring = Arc::new(KeyRing::load(stored, Some(&self.ring()))?);
         tracing::info!(keys = ring.len(), "signing keys reloaded");
         match self.keys.write() {
             Ok(mut guard) => *guard = ring,
@@ -222,4 +244,37 @@ impl AppState {
     pub fn issuer_v2(&self, tenant: uuid::Uuid) -> String {
         format!("{}/{}/v2.0", self.config.public_url, tenant)
     }
+}
+
+/// `stored`, with a key made for each kind missing from it that signs
+/// something: RSA always (Azure AD's RS256 is every tenant's default and
+/// `common`'s), P-256 when a tenant of `directory` signs with ES256. A made
+/// key signs at once; when two replicas make one together, both are kept
+/// and the ring's signing order picks the same one on each.
+async fn ensure_key_kinds(
+    store: &dyn Store,
+    config: &ServerConfig,
+    directory: &Directory,
+    mut stored: Vec<StoredKey>,
+) -> Result<Vec<StoredKey>, StartError> {
+    let needed =
+        std::iter::once(SigningAlg::Rs256).chain(directory.tenants().map(|t| t.signing_alg));
+    let mut missing: Vec<SigningAlg> = needed
+        .filter(|alg| !stored.iter().any(|k| k.alg == *alg))
+        .collect();
+    missing.sort();
+    missing.dedup();
+    for alg in missing {
+        let fresh = {
+            let now = config.clock.now();
+            tokio::task::spawn_blocking(move || SigningKey::generate(now, alg))
+        }
+        .await
+        .map_err(|_| KeyError::Generate)??;
+        store.insert_signing_key(&fresh).await?;
+        tracing::info!(kid = %fresh.kid, %alg, "signing key made");
+        // Another replica may have raced us: the store's keys decide.
+        stored = store.signing_keys().await?;
+    }
+    Ok(stored)
 }

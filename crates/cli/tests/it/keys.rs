@@ -160,3 +160,60 @@ async fn keys_rotate_under_load_without_a_false_401() {
         .collect();
     assert_eq!(roles, ["superseded", "superseded", "signing"], "{listed}");
 }
+
+#[test]
+fn keys_rotate_and_list_handle_both_kinds() {
+    let data = tempfile::tempdir().unwrap();
+    let data_path = data.path().to_str().unwrap();
+    let ec = keys(&[
+        "rotate",
+        "--data",
+        data_path,
+        "--alg",
+        "ES256",
+        "--activate-after",
+        "0",
+    ]);
+    assert!(
+        ec.contains("new signing key ") && ec.contains(" (ES256), published now"),
+        "{ec}"
+    );
+    let rsa = keys(&["rotate", "--data", data_path, "--activate-after", "0"]);
+    assert!(rsa.contains(" (RS256), published now"), "{rsa}");
+    let second_ec = keys(&["rotate", "--data", data_path, "--alg", "ES256"]);
+    assert!(
+        second_ec.contains(" (ES256), published now, signing from "),
+        "{second_ec}"
+    );
+    // Each kind rotates on its own: the RSA key signs, the first EC key
+    // signs until the second's delay is over.
+    let listed = keys(&["list", "--data", data_path]);
+    let rows: Vec<(&str, &str)> = listed
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            (words[1], *words.last().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("signing", "(RS256)"),
+            ("signing", "(ES256)"),
+            ("pending,", "(ES256)")
+        ],
+        "{listed}"
+    );
+    let refused = Command::new(BIN)
+        .args(["keys", "rotate", "--data", data_path, "--alg", "HS256"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("'HS256' is not a signing algorithm (RS256 or ES256)"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}

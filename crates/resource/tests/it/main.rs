@@ -3,6 +3,7 @@
 //! real servers, driven over HTTP.
 
 mod challenges;
+mod es256;
 mod forged;
 mod harness;
 mod rotation;

@@ -272,6 +272,7 @@ mod tests {
             profile: None,
             lockout: Default::default(),
             refresh_token_reuse_seconds: 0,
+            signing_alg: Default::default(),
         }
     }
 

@@ -9,7 +9,8 @@ use aws_lc_rs::signature::{
     RsaPublicKeyComponents, UnparsedPublicKey,
 };
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
+use latchkey_protocol::PublicJwk;
 use serde_json::Value;
 use x509_cert::der::{Decode, Encode};
 
@@ -75,34 +76,14 @@ impl PublicKey {
         }
     }
 
-    /// A public JWK (RFC 7517): RSA (`n`, `e`) or P-256 EC (`x`, `y`);
-    /// `None` for anything else, a private or symmetric key included.
+    /// A public JWK (RFC 7517): RSA or P-256 EC, as `PublicJwk` reads it
+    /// (the one reader of JWKs, the resource middleware's too); `None` for
+    /// anything else, a private or symmetric key included.
     pub fn from_jwk(jwk: &Value) -> Option<PublicKey> {
-        let member = |name: &str| {
-            jwk.get(name)
-                .and_then(Value::as_str)
-                .and_then(|v| URL_SAFE_NO_PAD.decode(v.trim_end_matches('=')).ok())
-        };
-        if jwk.get("d").is_some() {
-            return None;
-        }
-        match jwk.get("kty").and_then(Value::as_str)? {
-            "RSA" => Some(PublicKey::RsaComponents {
-                n: member("n")?,
-                e: member("e")?,
-            }),
-            "EC" if jwk.get("crv").and_then(Value::as_str) == Some("P-256") => {
-                let (x, y) = (member("x")?, member("y")?);
-                if x.len() != 32 || y.len() != 32 {
-                    return None;
-                }
-                let mut point = vec![4];
-                point.extend(x);
-                point.extend(y);
-                Some(PublicKey::P256(point))
-            }
-            _ => None,
-        }
+        Some(match PublicJwk::from_value(jwk)? {
+            PublicJwk::Rsa { n, e } => PublicKey::RsaComponents { n, e },
+            PublicJwk::P256 { point } => PublicKey::P256(point),
+        })
     }
 }
 

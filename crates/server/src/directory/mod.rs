@@ -26,6 +26,8 @@ pub use file::{
 pub use managed_identity::{IdentityKind, IdentitySelector, ManagedIdentity};
 pub use redirect_uri::origin_of;
 
+use crate::keys::SigningAlg;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant {
     pub id: Uuid,
@@ -40,6 +42,9 @@ pub struct Tenant {
     /// gets an answer (a sibling successor) instead of revoking its family:
     /// two tabs refreshing at once. 0: strict rotation.
     pub refresh_token_reuse_seconds: u32,
+    /// What its tokens are signed with (RS256 unless the directory file
+    /// says ES256).
+    pub signing_alg: SigningAlg,
 }
 
 /// `refresh_token_reuse_seconds` when the directory file says nothing:

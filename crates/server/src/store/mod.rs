@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::directory::{Consent, DirectoryData, LockoutPolicy, User};
+use crate::keys::SigningAlg;
 use crate::secrets::Digest;
 
 pub use assertions::AssertionStore;
@@ -50,7 +51,9 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
 #[derive(Clone)]
 pub struct StoredKey {
     pub kid: String,
-    /// PKCS#8 DER of the RSA private key.
+    /// What it signs with: its kind (RSA or P-256).
+    pub alg: SigningAlg,
+    /// PKCS#8 DER of the private key.
     pub pkcs8: Vec<u8>,
     /// The self-signed certificate (DER) whose thumbprint is `x5t`.
     pub certificate: Vec<u8>,

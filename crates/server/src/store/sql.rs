@@ -161,13 +161,14 @@ impl Store for $store {
     async fn apply_directory(&self, data: &DirectoryData) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
         for tenant in &data.tenants {
-            sqlx::query("INSERT INTO tenants (id, name, profile, lockout_threshold, lockout_seconds, refresh_token_reuse_seconds) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET name = excluded.name, profile = excluded.profile, lockout_threshold = excluded.lockout_threshold, lockout_seconds = excluded.lockout_seconds, refresh_token_reuse_seconds = excluded.refresh_token_reuse_seconds")
+            sqlx::query("INSERT INTO tenants (id, name, profile, lockout_threshold, lockout_seconds, refresh_token_reuse_seconds, signing_alg) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO UPDATE SET name = excluded.name, profile = excluded.profile, lockout_threshold = excluded.lockout_threshold, lockout_seconds = excluded.lockout_seconds, refresh_token_reuse_seconds = excluded.refresh_token_reuse_seconds, signing_alg = excluded.signing_alg")
                 .bind(tenant.id.to_string())
                 .bind(&tenant.name)
                 .bind(profile_name(tenant.profile))
                 .bind(i64::from(tenant.lockout.threshold))
                 .bind(i64::from(tenant.lockout.seconds))
                 .bind(i64::from(tenant.refresh_token_reuse_seconds))
+                .bind(tenant.signing_alg.as_str())
                 .execute(&mut *tx)
                 .await?;
             sqlx::query("DELETE FROM tenant_domains WHERE tenant_id = $1")
@@ -270,7 +271,7 @@ impl Store for $store {
         let domains = sqlx::query("SELECT domain, tenant_id FROM tenant_domains ORDER BY domain")
             .fetch_all(&self.pool)
             .await?;
-        for row in sqlx::query("SELECT id, name, profile, lockout_threshold, lockout_seconds, refresh_token_reuse_seconds FROM tenants ORDER BY id")
+        for row in sqlx::query("SELECT id, name, profile, lockout_threshold, lockout_seconds, refresh_token_reuse_seconds, signing_alg FROM tenants ORDER BY id")
             .fetch_all(&self.pool)
             .await?
         {
@@ -295,6 +296,10 @@ impl Store for $store {
                 refresh_token_reuse_seconds: reuse_seconds(
                     row.try_get("refresh_token_reuse_seconds")?,
                 ),
+                signing_alg: row
+                    .try_get::<String, _>("signing_alg")?
+                    .parse()
+                    .map_err(StoreError::Corrupt)?,
             });
         }
         for row in sqlx::query("SELECT tenant_id, app_id_uri, name, scopes, roles, app_id, access_token_version, require_mfa FROM apis ORDER BY tenant_id, app_id_uri")
@@ -423,14 +428,16 @@ impl Store for $store {
 
     async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
         let rows = sqlx::query(
-            "SELECT kid, pkcs8, certificate, created_at, activates_at FROM signing_keys ORDER BY created_at, kid",
+            "SELECT kid, alg, pkcs8, certificate, created_at, activates_at FROM signing_keys ORDER BY created_at, kid",
         )
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
             .map(|row| {
+                let alg: String = row.try_get("alg")?;
                 Ok(StoredKey {
                     kid: row.try_get("kid")?,
+                    alg: alg.parse().map_err(StoreError::Corrupt)?,
                     pkcs8: row.try_get("pkcs8")?,
                     certificate: row.try_get("certificate")?,
                     created_at: row.try_get("created_at")?,
@@ -455,8 +462,9 @@ impl Store for $store {
     }
 
     async fn insert_signing_key(&self, key: &StoredKey) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO signing_keys (kid, pkcs8, certificate, created_at, activates_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (kid) DO NOTHING")
+        sqlx::query("INSERT INTO signing_keys (kid, alg, pkcs8, certificate, created_at, activates_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (kid) DO NOTHING")
             .bind(&key.kid)
+            .bind(key.alg.as_str())
             .bind(&key.pkcs8)
             .bind(&key.certificate)
             .bind(key.created_at)

@@ -272,7 +272,9 @@ pub fn access_token(
         }
         .to_owned(),
     };
-    let access_token = state.signing_key().sign_jwt(&claims)?;
+    let access_token = state
+        .signing_key(caller.tenant.signing_alg)?
+        .sign_jwt(&claims)?;
     Ok(Issued {
         access_token,
         not_before: iat,
@@ -350,7 +352,9 @@ pub fn id_token(
     if let Some(nonce) = nonce {
         claims["nonce"] = serde_json::Value::from(nonce);
     }
-    Ok(state.signing_key().sign_jwt(&claims)?)
+    Ok(state
+        .signing_key(caller.tenant.signing_alg)?
+        .sign_jwt(&claims)?)
 }
 
 /// Azure AD's `client_info` for `user`: base64url, unpadded, of

@@ -140,7 +140,9 @@ pub fn verify(
         .into_iter()
         .find(|k| k.kid() == kid)
         .ok_or_else(|| Aadsts::AssertionKeyNotFound { kid: kid.clone() })?;
-    if token.header_str("alg") != Some("RS256") || !key.verifies(token.signed, &token.signature) {
+    // The alg must be the key's own (RS256 for an RSA key, ES256 for EC).
+    let alg = token.header_str("alg").unwrap_or_default();
+    if !key.verifies(alg, token.signed, &token.signature) {
         return Err(Aadsts::AssertionSignatureInvalid { kid }.into());
     }
 

@@ -10,6 +10,7 @@ mod code;
 mod correlation;
 mod device_code;
 mod discovery;
+mod es256;
 mod federated_credential;
 mod harness;
 mod instance_discovery;

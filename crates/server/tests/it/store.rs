@@ -7,7 +7,8 @@ use std::future::Future;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use latchkey_server::directory::{Consent, LockoutPolicy, demo_directory};
+use latchkey_server::directory::{Consent, LockoutPolicy, demo_directory, parse_directory};
+use latchkey_server::keys::{SigningAlg, SigningKey};
 use latchkey_server::secrets::Digest;
 use latchkey_server::store::{
     AuthCodeRecord, DeviceCodeRecord, DeviceCodeStatus, PostgresStore, RefreshTokenRecord,
@@ -70,6 +71,7 @@ both_engines!(
     concurrent_rotations_have_one_winner,
     sessions_and_consents,
     signing_keys_keep_their_order,
+    signing_key_kinds_and_tenant_algs_round_trip,
     failed_sign_ins_lock_a_name_and_each_lockout_doubles,
     concurrent_attempts_cannot_outrun_the_lockout,
     a_totp_step_is_used_once,
@@ -835,6 +837,7 @@ id = "3a9c5e1f-8b2d-4c6e-9f01-2d3e4f5a6b7c"
     pub async fn signing_keys_keep_their_order(store: Arc<dyn Store>) {
         let key = |kid: &str, at: i64| StoredKey {
             kid: kid.into(),
+            alg: SigningAlg::Rs256,
             pkcs8: vec![1, 2, 3],
             certificate: vec![4, 5],
             created_at: at,
@@ -856,6 +859,76 @@ id = "3a9c5e1f-8b2d-4c6e-9f01-2d3e4f5a6b7c"
             [
                 ("b".to_owned(), NOW, NOW + 10),
                 ("a".to_owned(), NOW + 1, NOW + 11)
+            ]
+        );
+    }
+
+    pub async fn signing_key_kinds_and_tenant_algs_round_trip(store: Arc<dyn Store>) {
+        let mut ec = SigningKey::generate(
+            time::OffsetDateTime::from_unix_timestamp(NOW).unwrap(),
+            SigningAlg::Es256,
+        )
+        .unwrap();
+        ec.activates_at = NOW + 7200;
+        let rsa = SigningKey::generate(
+            time::OffsetDateTime::from_unix_timestamp(NOW + 1).unwrap(),
+            SigningAlg::Rs256,
+        )
+        .unwrap();
+        store.insert_signing_key(&ec).await.unwrap();
+        store.insert_signing_key(&rsa).await.unwrap();
+        let stored = store.signing_keys().await.unwrap();
+        let seen: Vec<(&str, SigningAlg, i64, &[u8])> = stored
+            .iter()
+            .map(|k| (k.kid.as_str(), k.alg, k.activates_at, k.pkcs8.as_slice()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (
+                    ec.kid.as_str(),
+                    SigningAlg::Es256,
+                    NOW + 7200,
+                    ec.pkcs8.as_slice()
+                ),
+                (
+                    rsa.kid.as_str(),
+                    SigningAlg::Rs256,
+                    NOW + 1,
+                    rsa.pkcs8.as_slice()
+                ),
+            ]
+        );
+        // Each loads as its own kind.
+        for key in &stored {
+            assert_eq!(SigningKey::load(key).unwrap().alg(), key.alg);
+        }
+
+        let file = parse_directory(
+            "[[tenants]]\nid = \"7fe81447-da57-4385-becb-6de57f21477e\"\nsigning_alg = \"ES256\"\n\
+             [[tenants]]\nid = \"3a9c5e1f-8b2d-4c6e-9f01-2d3e4f5a6b7c\"\n",
+        )
+        .unwrap();
+        store.apply_directory(&file.directory).await.unwrap();
+        let algs: Vec<(String, SigningAlg)> = store
+            .load_directory()
+            .await
+            .unwrap()
+            .tenants
+            .into_iter()
+            .map(|t| (t.id.to_string(), t.signing_alg))
+            .collect();
+        assert_eq!(
+            algs,
+            [
+                (
+                    "3a9c5e1f-8b2d-4c6e-9f01-2d3e4f5a6b7c".to_owned(),
+                    SigningAlg::Rs256
+                ),
+                (
+                    "7fe81447-da57-4385-becb-6de57f21477e".to_owned(),
+                    SigningAlg::Es256
+                ),
             ]
         );
     }

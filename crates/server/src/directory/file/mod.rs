@@ -15,6 +15,7 @@ mod managed_identity;
 mod raw;
 
 use super::{Api, App, Consent, DirectoryData, LockoutPolicy, Tenant, User};
+use crate::keys::SigningAlg;
 use crate::scenarios::Scenario;
 use crate::secrets::{Digest, MIN_SECRET_LEN, hash_password, is_argon2id_phc};
 use raw::{RawApi, RawApp, RawDirectory, RawTenant, RawUser, Secret};
@@ -120,6 +121,7 @@ fn validate(raw: RawDirectory, base: Option<&Path>) -> Result<DirectoryFile, Dir
                 &at,
                 raw_tenant.refresh_token_reuse_seconds,
             )?,
+            signing_alg: signing_alg(&at, raw_tenant.signing_alg.as_deref())?,
         };
         let apis = validate_apis(&at, tenant.id, raw_tenant.apis, &mut app_ids)?;
         let first_app = data.apps.len();
@@ -547,6 +549,14 @@ fn reuse_seconds(at: &str, raw: Option<i64>) -> Result<u32, DirectoryError> {
                 )
             }),
     }
+}
+
+/// The tenant's signing algorithm: RS256 unless the file says ES256.
+fn signing_alg(at: &str, raw: Option<&str>) -> Result<SigningAlg, DirectoryError> {
+    raw.map_or(Ok(SigningAlg::default()), |alg| {
+        alg.parse()
+            .map_err(|problem| invalid(format!("{at}.signing_alg"), problem))
+    })
 }
 
 #[cfg(test)]

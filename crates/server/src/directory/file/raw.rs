@@ -42,6 +42,8 @@ pub struct RawTenant {
     /// Seconds after its rotation in which a refresh token presented again
     /// is answered rather than taken for a theft (default 5; 0: strict).
     pub refresh_token_reuse_seconds: Option<i64>,
+    /// "RS256" (the default, as Azure AD) or "ES256".
+    pub signing_alg: Option<String>,
     #[serde(default)]
     pub apis: Vec<RawApi>,
     #[serde(default)]

@@ -125,6 +125,31 @@ fn a_redirect_uri_app_registration_would_refuse_names_its_path() {
 }
 
 #[test]
+fn the_signing_alg_is_read_per_tenant_and_anything_else_refused() {
+    let tenant = |line: &str| {
+        format!("[[tenants]]\nid = \"7fe81447-da57-4385-becb-6de57f21477e\"\n{line}\n")
+    };
+    let alg = |text: &str| parse_directory(text).map(|f| f.directory.tenants[0].signing_alg);
+    assert_eq!(alg(&tenant("")).unwrap(), SigningAlg::Rs256, "the default");
+    assert_eq!(
+        alg(&tenant("signing_alg = \"RS256\"")).unwrap(),
+        SigningAlg::Rs256
+    );
+    assert_eq!(
+        alg(&tenant("signing_alg = \"ES256\"")).unwrap(),
+        SigningAlg::Es256
+    );
+    for bad in ["none", "HS256", "es256", "PS256", "ES384", ""] {
+        assert_eq!(
+            alg(&tenant(&format!("signing_alg = \"{bad}\"")))
+                .unwrap_err()
+                .to_string(),
+            format!("tenants[0].signing_alg: '{bad}' is not a signing algorithm (RS256 or ES256)")
+        );
+    }
+}
+
+#[test]
 fn the_refresh_token_reuse_interval_is_read_per_tenant() {
     let tenant = |line: &str| {
         format!("[[tenants]]\nid = \"7fe81447-da57-4385-becb-6de57f21477e\"\n{line}\n")
