@@ -256,7 +256,9 @@ async fn a_rotation_of_one_kind_keeps_the_other() {
     let rsa_kid = kid_of(&fabrikam_app_token(&server).await);
     // `keys rotate` (RS256) from another process: a new RSA key signing now.
     let store = SqliteStore::open(&server.db_path).await.unwrap();
-    let now = time::OffsetDateTime::now_utc();
+    // A second later than the first key: keys made in the same second
+    // sign in the order of their kids, which would make this a coin toss.
+    let now = time::OffsetDateTime::now_utc() + time::Duration::seconds(1);
     let fresh = SigningKey::generate(now, SigningAlg::Rs256).unwrap();
     store.insert_signing_key(&fresh).await.unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -384,4 +386,33 @@ async fn logout_takes_an_es256_id_token_hint() {
         URL_SAFE_NO_PAD.encode(json!({"typ": "JWT", "alg": "RS256", "kid": kid}).to_string())
     );
     assert_eq!(sign_out(relabelled).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_tenant_another_process_switches_to_es256_gets_an_ec_key_at_reload() {
+    let server =
+        TestServer::start_with(|c| c.key_reload_interval = Duration::from_millis(50)).await;
+    let before = contoso_app_token(&server).await;
+    assert!(
+        header_text(&before).contains(r#""alg":"RS256""#),
+        "{}",
+        header_text(&before)
+    );
+    // Another replica starts with Contoso on ES256: its directory reaches
+    // the store, and this server's next reload makes the EC key it needs.
+    let other = SqliteStore::open(&server.db_path).await.unwrap();
+    let directory =
+        latchkey_server::directory::parse_directory(&contoso_with("signing_alg = \"ES256\""))
+            .unwrap()
+            .directory;
+    other.apply_directory(&directory).await.unwrap();
+    for _ in 0..100 {
+        let token = contoso_app_token(&server).await;
+        if header_text(&token).contains(r#""alg":"ES256""#) {
+            verify_es256_with_jwks(&server, &token).await;
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the server never signed Contoso's tokens with ES256");
 }
