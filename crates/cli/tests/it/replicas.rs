@@ -335,6 +335,137 @@ async fn crash_safety(database: &Database) {
     }
 }
 
+/// SIGKILL in the middle of SQLite's group commits (many rotations at
+/// once share a commit on the writer thread), then a restart, with strict
+/// rotation: every rotation a client was answered happened exactly once
+/// (its new token works, its old one is spent); every other rotation
+/// happened once or not at all (its old token is spent or still works).
+async fn group_commit_crash(database: &Database) {
+    let dir = tempfile::tempdir().unwrap();
+    let directory = dir.path().join("directory.toml");
+    let anchor = "domains = [\"contoso.example\"]\n";
+    assert!(DIRECTORY.contains(anchor));
+    let strict = DIRECTORY.replacen(
+        anchor,
+        &format!("{anchor}refresh_token_reuse_seconds = 0\n"),
+        1,
+    );
+    std::fs::write(&directory, strict).unwrap();
+    let url = database.url();
+    let mut server = replica(&url, &directory);
+    let browser = http();
+    sign_in(&browser, &server.base).await;
+    // A pool of refresh tokens, each to be rotated once.
+    let mut pool = Vec::new();
+    for _ in 0..240 {
+        let code = mint_code(&browser, &server.base).await;
+        let (status, body) = redeem(&browser, &server.base, &code).await;
+        assert_eq!(status, 200, "{body}");
+        pool.push(body["refresh_token"].as_str().unwrap().to_owned());
+    }
+    let pool = std::sync::Arc::new(std::sync::Mutex::new(pool));
+    let answered = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, String)>::new()));
+    let attempted = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let base = server.base.clone();
+    let workers: Vec<_> = (0..16)
+        .map(|_| {
+            let (pool, answered, attempted, base) = (
+                pool.clone(),
+                answered.clone(),
+                attempted.clone(),
+                base.clone(),
+            );
+            tokio::spawn(async move {
+                let api = http();
+                loop {
+                    let Some(old) = pool.lock().unwrap().pop() else {
+                        return;
+                    };
+                    attempted.lock().unwrap().push(old.clone());
+                    let form = [
+                        ("client_id", WEB),
+                        ("client_secret", SECRET),
+                        ("grant_type", "refresh_token"),
+                        ("refresh_token", old.as_str()),
+                    ];
+                    let Ok(response) = api
+                        .post(format!("{base}/{TENANT}/oauth2/token"))
+                        .form(&form)
+                        .send()
+                        .await
+                    else {
+                        return;
+                    };
+                    let Ok(tokens) = response.json::<serde_json::Value>().await else {
+                        return;
+                    };
+                    let new = tokens["refresh_token"]
+                        .as_str()
+                        .expect("rotated")
+                        .to_owned();
+                    answered.lock().unwrap().push((old, new));
+                }
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    while answered.lock().unwrap().len() < 80 && started.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    for worker in workers {
+        let _ = worker.await;
+    }
+    let answered = answered.lock().unwrap().clone();
+    let attempted = attempted.lock().unwrap().clone();
+    assert!(
+        answered.len() >= 40,
+        "too little rotated before the kill: {}",
+        answered.len()
+    );
+
+    let restarted = replica(&url, &directory);
+    let check = http();
+    for (old, new) in &answered {
+        let (status, body) = refresh(&check, &restarted.base, new).await;
+        assert_eq!(
+            status, 200,
+            "a rotation answered before the crash was lost: {body}"
+        );
+        let (status, body) = refresh(&check, &restarted.base, old).await;
+        assert_eq!(
+            status, 400,
+            "an answered rotation's old token rotated again: {body}"
+        );
+    }
+    // The rest were either committed unanswered (spent) or never written
+    // (still good, once).
+    let unanswered = attempted
+        .iter()
+        .filter(|old| !answered.iter().any(|(a, _)| a == *old));
+    for old in unanswered {
+        let (first, _) = refresh(&check, &restarted.base, old).await;
+        assert!(first == 200 || first == 400, "{first}");
+        let (second, body) = refresh(&check, &restarted.base, old).await;
+        assert_eq!(second, 400, "a token rotated twice: {body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_in_a_group_commit_loses_and_doubles_nothing_on_sqlite() {
+    group_commit_crash(&Database::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_under_concurrent_rotations_loses_and_doubles_nothing_on_postgres() {
+    let Some(database) = Database::postgres().await else {
+        return;
+    };
+    group_commit_crash(&database).await;
+    database.drop_schema().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_loses_nothing_on_sqlite() {
     crash_safety(&Database::sqlite()).await;

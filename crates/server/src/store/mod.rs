@@ -4,9 +4,13 @@
 
 mod assertions;
 mod device_codes;
+mod grants;
 mod postgres;
+mod postgres_grants;
 mod sql;
 mod sqlite;
+mod sqlite_grants;
+mod sqlite_writer;
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -17,6 +21,7 @@ use crate::secrets::Digest;
 
 pub use assertions::AssertionStore;
 pub use device_codes::{DeviceCodeRecord, DeviceCodeStatus, DeviceCodeStore};
+pub use grants::GrantStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -33,6 +38,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("cannot make the database file private: {0}")]
     Files(std::io::Error),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the database's writer thread is gone")]
+    WriterGone,
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -164,7 +173,7 @@ pub enum Rotation {
 }
 
 #[async_trait]
-pub trait Store: DeviceCodeStore + AssertionStore + Send + Sync + 'static {
+pub trait Store: GrantStore + DeviceCodeStore + AssertionStore + Send + Sync + 'static {
     /// Makes every tenant, API, app, user, consent and managed identity in
     /// `data` exactly as given (insert or replace), in one transaction.
     /// Entries the data does not name are left alone, except a tenant's
@@ -207,19 +216,6 @@ pub trait Store: DeviceCodeStore + AssertionStore + Send + Sync + 'static {
     async fn insert_code(&self, code: &AuthCodeRecord) -> Result<(), StoreError>;
 
     async fn find_code(&self, digest: &Digest) -> Result<Option<AuthCodeRecord>, StoreError>;
-
-    /// Marks the code redeemed, naming the refresh-token family it starts,
-    /// and stores that family's first refresh token, in one transaction: of
-    /// two concurrent redemptions exactly one gets `true`, and a replay that
-    /// finds the code redeemed finds its refresh token too (to revoke it).
-    /// Only an unredeemed, unexpired code can be redeemed.
-    async fn redeem_code(
-        &self,
-        digest: &Digest,
-        family: Uuid,
-        now: i64,
-        refresh: Option<&RefreshTokenRecord>,
-    ) -> Result<bool, StoreError>;
 
     async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
 
@@ -295,18 +291,4 @@ pub trait Store: DeviceCodeStore + AssertionStore + Send + Sync + 'static {
     /// Forgets the failures of names not locked and idle since `before`
     /// (names nobody has a second factor for, mostly mistyped or guessed).
     async fn prune_sign_in_attempts(&self, before: i64) -> Result<(), StoreError>;
-
-    /// Marks `old` used and stores `successor` in its family, atomically.
-    /// A token rotated out less than `reuse_seconds` before `now` rotates
-    /// again (its successor is a sibling of the first: both stay current),
-    /// so concurrent rotations within the interval all get `Rotated`; with
-    /// `reuse_seconds` 0, exactly one does. A token presented later than
-    /// that after it was rotated out revokes its whole family.
-    async fn rotate_refresh_token(
-        &self,
-        old: &Digest,
-        successor: &RefreshTokenRecord,
-        now: i64,
-        reuse_seconds: i64,
-    ) -> Result<Rotation, StoreError>;
 }

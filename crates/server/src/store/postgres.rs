@@ -18,7 +18,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 pub struct PostgresStore {
     pool: PgPool,
     /// The same pool: PostgreSQL's row locks order concurrent writers.
-    writer: PgPool,
+    pub(super) writer: PgPool,
 }
 
 impl PostgresStore {

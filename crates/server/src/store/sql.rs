@@ -97,7 +97,7 @@ macro_rules! sql_store {
                 uuid,
             };
             use crate::store::{
-                AuthCodeRecord, RefreshTokenRecord, Rotation, SessionRecord, Store, StoreError,
+                AuthCodeRecord, RefreshTokenRecord, SessionRecord, Store, StoreError,
                 StoredKey,
             };
 
@@ -518,30 +518,6 @@ impl Store for $store {
         row.as_ref().map(code_from_row).transpose()
     }
 
-    async fn redeem_code(
-        &self,
-        digest: &Digest,
-        family: Uuid,
-        now: i64,
-        refresh: Option<&RefreshTokenRecord>,
-    ) -> Result<bool, StoreError> {
-        let mut tx = self.writer.begin().await?;
-        let done = sqlx::query("UPDATE auth_codes SET redeemed_at = $1, family_id = $2 WHERE code_sha256 = $3 AND redeemed_at IS NULL AND expires_at > $1")
-            .bind(now)
-            .bind(family.to_string())
-            .bind(digest.0.to_vec())
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() != 1 {
-            return Ok(false);
-        }
-        if let Some(token) = refresh {
-            insert_refresh(&mut *tx, token).await?;
-        }
-        tx.commit().await?;
-        Ok(true)
-    }
-
     async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
         insert_session(&self.writer, session).await
     }
@@ -758,50 +734,6 @@ impl Store for $store {
             .execute(&self.writer)
             .await?;
         Ok(())
-    }
-
-    async fn rotate_refresh_token(
-        &self,
-        old: &Digest,
-        successor: &RefreshTokenRecord,
-        now: i64,
-        reuse_seconds: i64,
-    ) -> Result<Rotation, StoreError> {
-        let mut tx = self.writer.begin().await?;
-        // The one statement that decides: a current token is marked used
-        // (once: its first rotation's time stays), and one rotated out
-        // less than the reuse interval ago passes again. A concurrent
-        // rotation waits for this row's lock and then re-reads `used_at`,
-        // so replicas agree; with an interval of 0 only the first passes.
-        let consumed = sqlx::query("UPDATE refresh_tokens SET used_at = COALESCE(used_at, $1) WHERE token_sha256 = $2 AND revoked_at IS NULL AND expires_at > $1 AND (used_at IS NULL OR ($3 > 0 AND used_at > $1 - $3)) RETURNING family_id")
-            .bind(now)
-            .bind(old.0.to_vec())
-            .bind(reuse_seconds)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if consumed.is_some() {
-            insert_refresh(&mut *tx, successor).await?;
-            tx.commit().await?;
-            return Ok(Rotation::Rotated);
-        }
-        let Some(row) = sqlx::query("SELECT * FROM refresh_tokens WHERE token_sha256 = $1")
-            .bind(old.0.to_vec())
-            .fetch_optional(&mut *tx)
-            .await?
-        else {
-            return Ok(Rotation::NotFound);
-        };
-        let record = refresh_from_row(&row)?;
-        let outcome = if record.revoked_at.is_some() {
-            Rotation::Revoked
-        } else if record.used_at.is_some() {
-            revoke_family(&mut *tx, record.family_id, now).await?;
-            Rotation::Reused
-        } else {
-            Rotation::Expired
-        };
-        tx.commit().await?;
-        Ok(outcome)
     }
 }
 

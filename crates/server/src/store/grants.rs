@@ -1,0 +1,45 @@
+//! The two stateful grants' writes, the hot path of the code and refresh
+//! grants: `GrantStore`, a part of `Store` with a room of its own, because
+//! each engine takes its fastest way to the same guarantees. PostgreSQL
+//! makes each one statement (one round trip); SQLite runs each as one call
+//! on its writer thread (`sqlite_writer`), many grants to a commit under
+//! load, each answered only once its commit is done.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use super::{RefreshTokenRecord, Rotation, StoreError};
+use crate::secrets::Digest;
+
+#[async_trait]
+pub trait GrantStore {
+    /// Marks the code redeemed, naming the refresh-token family it starts,
+    /// and stores that family's first refresh token, atomically: of two
+    /// concurrent redemptions exactly one gets `true`, and a replay that
+    /// finds the code redeemed finds its refresh token too (to revoke it).
+    /// Only an unredeemed, unexpired code can be redeemed.
+    async fn redeem_code(
+        &self,
+        digest: &Digest,
+        family: Uuid,
+        now: i64,
+        refresh: Option<&RefreshTokenRecord>,
+    ) -> Result<bool, StoreError>;
+
+    /// Marks `old` used and stores `successor` in its family, atomically.
+    /// A token rotated out less than `reuse_seconds` before `now` rotates
+    /// again (its successor is a sibling of the first: both stay current),
+    /// so concurrent rotations within the interval all get `Rotated`; with
+    /// `reuse_seconds` 0, exactly one does. A token presented later than
+    /// that after it was rotated out revokes its whole family.
+    async fn rotate_refresh_token(
+        &self,
+        old: &Digest,
+        successor: &RefreshTokenRecord,
+        now: i64,
+        reuse_seconds: i64,
+    ) -> Result<Rotation, StoreError>;
+}
+
+/// The columns of `refresh_tokens` in the order both engines bind them.
+pub(super) const REFRESH_COLUMNS: &str = "token_sha256, family_id, tenant_id, client_id, user_oid, resource, scope, issued_at, expires_at, used_at, revoked_at, granted_scope, family_expires_at, spa_origin, auth_methods";

@@ -1,0 +1,133 @@
+//! `GrantStore` on PostgreSQL: each grant is one statement, so one round
+//! trip and no explicit transaction. A data-modifying `WITH` marks the code
+//! (or the refresh token) used and inserts the new refresh token only if
+//! that row was marked: the row lock decides a race exactly as the
+//! two-statement transaction did (the loser waits, then re-reads the row
+//! and matches nothing). sqlx prepares each statement once per connection.
+
+use async_trait::async_trait;
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::grants::{GrantStore, REFRESH_COLUMNS};
+use super::postgres::PostgresStore;
+use super::{RefreshTokenRecord, Rotation, StoreError};
+use crate::secrets::Digest;
+
+/// The refresh token's values as parameters `$n`…`$n+14`, in
+/// `REFRESH_COLUMNS`' order.
+fn refresh_values(first: usize) -> String {
+    (first..first + 15)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn bind_refresh<'q>(
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    token: &'q RefreshTokenRecord,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    query
+        .bind(token.digest.0.to_vec())
+        .bind(token.family_id.to_string())
+        .bind(token.tenant_id.to_string())
+        .bind(token.client_id.to_string())
+        .bind(token.user_oid.to_string())
+        .bind(&token.resource)
+        .bind(&token.scope)
+        .bind(token.issued_at)
+        .bind(token.expires_at)
+        .bind(token.used_at)
+        .bind(token.revoked_at)
+        .bind(&token.granted_scope)
+        .bind(token.family_expires_at)
+        .bind(&token.spa_origin)
+        .bind(&token.auth_methods)
+}
+
+#[async_trait]
+impl GrantStore for PostgresStore {
+    async fn redeem_code(
+        &self,
+        digest: &Digest,
+        family: Uuid,
+        now: i64,
+        refresh: Option<&RefreshTokenRecord>,
+    ) -> Result<bool, StoreError> {
+        const REDEEM: &str = "UPDATE auth_codes SET redeemed_at = $1, family_id = $2 WHERE code_sha256 = $3 AND redeemed_at IS NULL AND expires_at > $1";
+        let Some(token) = refresh else {
+            let done = sqlx::query(REDEEM)
+                .bind(now)
+                .bind(family.to_string())
+                .bind(digest.0.to_vec())
+                .execute(&self.writer)
+                .await?;
+            return Ok(done.rows_affected() == 1);
+        };
+        let sql = format!(
+            "WITH redeemed AS ({REDEEM} RETURNING 1) INSERT INTO refresh_tokens ({REFRESH_COLUMNS}) SELECT {} FROM redeemed",
+            refresh_values(4)
+        );
+        let query = sqlx::query(&sql)
+            .bind(now)
+            .bind(family.to_string())
+            .bind(digest.0.to_vec());
+        let done = bind_refresh(query, token).execute(&self.writer).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        old: &Digest,
+        successor: &RefreshTokenRecord,
+        now: i64,
+        reuse_seconds: i64,
+    ) -> Result<Rotation, StoreError> {
+        // The one statement that decides: a current token is marked used
+        // (once: its first rotation's time stays), and one rotated out
+        // less than the reuse interval ago passes again. A concurrent
+        // rotation waits for this row's lock and then re-reads `used_at`,
+        // so replicas agree; with an interval of 0 only the first passes.
+        let sql = format!(
+            "WITH consumed AS (UPDATE refresh_tokens SET used_at = COALESCE(used_at, $1) WHERE token_sha256 = $2 AND revoked_at IS NULL AND expires_at > $1 AND (used_at IS NULL OR ($3 > 0 AND used_at > $1 - $3)) RETURNING 1) INSERT INTO refresh_tokens ({REFRESH_COLUMNS}) SELECT {} FROM consumed",
+            refresh_values(4)
+        );
+        let query = sqlx::query(&sql)
+            .bind(now)
+            .bind(old.0.to_vec())
+            .bind(reuse_seconds);
+        let done = bind_refresh(query, successor).execute(&self.writer).await?;
+        if done.rows_affected() == 1 {
+            return Ok(Rotation::Rotated);
+        }
+        // Refused: say why, and revoke the family of a token reused late
+        // (one conditional statement: a second late reuse revokes nothing
+        // more).
+        let Some(row) = sqlx::query(
+            "SELECT family_id, used_at, revoked_at FROM refresh_tokens WHERE token_sha256 = $1",
+        )
+        .bind(old.0.to_vec())
+        .fetch_optional(&self.writer)
+        .await?
+        else {
+            return Ok(Rotation::NotFound);
+        };
+        let family: String = row.try_get("family_id")?;
+        let used_at: Option<i64> = row.try_get("used_at")?;
+        let revoked_at: Option<i64> = row.try_get("revoked_at")?;
+        Ok(match (used_at, revoked_at) {
+            (_, Some(_)) => Rotation::Revoked,
+            (Some(_), None) => {
+                sqlx::query(
+                    "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
+                )
+                .bind(now)
+                .bind(family)
+                .execute(&self.writer)
+                .await?;
+                Rotation::Reused
+            }
+            (None, None) => Rotation::Expired,
+        })
+    }
+}

@@ -1,0 +1,108 @@
+//! `GrantStore` on SQLite: each grant one call on the writer thread
+//! (`sqlite_writer`), its statements prepared once. The statements are the
+//! ones the other paths use, so both engines decide the same races.
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, params};
+use uuid::Uuid;
+
+use super::grants::{GrantStore, REFRESH_COLUMNS};
+use super::{RefreshTokenRecord, Rotation, SqliteStore, StoreError};
+use crate::secrets::Digest;
+
+#[async_trait]
+impl GrantStore for SqliteStore {
+    async fn redeem_code(
+        &self,
+        digest: &Digest,
+        family: Uuid,
+        now: i64,
+        refresh: Option<&RefreshTokenRecord>,
+    ) -> Result<bool, StoreError> {
+        let digest = digest.0;
+        let refresh = refresh.cloned();
+        self.grants
+            .run(move |conn| {
+                let redeemed = conn
+                    .prepare_cached("UPDATE auth_codes SET redeemed_at = ?1, family_id = ?2 WHERE code_sha256 = ?3 AND redeemed_at IS NULL AND expires_at > ?1")?
+                    .execute(params![now, family.to_string(), &digest[..]])?;
+                if redeemed != 1 {
+                    return Ok(false);
+                }
+                if let Some(token) = &refresh {
+                    insert_refresh(conn, token)?;
+                }
+                Ok(true)
+            })
+            .await
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        old: &Digest,
+        successor: &RefreshTokenRecord,
+        now: i64,
+        reuse_seconds: i64,
+    ) -> Result<Rotation, StoreError> {
+        let old = old.0;
+        let successor = successor.clone();
+        self.grants
+            .run(move |conn| {
+                // The one statement that decides (see the PostgreSQL form):
+                // the writer thread runs one grant at a time, so the second
+                // of two rotations reads the first's `used_at`.
+                let consumed = conn
+                    .prepare_cached("UPDATE refresh_tokens SET used_at = COALESCE(used_at, ?1) WHERE token_sha256 = ?2 AND revoked_at IS NULL AND expires_at > ?1 AND (used_at IS NULL OR (?3 > 0 AND used_at > ?1 - ?3))")?
+                    .execute(params![now, &old[..], reuse_seconds])?;
+                if consumed == 1 {
+                    insert_refresh(conn, &successor)?;
+                    return Ok(Rotation::Rotated);
+                }
+                let found = conn
+                    .prepare_cached("SELECT family_id, used_at, revoked_at FROM refresh_tokens WHERE token_sha256 = ?1")?
+                    .query_row(params![&old[..]], |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, Option<i64>>(1)?,
+                            row.get::<_, Option<i64>>(2)?,
+                        ))
+                    })
+                    .optional()?;
+                Ok(match found {
+                    None => Rotation::NotFound,
+                    Some((_, _, Some(_))) => Rotation::Revoked,
+                    Some((family, Some(_), None)) => {
+                        conn.prepare_cached("UPDATE refresh_tokens SET revoked_at = ?1 WHERE family_id = ?2 AND revoked_at IS NULL")?
+                            .execute(params![now, family])?;
+                        Rotation::Reused
+                    }
+                    Some((_, None, None)) => Rotation::Expired,
+                })
+            })
+            .await
+    }
+}
+
+fn insert_refresh(conn: &Connection, token: &RefreshTokenRecord) -> Result<(), StoreError> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO refresh_tokens ({REFRESH_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+    ))?
+    .execute(params![
+        &token.digest.0[..],
+        token.family_id.to_string(),
+        token.tenant_id.to_string(),
+        token.client_id.to_string(),
+        token.user_oid.to_string(),
+        token.resource,
+        token.scope,
+        token.issued_at,
+        token.expires_at,
+        token.used_at,
+        token.revoked_at,
+        token.granted_scope,
+        token.family_expires_at,
+        token.spa_origin,
+        token.auth_methods,
+    ])?;
+    Ok(())
+}
