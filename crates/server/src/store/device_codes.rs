@@ -236,7 +236,7 @@ macro_rules! device_code_store {
                     now: i64,
                     refresh: Option<&RefreshTokenRecord>,
                 ) -> Result<bool, StoreError> {
-                    let mut tx = self.writer.begin().await?;
+                    let mut tx = self.writer.begin_with($store::BEGIN_WRITE).await?;
                     let done = sqlx::query("UPDATE device_codes SET redeemed_at = $1 WHERE device_sha256 = $2 AND status = 'approved' AND redeemed_at IS NULL AND expires_at > $1")
                         .bind(now)
                         .bind(digest.0.to_vec())

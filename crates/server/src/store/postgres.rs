@@ -50,6 +50,11 @@ impl PostgresStore {
     }
 }
 
+impl PostgresStore {
+    /// How a write transaction begins: row locks order PostgreSQL's writers.
+    pub(super) const BEGIN_WRITE: &'static str = "BEGIN";
+}
+
 sql_store!(PostgresStore, sqlx::Postgres, sqlx::postgres::PgRow);
 device_code_store!(PostgresStore, sqlx::Postgres, sqlx::postgres::PgRow);
 assertion_store!(PostgresStore);

@@ -159,7 +159,7 @@ fn code_from_row(row: &$row) -> Result<AuthCodeRecord, StoreError> {
 #[async_trait]
 impl Store for $store {
     async fn apply_directory(&self, data: &DirectoryData) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with($store::BEGIN_WRITE).await?;
         for tenant in &data.tenants {
             sqlx::query("INSERT INTO tenants (id, name, profile, lockout_threshold, lockout_seconds, refresh_token_reuse_seconds, signing_alg) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO UPDATE SET name = excluded.name, profile = excluded.profile, lockout_threshold = excluded.lockout_threshold, lockout_seconds = excluded.lockout_seconds, refresh_token_reuse_seconds = excluded.refresh_token_reuse_seconds, signing_alg = excluded.signing_alg")
                 .bind(tenant.id.to_string())
@@ -523,7 +523,7 @@ impl Store for $store {
     }
 
     async fn rotate_session(&self, old: &Digest, new: &SessionRecord) -> Result<bool, StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with($store::BEGIN_WRITE).await?;
         let done = sqlx::query("DELETE FROM sessions WHERE session_sha256 = $1")
             .bind(old.0.to_vec())
             .execute(&mut *tx)
@@ -572,7 +572,7 @@ impl Store for $store {
         user_oid: Uuid,
         now: i64,
     ) -> Result<(u64, u64), StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with($store::BEGIN_WRITE).await?;
         let sessions = sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND user_oid = $2")
             .bind(tenant.to_string())
             .bind(user_oid.to_string())
@@ -634,7 +634,7 @@ impl Store for $store {
     }
 
     async fn grant_consent(&self, consent: &Consent) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with($store::BEGIN_WRITE).await?;
         let api = consent.api.clone().unwrap_or_default();
         let existing: Option<String> = sqlx::query_scalar("SELECT scopes FROM consents WHERE tenant_id = $1 AND user_oid = $2 AND client_id = $3 AND api = $4")
             .bind(consent.tenant_id.to_string())

@@ -68,6 +68,12 @@ impl SqliteStore {
 }
 
 impl SqliteStore {
+    /// How the writer connection begins a transaction: IMMEDIATE takes the
+    /// write lock first, so a transaction that reads before it writes
+    /// never finds its snapshot outdated by the grant writer's commits
+    /// (SQLITE_BUSY_SNAPSHOT); it waits for the lock instead.
+    pub(super) const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+
     /// The grants the writer thread has written, and the commits they
     /// took: under load, fewer commits than grants (group commit).
     pub fn grant_commits(&self) -> (u64, u64) {
