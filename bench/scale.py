@@ -52,7 +52,10 @@ def toml(path, clients, secret, password):
             f'  name = "{name}"',
             f'  secret = "{app_secret}"',
             f'  redirect_uris = ["https://app{i}.contoso.example/callback", "http://localhost:5000/callback"]',
-            '  grant_types = ["authorization_code", "refresh_token", "client_credentials"]',
+            # The first (the demo's web app) may use the password grant too,
+            # as in the demo tenant: bench/run measures it on the replicas.
+            '  grant_types = ["authorization_code", "refresh_token", "client_credentials"'
+            + (', "password"]' if i == 0 else "]"),
             "    [[tenants.apps.permissions]]",
             f'    api = "{FILES}"',
             '    scopes = ["Files.Read", "user_impersonation"]',

@@ -6,7 +6,9 @@ cpu_ticks pg_ticks machine_busy_%" per wrk run (pg_ticks "-" off PostgreSQL);
 FACTS: key=value lines (signing limits, scale start-up, …). With only the
 replicas section's rows (ONLY=replicas), only its table; with
 ONLY=client_credentials (fact only=client_credentials), the token table
-and the ES256 target.
+and the ES256 target; with ONLY=stateful (fact only=stateful), the
+replicas' table of the stateful grants (code redemption, refresh rotation,
+password) and their targets.
 """
 import sys
 
@@ -35,6 +37,21 @@ for r in rows:
     r["all_us"] = r["cpu_us"] + (r["pg_us"] or 0)
 sign = float(facts.get("sign") or "nan")
 sign_es256 = float(facts.get("sign_es256") or "nan")
+# Argon2id alone (bench/argon2-ref, the server's parameters, 2 workers):
+# hashes per second and CPU per hash, the password grant's limit.
+argon2_n = int(facts.get("argon2_hashes") or 0)
+argon2_rate = argon2_n / float(facts.get("argon2_seconds") or "nan") if argon2_n else float("nan")
+argon2_us = float(facts.get("argon2_cpu_s") or "nan") * 1e6 / argon2_n if argon2_n else float("nan")
+
+
+def limit(r):
+    """A stateful grant against what bounds it: the RSA signing limit (one
+    access token signed per grant), or Argon2id alone (the password grant)."""
+    if r["scenario"] in ("authorization_code", "refresh_token") and sign == sign:  # not NaN: measured
+        return f"{r['rps'] / sign:.2f} of signing limit"
+    if r["scenario"] == "password" and argon2_n:
+        return f"÷ Argon2id alone {r['rps'] / argon2_rate:.2f}; CPU per grant ÷ per hash {r['cpu_us'] / argon2_us:.2f}"
+    return ""
 
 
 def ms(wrk_time):
@@ -59,7 +76,7 @@ def ratio(r):
         return (f"ES256 ÷ RS256 {r['rps'] / rps('token', 'client_credentials', 'latchkey'):.2f}; "
                 f"{r['rps'] / sign_es256:.2f} of ES256 signing limit")
     if s == "token" and sv == "latchkey":
-        return f"{r['rps'] / sign:.2f} of signing limit" if sc in ("client_credentials", "authorization_code") else ""
+        return f"{r['rps'] / sign:.2f} of signing limit" if sc == "client_credentials" else limit(r)
     if s == "token":
         return f"Latchkey ÷ this {rps('token', sc, 'latchkey') / r['rps']:.2f}"
     if s == "scale":
@@ -89,17 +106,18 @@ def replicas_ratio(r):
     """postgres-1 against sqlite-1, postgres-2 against postgres-1: req/s, and
     CPU per request (Latchkey's and PostgreSQL's backends together)."""
     against = {"postgres-1": ("sqlite-1", "PostgreSQL ÷ SQLite"), "postgres-2": ("postgres-1", "2 replicas ÷ 1")}
-    if r["server"] not in against:
-        return ""
-    other, label = against[r["server"]]
-    o = find("replicas", r["scenario"], other)
-    if not o:
-        return ""
-    return f"{label} {r['rps'] / o['rps']:.2f} (CPU per request {r['all_us'] / o['all_us']:.2f})"
+    parts = [limit(r)] if limit(r) else []
+    o = find("replicas", r["scenario"], against[r["server"]][0]) if r["server"] in against else None
+    if o:
+        label = against[r["server"]][1]
+        parts.append(f"{label} {r['rps'] / o['rps']:.2f} (CPU per request {r['all_us'] / o['all_us']:.2f})")
+    return "; ".join(parts)
 
 
 if any(r["section"] == "replicas" for r in rows):
-    print(f"\nReplicas: one on SQLite, one and two on PostgreSQL {facts.get('pg', '')} "
+    what = ("Stateful grants: one replica on SQLite, one on PostgreSQL" if facts.get("only") == "stateful"
+            else "Replicas: one on SQLite, one and two on PostgreSQL")
+    print(f"\n{what} {facts.get('pg', '')} "
           f"(synchronous_commit {facts.get('pg_sync', '?')}), the same directory file")
     print(f"{'scenario':<20} {'server':<12} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'RSS MB':>7} "
           f"{'CPU µs':>7} {'PG µs':>6} {'PG tx':>6} {'cores':>5} {'wrk':>5} {'other':>5}  ratio")
@@ -121,19 +139,50 @@ if any(r["section"] == "replicas" for r in rows):
           "cores: what Latchkey and those backends used of the machine's cores (CPU per request × req/s); wrk: what wrk "
           "used; other: the rest of the machine's busy time (everything else that ran, PostgreSQL's background "
           "processes included).")
-    print("Authorization codes redeemed from pools of "
-          + ", ".join(f"{facts.get('codes.' + s, '?')} ({s})" for s in ("sqlite-1", "postgres-1", "postgres-2")))
+    ran = [s for s in ("sqlite-1", "postgres-1", "postgres-2") if "codes." + s in facts]
+    print("Authorization codes redeemed from pools of " + ", ".join(f"{facts['codes.' + s]} ({s})" for s in ran)
+          + "; refresh tokens rotated from pools of "
+          + ", ".join(f"{facts.get('refresh.' + s, '?')} ({s})" for s in ran))
     print(f"Load average (1, 5, 15 min) as the section started: {facts.get('load_before', '?')}; "
           f"as it ended: {facts.get('load_after', '?')}")
-    if not any(r["section"] == "token" for r in rows):
-        print(facts.get("conditions", ""))
-        sys.exit(0)
 
 
 def target(label, value, want, fmt="{:.2f}", at_most=False):
     ok = value <= want if at_most else value >= want
     sign_ = "<=" if at_most else ">="
     print(f"  {label}: {fmt.format(value)} (target {sign_} {fmt.format(want)}) {'met' if ok else 'MISSED'}")
+
+
+def stateful_targets():
+    """Issue 18's targets for the grants that write to the store: SQLite
+    from the demo tenant (or the SQLite replica with ONLY=stateful),
+    PostgreSQL from the one PostgreSQL replica."""
+    print(f"\nopenssl speed -multi 2 rsa2048: {sign:,.0f} signs/s; Argon2id alone "
+          f"({facts.get('argon2_params', '?')}, 2 workers): {argon2_rate:,.1f} hashes/s, {argon2_us:,.0f} µs CPU per hash")
+    print("Stateful grants, targets (issue 18):")
+    for engine, want, r_of in (
+        ("SQLite", 0.6, lambda sc: find("token", sc, "latchkey") or find("replicas", sc, "sqlite-1")),
+        ("PostgreSQL", 0.5, lambda sc: find("replicas", sc, "postgres-1")),
+    ):
+        for sc in ("authorization_code", "refresh_token"):
+            r = r_of(sc)
+            if r:
+                target(f"{sc} on {engine} ÷ the signing limit", r["rps"] / sign, want)
+        r = r_of("password")
+        if r:
+            print(f"  password on {engine}: {r['rps']:,.1f} grants/s, ÷ Argon2id alone {r['rps'] / argon2_rate:.2f} "
+                  f"(CPU per grant {r['cpu_us']:,.0f} µs, ÷ per hash {r['cpu_us'] / argon2_us:.2f})")
+
+
+if facts.get("only") == "stateful":
+    stateful_targets()
+    if facts.get("no_pg"):
+        print("No PostgreSQL: SQLite only.")
+    print(facts.get("conditions", ""))
+    sys.exit(0)
+if not any(r["section"] == "token" for r in rows):
+    print(facts.get("conditions", ""))
+    sys.exit(0)
 
 
 lk_mem = max(r["rss"] for r in rows if r["server"] == "latchkey" and r["section"] == "token")
@@ -163,6 +212,8 @@ target("demo-api malformed-token rejections ÷ no-auth baseline",
 print(f"Latchkey VmHWM since start: {int(facts.get('hwm_kb', 0)) / 1024:.1f} MB (includes the Argon2id blocks of hashing the demo passwords)")
 print(f"Large directory: start-up {facts.get('scale_start_s')} s (with the directory file applied to the store), idle RSS {int(facts.get('scale_idle_kb', 0)) / 1024:.1f} MB, "
       f"store {facts.get('scale_db_mb')} MB on disk")
-print(f"Authorization codes redeemed from pools of {facts.get('codes.latchkey')} (demo) and {facts.get('codes.latchkey-scale')} (large directory)")
+print(f"Authorization codes redeemed from pools of {facts.get('codes.latchkey')} (demo) and {facts.get('codes.latchkey-scale')} (large directory); "
+      f"refresh tokens rotated from a pool of {facts.get('refresh.latchkey')} (demo)")
+stateful_targets()
 print("CPU µs: the server's CPU time (user + system, all its processes) per request; wrk takes the rest of the machine.")
 print(f"RSS sums VmRSS over a server's processes; PSS shares their common pages out. {facts.get('conditions', '')}")
