@@ -1,18 +1,30 @@
-//! The two stateful grants' writes, the hot path of the code and refresh
-//! grants: `GrantStore`, a part of `Store` with a room of its own, because
-//! each engine takes its fastest way to the same guarantees. PostgreSQL
-//! makes each one statement (one round trip); SQLite runs each as one call
-//! on its writer thread (`sqlite_writer`), many grants to a commit under
-//! load, each answered only once its commit is done.
+//! The hot path of the code and refresh grants: `GrantStore`, a part of
+//! `Store` with a room of its own, because each engine takes its fastest
+//! way to the same guarantees. The writes: PostgreSQL makes each one
+//! statement (one round trip); SQLite runs each as one call on its writer
+//! thread (`sqlite_writer`), many grants to a commit under load, each
+//! answered only once its commit is done. The reads (the code, the refresh
+//! token, the user): PostgreSQL's pool; SQLite reads them in place, on the
+//! calling thread (`sqlite_readers`), with no hand-off to another thread.
 
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use super::{RefreshTokenRecord, Rotation, StoreError};
+use super::{AuthCodeRecord, RefreshTokenRecord, Rotation, StoreError};
+use crate::directory::User;
 use crate::secrets::Digest;
 
 #[async_trait]
 pub trait GrantStore {
+    async fn find_code(&self, digest: &Digest) -> Result<Option<AuthCodeRecord>, StoreError>;
+
+    async fn find_refresh_token(
+        &self,
+        digest: &Digest,
+    ) -> Result<Option<RefreshTokenRecord>, StoreError>;
+
+    async fn find_user(&self, tenant: Uuid, object_id: Uuid) -> Result<Option<User>, StoreError>;
+
     /// Marks the code redeemed, naming the refresh-token family it starts,
     /// and stores that family's first refresh token, atomically: of two
     /// concurrent redemptions exactly one gets `true`, and a replay that

@@ -10,6 +10,7 @@ mod postgres_grants;
 mod sql;
 mod sqlite;
 mod sqlite_grants;
+mod sqlite_readers;
 mod sqlite_writer;
 
 use async_trait::async_trait;
@@ -187,8 +188,6 @@ pub trait Store: GrantStore + DeviceCodeStore + AssertionStore + Send + Sync + '
 
     async fn find_user_by_upn(&self, tenant: Uuid, upn: &str) -> Result<Option<User>, StoreError>;
 
-    async fn find_user(&self, tenant: Uuid, object_id: Uuid) -> Result<Option<User>, StoreError>;
-
     /// The consents `user` gave `client`.
     async fn consents(
         &self,
@@ -208,14 +207,7 @@ pub trait Store: GrantStore + DeviceCodeStore + AssertionStore + Send + Sync + '
 
     async fn insert_refresh_token(&self, token: &RefreshTokenRecord) -> Result<(), StoreError>;
 
-    async fn find_refresh_token(
-        &self,
-        digest: &Digest,
-    ) -> Result<Option<RefreshTokenRecord>, StoreError>;
-
     async fn insert_code(&self, code: &AuthCodeRecord) -> Result<(), StoreError>;
-
-    async fn find_code(&self, digest: &Digest) -> Result<Option<AuthCodeRecord>, StoreError>;
 
     async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
 

@@ -11,7 +11,9 @@ use uuid::Uuid;
 
 use super::grants::{GrantStore, REFRESH_COLUMNS};
 use super::postgres::PostgresStore;
-use super::{RefreshTokenRecord, Rotation, StoreError};
+use super::postgres::sql_impl::{code_from_row, refresh_from_row, user_from_row};
+use super::{AuthCodeRecord, RefreshTokenRecord, Rotation, StoreError};
+use crate::directory::User;
 use crate::secrets::Digest;
 
 /// The refresh token's values as parameters `$n`…`$n+14`, in
@@ -47,6 +49,34 @@ fn bind_refresh<'q>(
 
 #[async_trait]
 impl GrantStore for PostgresStore {
+    async fn find_code(&self, digest: &Digest) -> Result<Option<AuthCodeRecord>, StoreError> {
+        let row = sqlx::query("SELECT * FROM auth_codes WHERE code_sha256 = $1")
+            .bind(digest.0.to_vec())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(code_from_row).transpose()
+    }
+
+    async fn find_refresh_token(
+        &self,
+        digest: &Digest,
+    ) -> Result<Option<RefreshTokenRecord>, StoreError> {
+        let row = sqlx::query("SELECT * FROM refresh_tokens WHERE token_sha256 = $1")
+            .bind(digest.0.to_vec())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(refresh_from_row).transpose()
+    }
+
+    async fn find_user(&self, tenant: Uuid, object_id: Uuid) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query("SELECT * FROM users WHERE tenant_id = $1 AND object_id = $2")
+            .bind(tenant.to_string())
+            .bind(object_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
     async fn redeem_code(
         &self,
         digest: &Digest,

@@ -80,7 +80,7 @@ pub(super) fn reuse_seconds(seconds: Option<i64>) -> u32 {
 /// (writes) of database `$db`, with rows `$row`.
 macro_rules! sql_store {
     ($store:ident, $db:ty, $row:ty) => {
-        mod sql_impl {
+        pub(super) mod sql_impl {
             use async_trait::async_trait;
             use latchkey_protocol::GrantType;
             use sqlx::Row;
@@ -101,7 +101,7 @@ macro_rules! sql_store {
                 StoredKey,
             };
 
-fn user_from_row(row: &$row) -> Result<User, StoreError> {
+pub(crate) fn user_from_row(row: &$row) -> Result<User, StoreError> {
     Ok(User {
         tenant_id: uuid(row.try_get("tenant_id")?)?,
         object_id: uuid(row.try_get("object_id")?)?,
@@ -114,7 +114,9 @@ fn user_from_row(row: &$row) -> Result<User, StoreError> {
     })
 }
 
-fn refresh_from_row(row: &$row) -> Result<RefreshTokenRecord, StoreError> {
+// PostgreSQL's `GrantStore` reads with it; SQLite's reads in place.
+#[allow(dead_code)]
+pub(crate) fn refresh_from_row(row: &$row) -> Result<RefreshTokenRecord, StoreError> {
     Ok(RefreshTokenRecord {
         digest: digest(row.try_get("token_sha256")?)?,
         family_id: uuid(row.try_get("family_id")?)?,
@@ -134,7 +136,9 @@ fn refresh_from_row(row: &$row) -> Result<RefreshTokenRecord, StoreError> {
     })
 }
 
-fn code_from_row(row: &$row) -> Result<AuthCodeRecord, StoreError> {
+// PostgreSQL's `GrantStore` reads with it; SQLite's reads in place.
+#[allow(dead_code)]
+pub(crate) fn code_from_row(row: &$row) -> Result<AuthCodeRecord, StoreError> {
     let family: Option<String> = row.try_get("family_id")?;
     Ok(AuthCodeRecord {
         digest: digest(row.try_get("code_sha256")?)?,
@@ -391,15 +395,6 @@ impl Store for $store {
         row.as_ref().map(user_from_row).transpose()
     }
 
-    async fn find_user(&self, tenant: Uuid, object_id: Uuid) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query("SELECT * FROM users WHERE tenant_id = $1 AND object_id = $2")
-            .bind(tenant.to_string())
-            .bind(object_id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(user_from_row).transpose()
-    }
-
     async fn consents(
         &self,
         tenant: Uuid,
@@ -478,17 +473,6 @@ impl Store for $store {
         insert_refresh(&self.writer, token).await
     }
 
-    async fn find_refresh_token(
-        &self,
-        digest: &Digest,
-    ) -> Result<Option<RefreshTokenRecord>, StoreError> {
-        let row = sqlx::query("SELECT * FROM refresh_tokens WHERE token_sha256 = $1")
-            .bind(digest.0.to_vec())
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(refresh_from_row).transpose()
-    }
-
     async fn insert_code(&self, code: &AuthCodeRecord) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO auth_codes (code_sha256, tenant_id, client_id, redirect_uri, user_oid, resource, scope, oidc_scope, nonce, code_challenge, auth_methods, issued_at, expires_at, redeemed_at, family_id, spa_origin) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL, NULL, $14)")
             .bind(code.digest.0.to_vec())
@@ -508,14 +492,6 @@ impl Store for $store {
             .execute(&self.writer)
             .await?;
         Ok(())
-    }
-
-    async fn find_code(&self, digest: &Digest) -> Result<Option<AuthCodeRecord>, StoreError> {
-        let row = sqlx::query("SELECT * FROM auth_codes WHERE code_sha256 = $1")
-            .bind(digest.0.to_vec())
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(code_from_row).transpose()
     }
 
     async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError> {

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::SqlitePool;
@@ -11,6 +12,7 @@ use super::StoreError;
 use super::assertions::assertion_store;
 use super::device_codes::device_code_store;
 use super::sql::sql_store;
+use super::sqlite_readers::SqliteReaders;
 use super::sqlite_writer::SqliteWriter;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -26,6 +28,8 @@ pub struct SqliteStore {
     /// The code and refresh grants' writes: a thread and connection of
     /// their own, a whole grant per call, many grants per commit.
     pub(super) grants: SqliteWriter,
+    /// The grants' reads, in place on the calling thread.
+    pub(super) readers: Arc<SqliteReaders>,
 }
 
 impl SqliteStore {
@@ -55,6 +59,7 @@ impl SqliteStore {
             .await?;
         MIGRATOR.run(&writer).await?;
         let grants = SqliteWriter::start(options.get_filename())?;
+        let readers = Arc::new(SqliteReaders::open(options.get_filename(), 4)?);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
@@ -63,6 +68,7 @@ impl SqliteStore {
             pool,
             writer,
             grants,
+            readers,
         })
     }
 }

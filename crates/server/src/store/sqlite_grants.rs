@@ -1,17 +1,52 @@
 //! `GrantStore` on SQLite: each grant one call on the writer thread
-//! (`sqlite_writer`), its statements prepared once. The statements are the
-//! ones the other paths use, so both engines decide the same races.
+//! (`sqlite_writer`), its statements prepared once; the reads in place
+//! (`sqlite_readers`). The statements are the ones the PostgreSQL engine
+//! runs, so both engines decide the same races.
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use uuid::Uuid;
 
 use super::grants::{GrantStore, REFRESH_COLUMNS};
-use super::{RefreshTokenRecord, Rotation, SqliteStore, StoreError};
+use super::sql::{digest as to_digest, from_json, uuid as to_uuid};
+use super::{AuthCodeRecord, RefreshTokenRecord, Rotation, SqliteStore, StoreError};
+use crate::directory::User;
 use crate::secrets::Digest;
 
 #[async_trait]
 impl GrantStore for SqliteStore {
+    async fn find_code(&self, digest: &Digest) -> Result<Option<AuthCodeRecord>, StoreError> {
+        self.readers.read(|conn| {
+            conn.prepare_cached("SELECT * FROM auth_codes WHERE code_sha256 = ?1")?
+                .query_row(params![&digest.0[..]], |row| Ok(code_from_row(row)))
+                .optional()?
+                .transpose()
+        })
+    }
+
+    async fn find_refresh_token(
+        &self,
+        digest: &Digest,
+    ) -> Result<Option<RefreshTokenRecord>, StoreError> {
+        self.readers.read(|conn| {
+            conn.prepare_cached("SELECT * FROM refresh_tokens WHERE token_sha256 = ?1")?
+                .query_row(params![&digest.0[..]], |row| Ok(refresh_from_row(row)))
+                .optional()?
+                .transpose()
+        })
+    }
+
+    async fn find_user(&self, tenant: Uuid, object_id: Uuid) -> Result<Option<User>, StoreError> {
+        self.readers.read(|conn| {
+            conn.prepare_cached("SELECT * FROM users WHERE tenant_id = ?1 AND object_id = ?2")?
+                .query_row(params![tenant.to_string(), object_id.to_string()], |row| {
+                    Ok(user_from_row(row))
+                })
+                .optional()?
+                .transpose()
+        })
+    }
+
     async fn redeem_code(
         &self,
         digest: &Digest,
@@ -105,4 +140,63 @@ fn insert_refresh(conn: &Connection, token: &RefreshTokenRecord) -> Result<(), S
         token.auth_methods,
     ])?;
     Ok(())
+}
+
+fn text(row: &Row<'_>, name: &str) -> Result<String, StoreError> {
+    Ok(row.get::<_, String>(name)?)
+}
+
+fn code_from_row(row: &Row<'_>) -> Result<AuthCodeRecord, StoreError> {
+    let family: Option<String> = row.get("family_id")?;
+    Ok(AuthCodeRecord {
+        digest: to_digest(&row.get::<_, Vec<u8>>("code_sha256")?)?,
+        tenant_id: to_uuid(&text(row, "tenant_id")?)?,
+        client_id: to_uuid(&text(row, "client_id")?)?,
+        redirect_uri: row.get("redirect_uri")?,
+        spa_origin: row.get("spa_origin")?,
+        user_oid: to_uuid(&text(row, "user_oid")?)?,
+        resource: row.get("resource")?,
+        scope: row.get("scope")?,
+        oidc_scope: row.get("oidc_scope")?,
+        nonce: row.get("nonce")?,
+        code_challenge: row.get("code_challenge")?,
+        auth_methods: row.get("auth_methods")?,
+        issued_at: row.get("issued_at")?,
+        expires_at: row.get("expires_at")?,
+        redeemed_at: row.get("redeemed_at")?,
+        family_id: family.as_deref().map(to_uuid).transpose()?,
+    })
+}
+
+fn refresh_from_row(row: &Row<'_>) -> Result<RefreshTokenRecord, StoreError> {
+    Ok(RefreshTokenRecord {
+        digest: to_digest(&row.get::<_, Vec<u8>>("token_sha256")?)?,
+        family_id: to_uuid(&text(row, "family_id")?)?,
+        tenant_id: to_uuid(&text(row, "tenant_id")?)?,
+        client_id: to_uuid(&text(row, "client_id")?)?,
+        user_oid: to_uuid(&text(row, "user_oid")?)?,
+        resource: row.get("resource")?,
+        scope: row.get("scope")?,
+        granted_scope: row.get("granted_scope")?,
+        issued_at: row.get("issued_at")?,
+        expires_at: row.get("expires_at")?,
+        family_expires_at: row.get("family_expires_at")?,
+        used_at: row.get("used_at")?,
+        revoked_at: row.get("revoked_at")?,
+        spa_origin: row.get("spa_origin")?,
+        auth_methods: row.get("auth_methods")?,
+    })
+}
+
+fn user_from_row(row: &Row<'_>) -> Result<User, StoreError> {
+    Ok(User {
+        tenant_id: to_uuid(&text(row, "tenant_id")?)?,
+        object_id: to_uuid(&text(row, "object_id")?)?,
+        upn: row.get("upn")?,
+        display_name: row.get("display_name")?,
+        password_hash: row.get("password_hash")?,
+        totp_secret: row.get("totp_secret")?,
+        mfa_enforced: row.get::<_, i64>("mfa_enforced")? != 0,
+        roles: from_json(&text(row, "roles")?)?,
+    })
 }
