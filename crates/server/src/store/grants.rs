@@ -4,14 +4,14 @@
 //! statement (one round trip); SQLite runs each as one call on its writer
 //! thread (`sqlite_writer`), many grants to a commit under load, each
 //! answered only once its commit is done. The reads (the code, the refresh
-//! token, the user): PostgreSQL's pool; SQLite reads them in place, on the
+//! token, the user, the user's consents): PostgreSQL's pool; SQLite reads them in place, on the
 //! calling thread (`sqlite_readers`), with no hand-off to another thread.
 
 use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::{AuthCodeRecord, RefreshTokenRecord, Rotation, StoreError};
-use crate::directory::User;
+use crate::directory::{Consent, User};
 use crate::secrets::Digest;
 
 #[async_trait]
@@ -24,6 +24,14 @@ pub trait GrantStore {
     ) -> Result<Option<RefreshTokenRecord>, StoreError>;
 
     async fn find_user(&self, tenant: Uuid, object_id: Uuid) -> Result<Option<User>, StoreError>;
+
+    /// The consents `user` gave `client`.
+    async fn consents(
+        &self,
+        tenant: Uuid,
+        user: Uuid,
+        client: Uuid,
+    ) -> Result<Vec<Consent>, StoreError>;
 
     /// Marks the code redeemed, naming the refresh-token family it starts,
     /// and stores that family's first refresh token, atomically: of two

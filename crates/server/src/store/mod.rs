@@ -188,14 +188,6 @@ pub trait Store: GrantStore + DeviceCodeStore + AssertionStore + Send + Sync + '
 
     async fn find_user_by_upn(&self, tenant: Uuid, upn: &str) -> Result<Option<User>, StoreError>;
 
-    /// The consents `user` gave `client`.
-    async fn consents(
-        &self,
-        tenant: Uuid,
-        user: Uuid,
-        client: Uuid,
-    ) -> Result<Vec<Consent>, StoreError>;
-
     /// The MAC key stored under `name`, storing `fresh` first if there is
     /// none: every replica gets the first one stored.
     async fn mac_key(&self, name: &str, fresh: &[u8], now: i64) -> Result<Vec<u8>, StoreError>;

@@ -12,8 +12,9 @@ use uuid::Uuid;
 use super::grants::{GrantStore, REFRESH_COLUMNS};
 use super::postgres::PostgresStore;
 use super::postgres::sql_impl::{code_from_row, refresh_from_row, user_from_row};
+use super::sql::from_json;
 use super::{AuthCodeRecord, RefreshTokenRecord, Rotation, StoreError};
-use crate::directory::User;
+use crate::directory::{Consent, User};
 use crate::secrets::Digest;
 
 /// The refresh token's values as parameters `$n`…`$n+14`, in
@@ -75,6 +76,32 @@ impl GrantStore for PostgresStore {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn consents(
+        &self,
+        tenant: Uuid,
+        user: Uuid,
+        client: Uuid,
+    ) -> Result<Vec<Consent>, StoreError> {
+        let rows = sqlx::query("SELECT api, scopes FROM consents WHERE tenant_id = $1 AND user_oid = $2 AND client_id = $3")
+            .bind(tenant.to_string())
+            .bind(user.to_string())
+            .bind(client.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let api: String = row.try_get("api")?;
+                Ok(Consent {
+                    tenant_id: tenant,
+                    user_oid: user,
+                    client_id: client,
+                    api: (!api.is_empty()).then_some(api),
+                    scopes: from_json(row.try_get("scopes")?)?,
+                })
+            })
+            .collect()
     }
 
     async fn redeem_code(

@@ -395,32 +395,6 @@ impl Store for $store {
         row.as_ref().map(user_from_row).transpose()
     }
 
-    async fn consents(
-        &self,
-        tenant: Uuid,
-        user: Uuid,
-        client: Uuid,
-    ) -> Result<Vec<Consent>, StoreError> {
-        let rows = sqlx::query("SELECT api, scopes FROM consents WHERE tenant_id = $1 AND user_oid = $2 AND client_id = $3")
-            .bind(tenant.to_string())
-            .bind(user.to_string())
-            .bind(client.to_string())
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                let api: String = row.try_get("api")?;
-                Ok(Consent {
-                    tenant_id: tenant,
-                    user_oid: user,
-                    client_id: client,
-                    api: (!api.is_empty()).then_some(api),
-                    scopes: from_json(row.try_get("scopes")?)?,
-                })
-            })
-            .collect()
-    }
-
     async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
         let rows = sqlx::query(
             "SELECT kid, alg, pkcs8, certificate, created_at, activates_at FROM signing_keys ORDER BY created_at, kid",

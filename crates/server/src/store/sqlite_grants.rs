@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::grants::{GrantStore, REFRESH_COLUMNS};
 use super::sql::{digest as to_digest, from_json, uuid as to_uuid};
 use super::{AuthCodeRecord, RefreshTokenRecord, Rotation, SqliteStore, StoreError};
-use crate::directory::User;
+use crate::directory::{Consent, User};
 use crate::secrets::Digest;
 
 #[async_trait]
@@ -44,6 +44,34 @@ impl GrantStore for SqliteStore {
                 })
                 .optional()?
                 .transpose()
+        })
+    }
+
+    async fn consents(
+        &self,
+        tenant: Uuid,
+        user: Uuid,
+        client: Uuid,
+    ) -> Result<Vec<Consent>, StoreError> {
+        self.readers.read(|conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT api, scopes FROM consents WHERE tenant_id = ?1 AND user_oid = ?2 AND client_id = ?3",
+            )?;
+            let rows = statement.query_map(
+                params![tenant.to_string(), user.to_string(), client.to_string()],
+                |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+            )?;
+            rows.map(|row| {
+                let (api, scopes) = row?;
+                Ok(Consent {
+                    tenant_id: tenant,
+                    user_oid: user,
+                    client_id: client,
+                    api: (!api.is_empty()).then_some(api),
+                    scopes: from_json(&scopes)?,
+                })
+            })
+            .collect()
         })
     }
 
