@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::grants::{GrantStore, REFRESH_COLUMNS};
 use super::postgres::PostgresStore;
-use super::postgres::sql_impl::{code_from_row, refresh_from_row, user_from_row};
+use super::postgres::sql_impl::{bind_refresh, code_from_row, refresh_from_row, user_from_row};
 use super::sql::from_json;
 use super::{AuthCodeRecord, RefreshTokenRecord, Rotation, StoreError};
 use crate::directory::{Consent, User};
@@ -24,28 +24,6 @@ fn refresh_values(first: usize) -> String {
         .map(|n| format!("${n}"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn bind_refresh<'q>(
-    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
-    token: &'q RefreshTokenRecord,
-) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
-    query
-        .bind(token.digest.0.to_vec())
-        .bind(token.family_id.to_string())
-        .bind(token.tenant_id.to_string())
-        .bind(token.client_id.to_string())
-        .bind(token.user_oid.to_string())
-        .bind(&token.resource)
-        .bind(&token.scope)
-        .bind(token.issued_at)
-        .bind(token.expires_at)
-        .bind(token.used_at)
-        .bind(token.revoked_at)
-        .bind(&token.granted_scope)
-        .bind(token.family_expires_at)
-        .bind(&token.spa_origin)
-        .bind(&token.auth_methods)
 }
 
 #[async_trait]

@@ -691,7 +691,21 @@ pub(super) async fn insert_refresh<'e, E>(executor: E, token: &RefreshTokenRecor
 where
     E: sqlx::Executor<'e, Database = $db>,
 {
-    sqlx::query("INSERT INTO refresh_tokens (token_sha256, family_id, tenant_id, client_id, user_oid, resource, scope, issued_at, expires_at, used_at, revoked_at, granted_scope, family_expires_at, spa_origin, auth_methods) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)")
+    let sql = format!(
+        "INSERT INTO refresh_tokens ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        crate::store::grants::REFRESH_COLUMNS
+    );
+    bind_refresh(sqlx::query(&sql), token).execute(executor).await?;
+    Ok(())
+}
+
+/// Binds `token`'s values, in `REFRESH_COLUMNS`' order, after what `query`
+/// has bound already.
+pub(crate) fn bind_refresh<'q>(
+    query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>>,
+    token: &'q RefreshTokenRecord,
+) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>> {
+    query
         .bind(token.digest.0.to_vec())
         .bind(token.family_id.to_string())
         .bind(token.tenant_id.to_string())
@@ -707,9 +721,6 @@ where
         .bind(token.family_expires_at)
         .bind(&token.spa_origin)
         .bind(&token.auth_methods)
-        .execute(executor)
-        .await?;
-    Ok(())
 }
 
 async fn insert_session<'e, E>(executor: E, session: &SessionRecord) -> Result<(), StoreError>
