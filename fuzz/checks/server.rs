@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::http::{Request, Response};
 use latchkey_server::config::ServerConfig;
 use latchkey_server::directory::parse_directory;
-use latchkey_server::store::{SqliteStore, Store};
+use latchkey_server::store::{DirectoryStore, SqliteStore};
 use tower::ServiceExt;
 
 const DIRECTORY: &str = include_str!("../../tests/fixtures/directory.toml");

@@ -11,7 +11,7 @@ use latchkey_client::{Client, ClientConfig, Credentials};
 use latchkey_resource::{Requirement, ResourceConfig, Validator};
 use latchkey_server::ServerConfig;
 use latchkey_server::directory::parse_directory;
-use latchkey_server::store::{SqliteStore, Store};
+use latchkey_server::store::{DirectoryStore, SqliteStore};
 use tokio::net::TcpListener;
 
 const TENANT: &str = "7fe81447-da57-4385-becb-6de57f21477e";

@@ -10,7 +10,7 @@ use latchkey_client::{Client, ClientConfig, Credentials, RetryPolicy};
 use latchkey_resource::{Requirement, ResourceConfig, TokenClaims, Validator};
 use latchkey_server::ServerConfig;
 use latchkey_server::directory::{Api, DirectoryData, Permission, parse_directory};
-use latchkey_server::store::{SqliteStore, Store};
+use latchkey_server::store::{DirectoryStore, SqliteStore};
 use tokio::net::TcpListener;
 use uuid::Uuid;
 

@@ -4,6 +4,7 @@
 
 mod assertions;
 mod device_codes;
+mod directory;
 mod grants;
 mod postgres;
 mod postgres_grants;
@@ -16,12 +17,13 @@ mod sqlite_writer;
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use crate::directory::{Consent, DirectoryData, LockoutPolicy, User};
+use crate::directory::{Consent, LockoutPolicy, User};
 use crate::keys::SigningAlg;
 use crate::secrets::Digest;
 
 pub use assertions::AssertionStore;
 pub use device_codes::{DeviceCodeRecord, DeviceCodeStatus, DeviceCodeStore};
+pub use directory::DirectoryStore;
 pub use grants::GrantStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -174,18 +176,9 @@ pub enum Rotation {
 }
 
 #[async_trait]
-pub trait Store: GrantStore + DeviceCodeStore + AssertionStore + Send + Sync + 'static {
-    /// Makes every tenant, API, app, user, consent and managed identity in
-    /// `data` exactly as given (insert or replace), in one transaction.
-    /// Entries the data does not name are left alone, except a tenant's
-    /// system-assigned identity, which a new one replaces (a tenant has at
-    /// most one).
-    async fn apply_directory(&self, data: &DirectoryData) -> Result<(), StoreError>;
-
-    /// Tenants, APIs, apps and managed identities (not users: they may be
-    /// millions).
-    async fn load_directory(&self) -> Result<DirectoryData, StoreError>;
-
+pub trait Store:
+    DirectoryStore + GrantStore + DeviceCodeStore + AssertionStore + Send + Sync + 'static
+{
     async fn find_user_by_upn(&self, tenant: Uuid, upn: &str) -> Result<Option<User>, StoreError>;
 
     /// The MAC key stored under `name`, storing `fresh` first if there is

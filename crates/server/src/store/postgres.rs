@@ -10,6 +10,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use super::StoreError;
 use super::assertions::assertion_store;
 use super::device_codes::device_code_store;
+use super::directory::directory_store;
 use super::sql::sql_store;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -56,5 +57,6 @@ impl PostgresStore {
 }
 
 sql_store!(PostgresStore, sqlx::Postgres, sqlx::postgres::PgRow);
+directory_store!(PostgresStore, sqlx::Postgres, sqlx::postgres::PgRow);
 device_code_store!(PostgresStore, sqlx::Postgres, sqlx::postgres::PgRow);
 assertion_store!(PostgresStore);

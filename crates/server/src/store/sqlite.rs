@@ -11,6 +11,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use super::StoreError;
 use super::assertions::assertion_store;
 use super::device_codes::device_code_store;
+use super::directory::directory_store;
 use super::sql::sql_store;
 use super::sqlite_readers::SqliteReaders;
 use super::sqlite_writer::SqliteWriter;
@@ -106,5 +107,6 @@ fn make_private(path: &Path) -> Result<(), StoreError> {
 }
 
 sql_store!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
+directory_store!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
 device_code_store!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
 assertion_store!(SqliteStore);

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use latchkey_server::directory::parse_directory;
-use latchkey_server::store::{SqliteStore, Store};
+use latchkey_server::store::{DirectoryStore, SqliteStore};
 
 use crate::device_code::enter_code_and_sign_in;
 use crate::harness::*;

@@ -8,7 +8,7 @@ use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use latchkey_server::keys::{SigningAlg, SigningKey};
-use latchkey_server::store::{SqliteStore, Store};
+use latchkey_server::store::{DirectoryStore, SqliteStore, Store};
 use serde_json::{Value, json};
 
 use crate::harness::*;

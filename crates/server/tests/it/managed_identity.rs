@@ -9,7 +9,7 @@ use std::time::Duration;
 use latchkey_server::ServerConfig;
 use latchkey_server::directory::parse_directory;
 use latchkey_server::managed_identity::ManagedIdentityConfig;
-use latchkey_server::store::{SqliteStore, Store};
+use latchkey_server::store::{DirectoryStore, SqliteStore, Store};
 use serde_json::Value;
 use uuid::Uuid;
 
