@@ -14,9 +14,61 @@ use super::{AuthCodeRecord, RefreshTokenRecord, Rotation, StoreError};
 use crate::directory::{Consent, User};
 use crate::secrets::Digest;
 
+/// A code with its user, read together: what a redemption checks.
+#[derive(Debug, Clone)]
+pub struct CodeGrant {
+    pub code: AuthCodeRecord,
+    /// `None` when the user was deleted since the sign-in.
+    pub user: Option<User>,
+}
+
+/// A refresh token with its user and the consents that user gave the
+/// token's client, read together: what a refresh checks.
+#[derive(Debug, Clone)]
+pub struct RefreshGrant {
+    pub token: RefreshTokenRecord,
+    /// `None` when the user was deleted since the sign-in.
+    pub user: Option<User>,
+    pub consents: Vec<Consent>,
+}
+
 #[async_trait]
 pub trait GrantStore {
     async fn find_code(&self, digest: &Digest) -> Result<Option<AuthCodeRecord>, StoreError>;
+
+    /// The code and its user. An engine with cheap reads may make it two;
+    /// one with round trips makes it one.
+    async fn find_code_grant(&self, digest: &Digest) -> Result<Option<CodeGrant>, StoreError> {
+        let Some(code) = self.find_code(digest).await? else {
+            return Ok(None);
+        };
+        let user = self.find_user(code.tenant_id, code.user_oid).await?;
+        Ok(Some(CodeGrant { code, user }))
+    }
+
+    /// The refresh token, its user and their consents to its client, as
+    /// `find_code_grant` does.
+    async fn find_refresh_grant(
+        &self,
+        digest: &Digest,
+    ) -> Result<Option<RefreshGrant>, StoreError> {
+        let Some(token) = self.find_refresh_token(digest).await? else {
+            return Ok(None);
+        };
+        let user = self.find_user(token.tenant_id, token.user_oid).await?;
+        let consents = match &user {
+            Some(_) => {
+                self.consents(token.tenant_id, token.user_oid, token.client_id)
+                    .await?
+            }
+            None => Vec::new(),
+        };
+        Ok(Some(RefreshGrant {
+            token,
+            user,
+            consents,
+        }))
+    }
 
     async fn find_refresh_token(
         &self,

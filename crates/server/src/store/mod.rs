@@ -24,7 +24,7 @@ use crate::secrets::Digest;
 pub use assertions::AssertionStore;
 pub use device_codes::{DeviceCodeRecord, DeviceCodeStatus, DeviceCodeStore};
 pub use directory::DirectoryStore;
-pub use grants::GrantStore;
+pub use grants::{CodeGrant, GrantStore, RefreshGrant};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 

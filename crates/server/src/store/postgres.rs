@@ -13,6 +13,10 @@ use super::device_codes::device_code_store;
 use super::directory::directory_store;
 use super::sql::sql_store;
 
+/// How long a pooled connection may sit unused before it is pinged when
+/// next handed out.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 #[derive(Debug, Clone)]
@@ -41,6 +45,21 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10))
+            // sqlx pings every connection it hands out by default: one
+            // more round trip per statement, and a PostgreSQL backend woken
+            // for it (under load, as many pings as queries). A connection
+            // that has been busy is known alive; one idle for a while (the
+            // database may have restarted meanwhile) is still pinged, so a
+            // dead one is replaced rather than failing a request.
+            .test_before_acquire(false)
+            .before_acquire(|connection, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= IDLE_BEFORE_PING {
+                        sqlx::Connection::ping(connection).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;

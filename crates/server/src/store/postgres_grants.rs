@@ -7,15 +7,28 @@
 
 use async_trait::async_trait;
 use sqlx::Row;
+use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
-use super::grants::{GrantStore, REFRESH_COLUMNS};
+use super::grants::{CodeGrant, GrantStore, REFRESH_COLUMNS, RefreshGrant};
 use super::postgres::PostgresStore;
 use super::postgres::sql_impl::{bind_refresh, code_from_row, refresh_from_row, user_from_row};
 use super::sql::from_json;
 use super::{AuthCodeRecord, RefreshTokenRecord, Rotation, StoreError};
 use crate::directory::{Consent, User};
 use crate::secrets::Digest;
+
+/// The user's columns beside a code's or a refresh token's, in a `LEFT
+/// JOIN` aliased `u`: none of these names is a column of either, and the
+/// user's `tenant_id` is the joined row's own.
+const USER_COLUMNS: &str =
+    "u.object_id, u.upn, u.display_name, u.password_hash, u.totp_secret, u.mfa_enforced, u.roles";
+
+/// The user of a joined row, if the join found one.
+fn joined_user(row: &PgRow) -> Result<Option<User>, StoreError> {
+    let found: Option<String> = row.try_get("object_id")?;
+    found.map(|_| user_from_row(row)).transpose()
+}
 
 /// The refresh token's values as parameters `$n`…`$n+14`, in
 /// `REFRESH_COLUMNS`' order.
@@ -26,6 +39,21 @@ fn refresh_values(first: usize) -> String {
         .join(", ")
 }
 
+/// A consent row joined to `token`: the user's, for the token's client.
+fn consent(
+    token: &RefreshTokenRecord,
+    api: String,
+    scopes: Result<String, sqlx::Error>,
+) -> Result<Consent, StoreError> {
+    Ok(Consent {
+        tenant_id: token.tenant_id,
+        user_oid: token.user_oid,
+        client_id: token.client_id,
+        api: (!api.is_empty()).then_some(api),
+        scopes: from_json(&scopes?)?,
+    })
+}
+
 #[async_trait]
 impl GrantStore for PostgresStore {
     async fn find_code(&self, digest: &Digest) -> Result<Option<AuthCodeRecord>, StoreError> {
@@ -34,6 +62,58 @@ impl GrantStore for PostgresStore {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(code_from_row).transpose()
+    }
+
+    async fn find_code_grant(&self, digest: &Digest) -> Result<Option<CodeGrant>, StoreError> {
+        let sql = format!(
+            "SELECT c.*, {USER_COLUMNS} FROM auth_codes c LEFT JOIN users u ON u.tenant_id = c.tenant_id AND u.object_id = c.user_oid WHERE c.code_sha256 = $1"
+        );
+        let row = sqlx::query(&sql)
+            .bind(digest.0.to_vec())
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        Ok(Some(CodeGrant {
+            code: code_from_row(&row)?,
+            user: joined_user(&row)?,
+        }))
+    }
+
+    async fn find_refresh_grant(
+        &self,
+        digest: &Digest,
+    ) -> Result<Option<RefreshGrant>, StoreError> {
+        // One row per consent (or one with none): the token and its user
+        // repeat on each.
+        let sql = format!(
+            "SELECT t.*, {USER_COLUMNS}, k.api AS consent_api, k.scopes AS consent_scopes FROM refresh_tokens t LEFT JOIN users u ON u.tenant_id = t.tenant_id AND u.object_id = t.user_oid LEFT JOIN consents k ON u.object_id IS NOT NULL AND k.tenant_id = t.tenant_id AND k.user_oid = t.user_oid AND k.client_id = t.client_id WHERE t.token_sha256 = $1"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(digest.0.to_vec())
+            .fetch_all(&self.pool)
+            .await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let token = refresh_from_row(first)?;
+        let user = joined_user(first)?;
+        let consents = rows
+            .iter()
+            .filter_map(|row| {
+                let api: Option<String> = match row.try_get("consent_api") {
+                    Ok(api) => api,
+                    Err(err) => return Some(Err(err.into())),
+                };
+                api.map(|api| consent(&token, api, row.try_get("consent_scopes")))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(Some(RefreshGrant {
+            token,
+            user,
+            consents,
+        }))
     }
 
     async fn find_refresh_token(

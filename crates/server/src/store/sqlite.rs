@@ -56,6 +56,7 @@ impl SqliteStore {
             .foreign_keys(true);
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await?;
         MIGRATOR.run(&writer).await?;
@@ -63,6 +64,9 @@ impl SqliteStore {
         let readers = Arc::new(SqliteReaders::open(options.get_filename(), 4)?);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            // A file's connection cannot go away under us; sqlx's ping
+            // before every use would be a thread hop for nothing.
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         Ok(SqliteStore {

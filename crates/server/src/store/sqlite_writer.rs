@@ -1,23 +1,27 @@
-//! SQLite's grant writes on a thread of their own, over a connection of its
-//! own (rusqlite): a grant's whole transaction is one call on that thread,
-//! with statements prepared once, instead of a hand-off between threads at
-//! every statement (sqlx's SQLite driver sends each to its connection's
-//! worker and back).
+//! SQLite's grant writes over a connection of their own (rusqlite): a
+//! grant's whole transaction is one call, with statements prepared once,
+//! instead of a hand-off between threads at every statement (sqlx's SQLite
+//! driver sends each to its connection's worker and back).
 //!
-//! Group commit: the thread takes every grant queued while it was busy,
-//! runs them in one transaction, each in a savepoint of its own (a failing
-//! one is rolled back alone), commits once, and only then answers each.
-//! An answered grant is committed; a crash before the commit loses only
-//! grants nobody was told about, and a grant is never applied twice. Under
-//! no load a batch is one grant, so nothing waits for company.
+//! When the connection is free and nothing is queued, a grant runs in
+//! place, on the calling thread, in a transaction of its own: no thread
+//! hop, as SQLite's reads (`sqlite_readers`). It never waits there: if
+//! another connection holds SQLite's write lock, or another grant holds
+//! this connection, it goes to the queue.
+//!
+//! Group commit, for the queue: a thread of its own takes every grant
+//! queued while the connection was busy, runs them in one transaction,
+//! each in a savepoint of its own (a failing one is rolled back alone),
+//! commits once, and only then answers each. An answered grant is
+//! committed; a crash before the commit loses only grants nobody was told
+//! about, and a grant is never applied twice.
 
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use std::time::Duration;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, ErrorCode};
 use tokio::sync::oneshot;
 
 use super::StoreError;
@@ -25,6 +29,10 @@ use super::StoreError;
 /// The most grants one commit takes (a bound on how long the first one
 /// waits for the others' work).
 const MAX_BATCH: usize = 64;
+
+/// How long the queue's thread waits for SQLite's write lock (another
+/// connection's transaction); a grant in place waits not at all.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A unit of work: run in a savepoint, it yields what to answer once the
 /// batch's commit is known.
@@ -82,18 +90,45 @@ impl<T: Send> Answer for Pending<T> {
     }
 }
 
-/// The handle: queues work for the writer thread.
+/// The handle: runs work in place, or queues it for the writer thread.
 #[derive(Debug, Clone)]
 pub struct SqliteWriter {
     jobs: mpsc::Sender<Box<dyn Job>>,
-    counts: Arc<Counts>,
+    shared: Arc<Shared>,
 }
 
-/// How many grants the thread wrote, in how many commits.
+/// What the handles and the thread share.
+#[derive(Debug)]
+struct Shared {
+    conn: Mutex<Connection>,
+    /// Grants sent to the thread and not yet taken: while there are any, a
+    /// new grant queues behind them rather than overtaking them.
+    queued: AtomicUsize,
+    counts: Counts,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding it left no transaction open that matters:
+        // SQLite rolls back whatever was not committed.
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// How many grants were written, in how many commits.
 #[derive(Debug, Default)]
 pub struct Counts {
     pub grants: AtomicU64,
     pub commits: AtomicU64,
+}
+
+impl Counts {
+    fn committed(&self, grants: usize) {
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        self.grants.fetch_add(grants as u64, Ordering::Relaxed);
+    }
 }
 
 impl std::fmt::Debug for dyn Job {
@@ -117,46 +152,110 @@ impl SqliteWriter {
         // As the sqlx pools: WAL, NORMAL (a process crash loses nothing
         // committed), and a wait, not an error, while another writer holds
         // the lock.
-        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
         )?;
         let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
-        let counts = Arc::new(Counts::default());
-        let thread_counts = counts.clone();
+        let shared = Arc::new(Shared {
+            conn: Mutex::new(conn),
+            queued: AtomicUsize::new(0),
+            counts: Counts::default(),
+        });
+        let thread_shared = shared.clone();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || serve(conn, queue, &thread_counts))
+            .spawn(move || serve(&thread_shared, queue))
             .map_err(StoreError::Files)?;
-        Ok(SqliteWriter { jobs, counts })
+        Ok(SqliteWriter { jobs, shared })
     }
 
     /// The grants written and the commits they took, so far.
     pub fn counts(&self) -> (u64, u64) {
         (
-            self.counts.grants.load(Ordering::Relaxed),
-            self.counts.commits.load(Ordering::Relaxed),
+            self.shared.counts.grants.load(Ordering::Relaxed),
+            self.shared.counts.commits.load(Ordering::Relaxed),
         )
     }
 
-    /// Runs `work` in a transaction on the writer thread; its result once
-    /// that transaction (and whatever shared its commit) is committed.
+    /// Runs `work` in a transaction; its result once that transaction (and
+    /// whatever shared its commit) is committed.
     pub async fn run<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        let work = match self.run_in_place(work) {
+            Ok(result) => return result,
+            Err(work) => work,
+        };
         let (reply, answer) = oneshot::channel();
-        self.jobs
-            .send(Box::new(Typed { work, reply }))
-            .map_err(|_| StoreError::WriterGone)?;
+        self.shared.queued.fetch_add(1, Ordering::AcqRel);
+        if self.jobs.send(Box::new(Typed { work, reply })).is_err() {
+            self.shared.queued.fetch_sub(1, Ordering::AcqRel);
+            return Err(StoreError::WriterGone);
+        }
         answer.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// `work` in its own transaction on this thread, if the connection is
+    /// free, nothing is queued and SQLite's write lock can be had at once;
+    /// otherwise `work` back, untouched.
+    fn run_in_place<T, F>(&self, work: F) -> Result<Result<T, StoreError>, F>
+    where
+        F: FnOnce(&Connection) -> Result<T, StoreError>,
+    {
+        if self.shared.queued.load(Ordering::Acquire) != 0 {
+            return Err(work);
+        }
+        let Ok(conn) = self.shared.conn.try_lock() else {
+            return Err(work);
+        };
+        if let Err(err) = begin_without_waiting(&conn) {
+            return match err {
+                Some(err) => Ok(Err(err)),
+                None => Err(work),
+            };
+        }
+        let result = work(&conn);
+        let end = match &result {
+            Ok(_) => conn.execute_batch("COMMIT"),
+            Err(_) => conn.execute_batch("ROLLBACK"),
+        };
+        Ok(match (result, end) {
+            (Ok(value), Ok(())) => {
+                self.shared.counts.committed(1);
+                Ok(value)
+            }
+            (Ok(_), Err(err)) => {
+                tracing::error!(error = %err, "a grant's commit failed");
+                let _ = conn.execute_batch("ROLLBACK");
+                Err(err.into())
+            }
+            (Err(err), _) => Err(err),
+        })
+    }
+}
+
+/// BEGIN IMMEDIATE with no wait for SQLite's write lock: `Err(None)` if
+/// another connection holds it (the grant goes to the queue, whose thread
+/// waits), `Err(Some)` for any other failure.
+fn begin_without_waiting(conn: &Connection) -> Result<(), Option<StoreError>> {
+    let set = |timeout| conn.busy_timeout(timeout).map_err(|e| Some(e.into()));
+    set(Duration::ZERO)?;
+    let begun = conn.execute_batch("BEGIN IMMEDIATE");
+    set(BUSY_TIMEOUT)?;
+    match begun {
+        Ok(()) => Ok(()),
+        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::DatabaseBusy => Err(None),
+        Err(err) => Err(Some(err.into())),
     }
 }
 
 /// The thread: a batch at a time, one commit per batch.
-fn serve(conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>, counts: &Counts) {
+fn serve(shared: &Shared, queue: mpsc::Receiver<Box<dyn Job>>) {
     while let Ok(first) = queue.recv() {
+        let conn = shared.lock();
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match queue.try_recv() {
@@ -164,6 +263,7 @@ fn serve(conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>, counts: &Counts)
                 Err(_) => break,
             }
         }
+        shared.queued.fetch_sub(batch.len(), Ordering::AcqRel);
         if let Err(err) = conn.execute_batch("BEGIN IMMEDIATE") {
             tracing::error!(error = %err, "the writer could not begin a transaction");
             // Each job's reply is dropped unanswered: its caller is told
@@ -174,10 +274,7 @@ fn serve(conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>, counts: &Counts)
         let answers: Vec<Box<dyn Answer>> = batch.into_iter().map(|job| job.run(&conn)).collect();
         let committed = match conn.execute_batch("COMMIT") {
             Ok(()) => {
-                counts.commits.fetch_add(1, Ordering::Relaxed);
-                counts
-                    .grants
-                    .fetch_add(answers.len() as u64, Ordering::Relaxed);
+                shared.counts.committed(answers.len());
                 true
             }
             Err(err) => {
@@ -186,6 +283,7 @@ fn serve(conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>, counts: &Counts)
                 false
             }
         };
+        drop(conn);
         for answer in answers {
             answer.send(committed);
         }
@@ -207,30 +305,61 @@ mod tests {
         (dir, writer)
     }
 
+    /// Holds the writer's connection (as a long grant in place would)
+    /// until the returned sender is dropped or sent to.
+    async fn hold_connection(writer: &SqliteWriter) -> oneshot::Sender<()> {
+        let (release, released) = oneshot::channel::<()>();
+        let (held, holding) = oneshot::channel();
+        let shared = writer.shared.clone();
+        std::thread::spawn(move || {
+            let _conn = shared.lock();
+            let _ = held.send(());
+            let _ = released.blocking_recv();
+        });
+        holding.await.unwrap();
+        release
+    }
+
+    #[tokio::test]
+    async fn a_grant_runs_in_place_when_nothing_else_writes() {
+        let (_dir, writer) = writer().await;
+        for v in 0..5 {
+            let thread = writer
+                .run(move |conn| {
+                    conn.execute("INSERT INTO t (v) VALUES (?1)", [v])?;
+                    Ok(std::thread::current().id())
+                })
+                .await
+                .unwrap();
+            assert_eq!(thread, std::thread::current().id(), "not run in place");
+        }
+        assert_eq!(writer.counts(), (5, 5));
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn grants_queued_meanwhile_share_a_commit_and_each_is_answered() {
         let (_dir, writer) = writer().await;
-        // The first grant holds the thread a while: the others queue.
-        let first = writer.run(|conn| {
-            std::thread::sleep(Duration::from_millis(50));
-            conn.execute("INSERT INTO t (v) VALUES (0)", [])?;
-            Ok(0)
-        });
-        let rest = (1..50).map(|v| {
-            let writer = writer.clone();
-            tokio::spawn(async move {
-                writer
-                    .run(move |conn| {
-                        conn.execute("INSERT INTO t (v) VALUES (?1)", [v])?;
-                        Ok(v)
-                    })
-                    .await
+        // The connection is busy: every grant queues.
+        let release = hold_connection(&writer).await;
+        let grants: Vec<_> = (0..50)
+            .map(|v| {
+                let writer = writer.clone();
+                tokio::spawn(async move {
+                    writer
+                        .run(move |conn| {
+                            conn.execute("INSERT INTO t (v) VALUES (?1)", [v])?;
+                            Ok((v, std::thread::current().name().map(str::to_owned)))
+                        })
+                        .await
+                })
             })
-        });
-        let rest: Vec<_> = rest.collect();
-        assert_eq!(first.await.unwrap(), 0);
-        for (v, task) in (1..50).zip(rest) {
-            assert_eq!(task.await.unwrap().unwrap(), v);
+            .collect();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        drop(release);
+        for (v, task) in (0..50).zip(grants) {
+            let (answered, thread) = task.await.unwrap().unwrap();
+            assert_eq!(answered, v);
+            assert_eq!(thread.as_deref(), Some("sqlite-writer"));
         }
         let (grants, commits) = writer.counts();
         assert_eq!(grants, 50);
@@ -238,33 +367,69 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_grant_waits_in_the_queue_while_another_connection_writes() {
+        let (dir, writer) = writer().await;
+        // Another connection (the sqlx pool's writer, or another process)
+        // holds SQLite's write lock for a while.
+        let other = Connection::open(dir.path().join("db")).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let lock_holder = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            other.execute_batch("COMMIT").unwrap();
+        });
+        let thread = writer
+            .run(|conn| {
+                conn.execute("INSERT INTO t (v) VALUES (1)", [])?;
+                Ok(std::thread::current().name().map(str::to_owned))
+            })
+            .await
+            .unwrap();
+        assert_eq!(thread.as_deref(), Some("sqlite-writer"), "waited in place");
+        lock_holder.join().unwrap();
+        assert_eq!(writer.counts(), (1, 1));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failing_grant_is_rolled_back_alone() {
         let (dir, writer) = writer().await;
-        let taken = writer.run(|conn| {
-            conn.execute("INSERT INTO t (v) VALUES (1)", [])?;
-            Ok(())
-        });
-        taken.await.unwrap();
-        // Two grants in one batch: the second fails (a duplicate key) after
-        // writing a row of its own; the first's row stays.
-        let (slow, a, b) = tokio::join!(
-            writer.run(|_| {
-                std::thread::sleep(Duration::from_millis(30));
-                Ok(())
-            }),
-            writer.run(|conn| {
-                conn.execute("INSERT INTO t (v) VALUES (2)", [])?;
-                Ok(())
-            }),
-            writer.run(|conn| {
-                conn.execute("INSERT INTO t (v) VALUES (3)", [])?;
+        writer
+            .run(|conn| {
                 conn.execute("INSERT INTO t (v) VALUES (1)", [])?;
                 Ok(())
             })
-        );
-        slow.unwrap();
-        a.unwrap();
-        assert!(b.is_err());
+            .await
+            .unwrap();
+        // Two grants in one batch: the second fails (a duplicate key) after
+        // writing a row of its own; the first's row stays.
+        let release = hold_connection(&writer).await;
+        let a = tokio::spawn({
+            let writer = writer.clone();
+            async move {
+                writer
+                    .run(|conn| {
+                        conn.execute("INSERT INTO t (v) VALUES (2)", [])?;
+                        Ok(())
+                    })
+                    .await
+            }
+        });
+        let b = tokio::spawn({
+            let writer = writer.clone();
+            async move {
+                writer
+                    .run(|conn| {
+                        conn.execute("INSERT INTO t (v) VALUES (3)", [])?;
+                        conn.execute("INSERT INTO t (v) VALUES (1)", [])?;
+                        Ok(())
+                    })
+                    .await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        drop(release);
+        a.await.unwrap().unwrap();
+        assert!(b.await.unwrap().is_err());
+        assert_eq!(writer.counts(), (3, 2), "the two did not share a commit");
         let conn = Connection::open(dir.path().join("db")).unwrap();
         let rows: Vec<i64> = conn
             .prepare("SELECT v FROM t ORDER BY v")
@@ -274,5 +439,24 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(rows, [1, 2]);
+    }
+
+    #[tokio::test]
+    async fn a_failing_grant_in_place_writes_nothing() {
+        let (dir, writer) = writer().await;
+        let failed = writer
+            .run(|conn| {
+                conn.execute("INSERT INTO t (v) VALUES (7)", [])?;
+                conn.execute("INSERT INTO t (v) VALUES (7)", [])?;
+                Ok(())
+            })
+            .await;
+        assert!(failed.is_err());
+        let conn = Connection::open(dir.path().join("db")).unwrap();
+        let count: i64 = conn
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(count, 0);
+        assert_eq!(writer.counts(), (0, 0));
     }
 }

@@ -21,7 +21,7 @@ use super::request::Form;
 use crate::ProtocolError;
 use crate::secrets::Digest;
 use crate::state::AppState;
-use crate::store::AuthCodeRecord;
+use crate::store::{AuthCodeRecord, CodeGrant};
 
 pub async fn grant(
     state: &AppState,
@@ -31,9 +31,9 @@ pub async fn grant(
     let code = Digest::of(form.require("code")?);
     let redirect_uri = form.require("redirect_uri")?;
     let now = caller.now;
-    let record = state
+    let CodeGrant { code: record, user } = state
         .store
-        .find_code(&code)
+        .find_code_grant(&code)
         .await?
         .ok_or(Aadsts::GrantMalformed)?;
     check_code(
@@ -46,11 +46,7 @@ pub async fn grant(
     )
     .await?;
 
-    let user = state
-        .store
-        .find_user(record.tenant_id, record.user_oid)
-        .await?
-        .ok_or(Aadsts::GrantRevoked)?;
+    let user = user.ok_or(Aadsts::GrantRevoked)?;
     let api = resolve_api(state, caller, &record.resource)?;
     // The authorization endpoint asked for what the policy needs, so a
     // code for such an API has it; the redemption's own `claims` may ask

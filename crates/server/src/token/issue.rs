@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::Caller;
 use super::request::{AuthMethod, Form};
 use crate::ProtocolError;
-use crate::directory::{Api, App, User};
+use crate::directory::{Api, App, Consent, User};
 use crate::secrets::{Digest, random_token};
 use crate::state::AppState;
 use crate::store::RefreshTokenRecord;
@@ -131,16 +131,28 @@ pub async fn delegated_scopes(
     api: &Api,
     requested: &[String],
 ) -> Result<String, ProtocolError> {
+    let consents = state
+        .store
+        .consents(caller.tenant.id, user.object_id, caller.app.client_id)
+        .await?;
+    consented_scopes(caller, user, api, requested, &consents)
+}
+
+/// `delegated_scopes` with the consents `user` gave the caller's app
+/// already read (with the refresh token they come with).
+pub fn consented_scopes(
+    caller: &Caller<'_>,
+    user: &User,
+    api: &Api,
+    requested: &[String],
+    consents: &[Consent],
+) -> Result<String, ProtocolError> {
     check_assignment(caller, user)?;
     let permitted: BTreeSet<&str> = caller
         .app
         .permission_for(api)
         .map(|p| p.scopes.iter().map(String::as_str).collect())
         .unwrap_or_default();
-    let consents = state
-        .store
-        .consents(caller.tenant.id, user.object_id, caller.app.client_id)
-        .await?;
     let consented: BTreeSet<&str> = consents
         .iter()
         .filter(|c| c.covers(api))

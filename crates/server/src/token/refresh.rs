@@ -25,7 +25,7 @@ use latchkey_protocol::{Aadsts, TokenResponseV1, same_resource};
 
 use super::cross_origin::check_origin;
 use super::issue::{
-    FamilyGrant, IdTokenFor, Subject, access_token, client_info, delegated_scopes, has_openid,
+    FamilyGrant, IdTokenFor, Subject, access_token, client_info, consented_scopes, has_openid,
     id_token, new_refresh_token, require_policy, resolve_api, v1_response,
 };
 use super::request::Form;
@@ -35,7 +35,7 @@ use crate::directory::Api;
 use crate::scope::requested_scopes;
 use crate::secrets::Digest;
 use crate::state::AppState;
-use crate::store::{RefreshTokenRecord, Rotation};
+use crate::store::{RefreshGrant, RefreshTokenRecord, Rotation};
 
 pub async fn grant(
     state: &AppState,
@@ -45,7 +45,11 @@ pub async fn grant(
 ) -> Result<TokenResponseV1, ProtocolError> {
     let presented = Digest::of(form.require("refresh_token")?);
     let now = caller.now;
-    let record = current_record(state, caller, &presented, now.unix_timestamp()).await?;
+    let RefreshGrant {
+        token: record,
+        user,
+        consents,
+    } = current_grant(state, caller, &presented, now.unix_timestamp()).await?;
     if forced == Forced::Revocation {
         // As if the family had been revoked (a password change, an admin):
         // it really is, so the token's successors stop working too.
@@ -60,18 +64,14 @@ pub async fn grant(
     let api = resolve_api(state, caller, resource)?;
     let requested = requested_scopes(form.get("scope"), api)?;
     let asked = within_grant(&record, api, requested.api)?;
-    let user = state
-        .store
-        .find_user(record.tenant_id, record.user_oid)
-        .await?
-        .ok_or(Aadsts::GrantRevoked)?;
+    let user = user.ok_or(Aadsts::GrantRevoked)?;
     // The family keeps how its sign-in went: a password-only sign-in
     // cannot refresh its way into an API that needs a second factor. Before
     // the rotation, so the refusal spends nothing; and before consent, as
     // at the password grant: the interactive sign-in it asks for can give
     // consent too.
     require_policy(api, &user, &record.auth_methods, form)?;
-    let scp = delegated_scopes(state, caller, &user, api, &asked).await?;
+    let scp = consented_scopes(caller, &user, api, &asked, &consents)?;
 
     let family = FamilyGrant {
         family: record.family_id,
@@ -121,19 +121,20 @@ pub async fn grant(
     Ok(response)
 }
 
-/// The presented token's record, if it is this client's and still current.
-/// A retired one revokes its family.
-async fn current_record(
+/// The presented token's record (with its user and their consents), if it
+/// is this client's and still current. A retired one revokes its family.
+async fn current_grant(
     state: &AppState,
     caller: &Caller<'_>,
     presented: &Digest,
     now: i64,
-) -> Result<RefreshTokenRecord, ProtocolError> {
-    let record = state
+) -> Result<RefreshGrant, ProtocolError> {
+    let grant = state
         .store
-        .find_refresh_token(presented)
+        .find_refresh_grant(presented)
         .await?
         .ok_or(Aadsts::GrantMalformed)?;
+    let record = &grant.token;
     if record.tenant_id != caller.tenant.id {
         return Err(Aadsts::GrantMalformed.into());
     }
@@ -161,12 +162,12 @@ async fn current_record(
         None => {}
     }
     if record.family_expires_at <= now {
-        return Err(family_expired(state, &record).into());
+        return Err(family_expired(state, record).into());
     }
     if record.expires_at <= now {
         return Err(Aadsts::GrantExpired.into());
     }
-    Ok(record)
+    Ok(grant)
 }
 
 /// The scopes to ask consent for: on the sign-in's own resource, what was

@@ -66,6 +66,7 @@ macro_rules! both_engines {
 both_engines!(
     directory_round_trip,
     a_code_redeems_once,
+    grants_are_read_with_their_user_and_consents,
     concurrent_redemptions_have_one_winner,
     refresh_rotation_and_reuse,
     concurrent_rotations_have_one_winner,
@@ -360,6 +361,98 @@ mod tests {
                 .await
                 .unwrap()
         );
+    }
+
+    pub async fn grants_are_read_with_their_user_and_consents(store: Arc<dyn Store>) {
+        let (data, _) = demo_directory().unwrap();
+        store.apply_directory(&data).await.unwrap();
+        let frank = &data.users[0];
+        let (t, client) = (frank.tenant_id, Uuid::new_v4());
+        // A code: with its user, or with none when the user is gone.
+        let record = code(t, client, frank.object_id, "joined-code");
+        store.insert_code(&record).await.unwrap();
+        let grant = store
+            .find_code_grant(&record.digest)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(grant.code, record);
+        assert_eq!(grant.user.as_ref(), Some(frank));
+        let orphan = code(t, client, Uuid::new_v4(), "orphan-code");
+        store.insert_code(&orphan).await.unwrap();
+        let grant = store
+            .find_code_grant(&orphan.digest)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((grant.code, grant.user), (orphan, None));
+        assert!(
+            store
+                .find_code_grant(&Digest::of("never-issued"))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // A refresh token: its user, and that user's consents to the
+        // token's client only (none, one, or several rows of them).
+        let token = RefreshTokenRecord {
+            tenant_id: t,
+            client_id: client,
+            user_oid: frank.object_id,
+            ..refresh("joined-refresh", Uuid::new_v4())
+        };
+        store.insert_refresh_token(&token).await.unwrap();
+        let grant = store
+            .find_refresh_grant(&token.digest)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(grant.token, token);
+        assert_eq!(grant.user.as_ref(), Some(frank));
+        assert_eq!(grant.consents, []);
+        let consent = |client: Uuid, api: Option<&str>, scopes: &[&str]| Consent {
+            tenant_id: t,
+            user_oid: frank.object_id,
+            client_id: client,
+            api: api.map(str::to_owned),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        };
+        let mine = [
+            consent(
+                client,
+                Some("https://files.contoso.example/"),
+                &["Files.Read"],
+            ),
+            consent(client, None, &["User.Read"]),
+        ];
+        for given in mine
+            .iter()
+            .chain([&consent(Uuid::new_v4(), None, &["Other"])])
+        {
+            store.grant_consent(given).await.unwrap();
+        }
+        let mut read = store
+            .find_refresh_grant(&token.digest)
+            .await
+            .unwrap()
+            .unwrap()
+            .consents;
+        read.sort_by(|a, b| a.api.cmp(&b.api));
+        let mut expected = mine.to_vec();
+        expected.sort_by(|a, b| a.api.cmp(&b.api));
+        assert_eq!(read, expected);
+        let orphan = RefreshTokenRecord {
+            tenant_id: t,
+            client_id: client,
+            ..refresh("orphan-refresh", Uuid::new_v4())
+        };
+        store.insert_refresh_token(&orphan).await.unwrap();
+        let grant = store
+            .find_refresh_grant(&orphan.digest)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((grant.user, grant.consents), (None, Vec::new()));
     }
 
     pub async fn concurrent_redemptions_have_one_winner(store: Arc<dyn Store>) {
