@@ -22,6 +22,7 @@ use crate::ProtocolError;
 use crate::secrets::Digest;
 use crate::state::AppState;
 use crate::store::AuthCodeRecord;
+use crate::telemetry;
 
 pub async fn grant(
     state: &AppState,
@@ -31,9 +32,7 @@ pub async fn grant(
     let code = Digest::of(form.require("code")?);
     let redirect_uri = form.require("redirect_uri")?;
     let now = caller.now;
-    let record = state
-        .store
-        .find_code(&code)
+    let record = telemetry::store("find_code", state.store.find_code(&code))
         .await?
         .ok_or(Aadsts::GrantMalformed)?;
     check_code(
@@ -46,11 +45,12 @@ pub async fn grant(
     )
     .await?;
 
-    let user = state
-        .store
-        .find_user(record.tenant_id, record.user_oid)
-        .await?
-        .ok_or(Aadsts::GrantRevoked)?;
+    let user = telemetry::store(
+        "find_user",
+        state.store.find_user(record.tenant_id, record.user_oid),
+    )
+    .await?
+    .ok_or(Aadsts::GrantRevoked)?;
     let api = resolve_api(state, caller, &record.resource)?;
     // The authorization endpoint asked for what the policy needs, so a
     // code for such an API has it; the redemption's own `claims` may ask
@@ -71,10 +71,13 @@ pub async fn grant(
     // signature), so that redeeming the code and storing the family's first
     // refresh token are one transaction.
     let (response, refresh) = sign_in.prepare(state, caller, now)?;
-    if !state
-        .store
-        .redeem_code(&code, family, now.unix_timestamp(), refresh.as_ref())
-        .await?
+    if !telemetry::store(
+        "redeem_code",
+        state
+            .store
+            .redeem_code(&code, family, now.unix_timestamp(), refresh.as_ref()),
+    )
+    .await?
     {
         // Lost a race with another redemption: the same as a replay.
         return Err(replayed(state, &code, now.unix_timestamp()).await);

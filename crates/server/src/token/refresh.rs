@@ -36,6 +36,7 @@ use crate::scope::requested_scopes;
 use crate::secrets::Digest;
 use crate::state::AppState;
 use crate::store::{RefreshTokenRecord, Rotation};
+use crate::telemetry;
 
 pub async fn grant(
     state: &AppState,
@@ -60,11 +61,12 @@ pub async fn grant(
     let api = resolve_api(state, caller, resource)?;
     let requested = requested_scopes(form.get("scope"), api)?;
     let asked = within_grant(&record, api, requested.api)?;
-    let user = state
-        .store
-        .find_user(record.tenant_id, record.user_oid)
-        .await?
-        .ok_or(Aadsts::GrantRevoked)?;
+    let user = telemetry::store(
+        "find_user",
+        state.store.find_user(record.tenant_id, record.user_oid),
+    )
+    .await?
+    .ok_or(Aadsts::GrantRevoked)?;
     // The family keeps how its sign-in went: a password-only sign-in
     // cannot refresh its way into an API that needs a second factor. Before
     // the rotation, so the refusal spends nothing; and before consent, as
@@ -83,16 +85,13 @@ pub async fn grant(
         auth_methods: &record.auth_methods,
     };
     let (token, successor) = new_refresh_token(state, caller, &user, &family, now)?;
-    match state
-        .store
-        .rotate_refresh_token(
-            &presented,
-            &successor,
-            now.unix_timestamp(),
-            i64::from(caller.tenant.refresh_token_reuse_seconds),
-        )
-        .await?
-    {
+    let rotation = state.store.rotate_refresh_token(
+        &presented,
+        &successor,
+        now.unix_timestamp(),
+        i64::from(caller.tenant.refresh_token_reuse_seconds),
+    );
+    match telemetry::store("rotate_refresh_token", rotation).await? {
         Rotation::Rotated => {}
         other => return Err(rotation_failure(other).into()),
     }
@@ -129,11 +128,12 @@ async fn current_record(
     presented: &Digest,
     now: i64,
 ) -> Result<RefreshTokenRecord, ProtocolError> {
-    let record = state
-        .store
-        .find_refresh_token(presented)
-        .await?
-        .ok_or(Aadsts::GrantMalformed)?;
+    let record = telemetry::store(
+        "find_refresh_token",
+        state.store.find_refresh_token(presented),
+    )
+    .await?
+    .ok_or(Aadsts::GrantMalformed)?;
     if record.tenant_id != caller.tenant.id {
         return Err(Aadsts::GrantMalformed.into());
     }
