@@ -467,6 +467,8 @@ const DOC_HEAD: &str = "\
 Every error Latchkey answers is one of the OAuth 2.0 codes below, and at the
 authorization and token endpoints one of the AADSTS conditions after them.
 The specification is [docs/spec/](spec/README.md).
+A running server answers the same rows for a number at `/error?code=NNNN`
+([observability.md](observability.md#the-error-lookup-page-errorcodennnn)).
 
 ## The OAuth 2.0 error codes
 
