@@ -6,19 +6,25 @@
 //! the switch. docs/observability.md lists every series.
 //!
 //! Label values are `&'static str` wherever the value set is closed (the
-//! route patterns are interned once each), so recording allocates only
-//! the label list.
+//! route patterns are interned once each), and each thread keeps the
+//! handles it recorded through: a series is looked up in the recorder
+//! (a hash of all its labels) once per thread, and after that recording
+//! is an atomic add.
 
-use std::collections::HashSet;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{OnceLock, RwLock};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use axum::response::Response;
 use latchkey_protocol::{Aadsts, ConditionSpec, GrantType};
-use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, histogram};
+use metrics::{
+    Counter, Gauge, Histogram, Unit, counter, describe_counter, describe_gauge, describe_histogram,
+    histogram,
+};
 
 use crate::ProtocolError;
 
@@ -124,23 +130,63 @@ pub fn enabled() -> bool {
 }
 
 /// The route pattern as a `&'static str`: each pattern is leaked once
-/// (the routes are a fixed, small set), so labels never copy it.
+/// (the routes are a fixed, small set), so labels never copy it. Each
+/// thread keeps the patterns it met, so the shared set is locked only the
+/// first time.
 pub(crate) fn intern(route: &str) -> &'static str {
-    static ROUTES: OnceLock<RwLock<HashSet<&'static str>>> = OnceLock::new();
-    let routes = ROUTES.get_or_init(Default::default);
-    if let Some(found) = routes.read().ok().and_then(|set| set.get(route).copied()) {
+    thread_local! {
+        static SEEN: RefCell<HashSet<&'static str>> = RefCell::new(HashSet::new());
+    }
+    if let Some(found) = SEEN.with(|seen| seen.borrow().get(route).copied()) {
         return found;
     }
-    let mut set = match routes.write() {
-        Ok(set) => set,
+    static ROUTES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut routes = match ROUTES.get_or_init(Default::default).lock() {
+        Ok(routes) => routes,
         Err(poisoned) => poisoned.into_inner(),
     };
-    if let Some(found) = set.get(route) {
-        return found;
-    }
-    let leaked: &'static str = Box::leak(route.to_owned().into_boxed_str());
-    set.insert(leaked);
-    leaked
+    let interned = match routes.get(route) {
+        Some(found) => *found,
+        None => {
+            let leaked: &'static str = Box::leak(route.to_owned().into_boxed_str());
+            routes.insert(leaked);
+            leaked
+        }
+    };
+    SEEN.with(|seen| seen.borrow_mut().insert(interned));
+    interned
+}
+
+/// The handles a thread has recorded through, by what tells their series
+/// apart: a handle is looked up in the recorder (a hash of every label)
+/// once per thread and series, then only incremented.
+#[derive(Default)]
+struct Handles {
+    requests: HashMap<RequestSeries, (Counter, Histogram)>,
+    /// By operation (its address).
+    store: HashMap<usize, (Histogram, Counter)>,
+    /// By alg (its address).
+    signatures: HashMap<usize, Counter>,
+    in_flight: Option<Gauge>,
+}
+
+/// What tells a request's series apart, cheaply: the endpoint (its
+/// interned address), grant, status and the refusal's row (its address;
+/// 0 for none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct RequestSeries {
+    endpoint: usize,
+    grant: Option<GrantType>,
+    status: u16,
+    refused: usize,
+}
+
+thread_local! {
+    static HANDLES: RefCell<Handles> = RefCell::new(Handles::default());
+}
+
+fn with_handles<T>(f: impl FnOnce(&mut Handles) -> T) -> T {
+    HANDLES.with(|handles| f(&mut handles.borrow_mut()))
 }
 
 /// A response extension: the condition an answer that is not a JSON
@@ -156,20 +202,32 @@ pub(crate) fn request(response: &Response, endpoint: &'static str, elapsed: Dura
         Some(error) => Some(error.condition().spec()),
         None => response.extensions().get::<Refused>().map(|r| r.0),
     };
-    let (error, aadsts) = match refused {
-        Some(row) => (row.code.spec().wire, number_label(row.number)),
-        None => ("", ""),
+    let status = response.status();
+    let key = RequestSeries {
+        endpoint: endpoint.as_ptr() as usize,
+        grant,
+        status: status.as_u16(),
+        refused: refused.map_or(0, |row| std::ptr::from_ref(row) as usize),
     };
-    counter!(
-        REQUESTS,
-        "endpoint" => endpoint,
-        "grant" => grant.map(GrantType::as_str).unwrap_or_default(),
-        "status" => status_label(response.status()),
-        "error" => error,
-        "aadsts" => aadsts,
-    )
-    .increment(1);
-    histogram!(REQUEST_DURATION, "endpoint" => endpoint).record(elapsed.as_secs_f64());
+    with_handles(|handles| {
+        let (count, latency) = handles.requests.entry(key).or_insert_with(|| {
+            let (error, aadsts) = match refused {
+                Some(row) => (row.code.spec().wire, number_label(row.number)),
+                None => ("", ""),
+            };
+            let count = counter!(
+                REQUESTS,
+                "endpoint" => endpoint,
+                "grant" => grant.map(GrantType::as_str).unwrap_or_default(),
+                "status" => status_label(status),
+                "error" => error,
+                "aadsts" => aadsts,
+            );
+            (count, histogram!(REQUEST_DURATION, "endpoint" => endpoint))
+        });
+        count.increment(1);
+        latency.record(elapsed.as_secs_f64());
+    });
 }
 
 /// A request refused past the in-flight limit.
@@ -186,7 +244,7 @@ impl InFlight {
     pub(crate) fn start() -> InFlight {
         let on = enabled();
         if on {
-            metrics::gauge!("latchkey_http_requests_in_flight").increment(1.0);
+            in_flight(1.0);
         }
         InFlight(on)
     }
@@ -195,9 +253,18 @@ impl InFlight {
 impl Drop for InFlight {
     fn drop(&mut self) {
         if self.0 {
-            metrics::gauge!("latchkey_http_requests_in_flight").decrement(1.0);
+            in_flight(-1.0);
         }
     }
+}
+
+fn in_flight(change: f64) {
+    with_handles(|handles| {
+        handles
+            .in_flight
+            .get_or_insert_with(|| metrics::gauge!(IN_FLIGHT))
+            .increment(change);
+    });
 }
 
 /// Awaits the store call `call`, timing it as `operation`.
@@ -210,17 +277,36 @@ pub(crate) async fn store<T, E>(
     }
     let started = Instant::now();
     let result = call.await;
-    histogram!(STORE_DURATION, "operation" => operation).record(started.elapsed().as_secs_f64());
-    if result.is_err() {
-        counter!(STORE_ERRORS, "operation" => operation).increment(1);
-    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let failed = result.is_err();
+    with_handles(|handles| {
+        let (latency, errors) = handles
+            .store
+            .entry(operation.as_ptr() as usize)
+            .or_insert_with(|| {
+                (
+                    histogram!(STORE_DURATION, "operation" => operation),
+                    counter!(STORE_ERRORS, "operation" => operation),
+                )
+            });
+        latency.record(elapsed);
+        if failed {
+            errors.increment(1);
+        }
+    });
     result
 }
 
 /// A token signed with `alg`.
 pub(crate) fn signed(alg: &'static str) {
     if enabled() {
-        counter!(SIGNATURES, "alg" => alg).increment(1);
+        with_handles(|handles| {
+            handles
+                .signatures
+                .entry(alg.as_ptr() as usize)
+                .or_insert_with(|| counter!(SIGNATURES, "alg" => alg))
+                .increment(1);
+        });
     }
 }
 
