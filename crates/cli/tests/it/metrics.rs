@@ -138,6 +138,29 @@ async fn a_scrape_counts_exactly_the_requests_made() {
         200
     );
 
+    // A password grant and one refresh of its token: the grants' store calls.
+    let user = value_after(&server.lines, "users:");
+    let password = value_after(&server.lines, "user password:");
+    let public_client = value_after(&server.lines, "public client:");
+    let signed_in: Value = post(format!(
+        "grant_type=password&client_id={public_client}&username={}&password={password}&resource=https%3A%2F%2Ffiles.contoso.example%2F",
+        user.replace('@', "%40")
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let refresh_token = signed_in["refresh_token"]
+        .as_str()
+        .expect("a refresh token");
+    let refreshed = post(format!(
+        "grant_type=refresh_token&client_id={public_client}&refresh_token={refresh_token}"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(refreshed.status(), 200);
+
     // Overload: one token request held by a scenario's delay takes the one
     // permit (--max-in-flight 1); the next is refused with 503.
     let added = http
@@ -164,6 +187,15 @@ async fn a_scrape_counts_exactly_the_requests_made() {
     let refused = post(client_credentials(&secret)).await.unwrap();
     assert_eq!(refused.status(), 503);
     let throttled = error_code(&refused.json().await.unwrap());
+    // Health is not behind the limit: both answer while it sheds load.
+    for health in ["live", "ready"] {
+        let response = http
+            .get(format!("{base}/health/{health}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "/health/{health} under overload");
+    }
     let held = held.await.unwrap().unwrap();
     assert_eq!(held.status(), 503);
     let injected = error_code(&held.json().await.unwrap());
@@ -214,7 +246,10 @@ async fn a_scrape_counts_exactly_the_requests_made() {
         ),
         1.0,
     );
-    scraped.assert(&requests("/health/live", "", 200, "", ""), 1.0);
+    scraped.assert(&requests(token, "password", 200, "", ""), 1.0);
+    scraped.assert(&requests(token, "refresh_token", 200, "", ""), 1.0);
+    scraped.assert(&requests("/health/live", "", 200, "", ""), 2.0);
+    scraped.assert(&requests("/health/ready", "", 200, "", ""), 1.0);
     scraped.assert(&requests("/_admin/scenarios", "", 201, "", ""), 1.0);
     let total: f64 = scraped
         .text
@@ -222,17 +257,31 @@ async fn a_scrape_counts_exactly_the_requests_made() {
         .filter(|l| l.starts_with("latchkey_http_requests_total{"))
         .map(|l| l.rsplit_once(' ').unwrap().1.parse::<f64>().unwrap())
         .sum();
-    assert_eq!(total, 12.0, "no other request counted:\n{}", scraped.text);
+    assert_eq!(total, 16.0, "no other request counted:\n{}", scraped.text);
     scraped.assert(
         "latchkey_http_request_duration_seconds_count{endpoint=\"/{tenant}/oauth2/token\"}",
-        8.0,
+        10.0,
     );
     scraped.assert(
         "latchkey_http_overload_refusals_total{endpoint=\"/{tenant}/oauth2/token\"}",
         1.0,
     );
     scraped.assert("latchkey_http_requests_in_flight", 0.0);
-    scraped.assert("latchkey_signatures_total{alg=\"RS256\"}", 3.0);
+    // Three client-credentials tokens, the password grant's and the
+    // refresh's access tokens (no `openid`: no ID tokens).
+    scraped.assert("latchkey_signatures_total{alg=\"RS256\"}", 5.0);
+    for (operation, count) in [
+        ("insert_refresh_token", 1.0),
+        ("find_refresh_token", 1.0),
+        ("rotate_refresh_token", 1.0),
+    ] {
+        scraped.assert(
+            &format!(
+                "latchkey_store_operation_duration_seconds_count{{operation=\"{operation}\"}}"
+            ),
+            count,
+        );
+    }
     for name in [
         "latchkey_sign_in_log_records_written_total",
         "latchkey_sign_in_log_records_dropped_total",
