@@ -1,7 +1,8 @@
 // Latchkey's pages in real headless Chromium: a person signs in, passes
 // TOTP, consents, and lands on a loopback redirect with a code that
 // redeems for tokens; a person who cancels lands with access_denied and the
-// state; an untrusted redirect shows the error page. A screenshot of each
+// state; an untrusted redirect shows the error page, whose AADSTS number
+// links to the error lookup page. A screenshot of each
 // page is saved under artifacts/.
 
 import { test, before, after } from 'node:test';
@@ -170,4 +171,33 @@ test('an untrusted redirect shows the error page and goes nowhere', async () => 
   assert.deepEqual(doc.error_codes, [50011]);
   assert.equal(await page.getAttribute('#error-page', 'data-trace-id'), doc.trace_id);
   assert.equal(arrivals.length, before, 'nothing reached the redirect URI');
+});
+
+test('the error page links its AADSTS number to the lookup page, which names the client action', async () => {
+  const page = await (await browser.newContext()).newPage();
+  const evil = `http://127.0.0.1:${callback.address().port}/evil`;
+  await page.goto(authorizeUrl({ redirect_uri: evil }));
+  await page.waitForSelector('#error-page');
+  await Promise.all([page.waitForURL(/\/error\?code=50011$/), page.click('a.lookup')]);
+  await page.waitForSelector('#error-lookup');
+  assert.equal(page.url(), `${base}/error?code=50011`);
+  assert.equal(await page.textContent('h1'), 'AADSTS50011');
+  assert.equal(await page.getAttribute('#error-lookup', 'data-entries'), '1');
+  assert.equal(await page.textContent('.entry .error'), 'invalid_request');
+  assert.equal(await page.textContent('.entry .client-action'), 'fix and resubmit the request');
+  assert.match(await page.textContent('.entry .message'), /^AADSTS50011: The redirect URI '\{redirect_uri\}'/);
+  await page.screenshot({ path: join(ARTIFACTS, 'error-lookup.png'), fullPage: true });
+
+  // Two conditions share 70011: both are shown. Typed as it is printed.
+  await page.fill('#code', 'AADSTS70011');
+  await Promise.all([page.waitForURL(/code=AADSTS70011$/), page.click('button[type=submit]')]);
+  assert.equal(await page.textContent('h1'), 'AADSTS70011');
+  assert.equal(await page.locator('.entry').count(), 2);
+  assert.deepEqual(await page.locator('.entry .error').allTextContents(), ['invalid_scope', 'invalid_scope']);
+
+  // An unknown number says so, with 404.
+  const unknown = await page.goto(`${base}/error?code=12345`);
+  assert.equal(unknown.status(), 404);
+  assert.match(await page.textContent('#message'), /AADSTS12345 is not in Latchkey's catalogue/);
+  await page.screenshot({ path: join(ARTIFACTS, 'error-lookup-unknown.png') });
 });

@@ -22,6 +22,7 @@ mod demo_api;
 mod head_refusals;
 mod keys_cmd;
 mod managed_identity;
+mod metrics_listener;
 mod scenario_cmd;
 mod serve;
 mod store_args;

@@ -120,6 +120,11 @@ pub struct ServeArgs {
     /// Prefer LATCHKEY_MANAGED_IDENTITY_SECRET: a flag shows in `ps`.
     #[arg(long, env = "LATCHKEY_MANAGED_IDENTITY_SECRET", hide_env_values = true)]
     managed_identity_secret: Option<String>,
+    /// Serve Prometheus metrics at /metrics on this address: a listener
+    /// of its own, plain http (the main listener never serves them). Off
+    /// without it.
+    #[arg(long)]
+    metrics_listen: Option<SocketAddr>,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -155,6 +160,19 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             )?),
             None => None,
         };
+    let metrics_listener = match args.metrics_listen {
+        Some(address) => Some(
+            tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address} (--metrics-listen)"))?,
+        ),
+        None => None,
+    };
+    // Before the router: recording is on from its first request.
+    let metrics = match metrics_listener {
+        Some(listener) => Some((listener, crate::metrics_listener::install()?)),
+        None => None,
+    };
     // Without --public-url, the address actually bound (port 0 picks one).
     let tls = match (&args.tls_cert, &args.tls_key, args.tls_self_signed) {
         (Some(cert), Some(key), _) => Some(crate::tls::TlsFiles {
@@ -226,6 +244,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some((mi_listener, endpoints, secret)) = &managed_identity {
         crate::managed_identity::print_environment(mi_listener.local_addr()?, endpoints, secret);
     }
+    if let Some((listener, _)) = &metrics {
+        crate::metrics_listener::print_address(listener.local_addr()?);
+    }
     if let Some(demo) = demo {
         print_demo(&public_url, &demo);
     }
@@ -244,6 +265,20 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         profile: args.profile,
         hsts: hsts.then_some(HSTS),
     };
+    if let Some((listener, handle)) = metrics {
+        let style = RefusalStyle {
+            hsts: None,
+            ..refusals.clone()
+        };
+        let router = crate::metrics_listener::router(handle);
+        let stopped = shutdown_signal();
+        tokio::spawn(async move {
+            let served = crate::connections::serve(listener, router, None, limits, style, stopped);
+            if let Err(err) = served.await {
+                tracing::error!(error = %err, "serving the metrics failed");
+            }
+        });
+    }
     let main = crate::connections::serve(
         listener,
         router,

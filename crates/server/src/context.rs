@@ -5,9 +5,10 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -18,6 +19,7 @@ use uuid::Uuid;
 use crate::ProtocolError;
 use crate::request_body::{BodyLimits, read_whole, replay};
 use crate::state::AppState;
+use crate::telemetry;
 
 /// The ids and time of one request; every error it gets carries them.
 #[derive(Debug, Clone, Copy)]
@@ -112,8 +114,22 @@ pub async fn request_context(
     request.extensions_mut().insert(ctx);
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    let metered = telemetry::enabled().then(|| (Instant::now(), endpoint(&request)));
     let response = next.run(request).await;
+    if let Some((started, endpoint)) = metered {
+        telemetry::request(&response, endpoint, started.elapsed());
+    }
     finish(response, &ctx, &state, &method, &path)
+}
+
+/// The request's matched route (the metrics' `endpoint` label).
+fn endpoint(request: &Request) -> &'static str {
+    request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(telemetry::UNMATCHED, |path| {
+            telemetry::intern(path.as_str())
+        })
 }
 
 /// Sheds load past the in-flight limit with the seed's 503. On the routes
@@ -136,7 +152,9 @@ pub async fn overload_guard(
     let outcome = read_whole(body, BodyLimits::of(&state.config)).await;
     let arrived = outcome.is_ok();
     let request = Request::from_parts(parts, replay(outcome));
-    match state.in_flight.clone().try_acquire_owned() {
+    let permit = state.in_flight.clone().try_acquire_owned();
+    let _in_flight = permit.is_ok().then(telemetry::InFlight::start);
+    match permit {
         Ok(permit) if !arrived => {
             // Never fully arrived: answered at once with what went wrong.
             let response = next.run(request).await;
@@ -155,9 +173,14 @@ pub async fn overload_guard(
             drop(permit);
             response
         }
-        Err(_) => ProtocolError::new(Aadsts::Throttled)
-            .with_retry_after(1)
-            .into_response(),
+        Err(_) => {
+            if telemetry::enabled() {
+                telemetry::overload_refused(endpoint(&request));
+            }
+            ProtocolError::new(Aadsts::Throttled)
+                .with_retry_after(1)
+                .into_response()
+        }
     }
 }
 

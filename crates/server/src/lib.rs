@@ -18,7 +18,9 @@ mod device_authorization;
 pub mod directory;
 mod discovery;
 mod error;
+pub mod error_lookup;
 mod form_body;
+mod health;
 mod instance_discovery;
 mod issuer_keys;
 pub mod keys;
@@ -32,6 +34,7 @@ pub mod secrets;
 mod sign_in;
 mod state;
 pub mod store;
+pub mod telemetry;
 mod tenant_segment;
 mod token;
 mod unknown_route;
@@ -85,6 +88,7 @@ where
 }
 
 fn routes(state: Shared) -> Router {
+    let probe = Arc::new(health::StoreProbe::default());
     let mut router = Router::new();
     if state.current().config.admin_key.is_some() {
         router = router
@@ -139,6 +143,14 @@ fn routes(state: Shared) -> Router {
             state.clone(),
             context::overload_guard,
         ))
+        // Cheap, and never shed: a replica that sheds load stays in its
+        // load balancer's rotation (docs/observability.md).
+        .route(health::LIVE_PATH, get(health::live))
+        .route(
+            health::READY_PATH,
+            get(move |state| health::ready(state, probe.clone())),
+        )
+        .route(error_lookup::PATH, get(error_lookup::lookup))
         .route(
             "/{tenant}/oauth2/authorize",
             any(authorize::authorize_endpoint),

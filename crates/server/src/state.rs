@@ -131,7 +131,9 @@ impl Shared {
                 let Some(current) = weak.upgrade() else {
                     return;
                 };
-                if let Err(err) = (Shared { current }).reload().await {
+                let reloaded = (Shared { current }).reload().await;
+                crate::telemetry::reloaded(reloaded.is_ok());
+                if let Err(err) = reloaded {
                     tracing::error!(error = %err, "reloading keys and directory from the store failed");
                 }
             }
@@ -229,6 +231,7 @@ impl AppState {
     fn replace_ring(&self, stored: &[StoredKey]) -> Result<(), StartError> {
         let ring = Arc::new(KeyRing::load(stored, Some(&self.ring()))?);
         tracing::info!(keys = ring.len(), "signing keys reloaded");
+        crate::telemetry::key_ring_replaced();
         match self.keys.write() {
             Ok(mut guard) => *guard = ring,
             Err(poisoned) => *poisoned.into_inner() = ring,

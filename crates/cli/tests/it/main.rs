@@ -8,6 +8,7 @@ mod fuzz_checks;
 mod fuzz_smoke;
 mod keys;
 mod managed_identity;
+mod metrics;
 #[path = "../../../../tests/support/postgres.rs"]
 mod postgres;
 mod replicas;

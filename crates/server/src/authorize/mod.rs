@@ -39,6 +39,7 @@ use crate::request_body::BodyLimits;
 use crate::scenarios::{Facts, Injection, Probe};
 use crate::scope::v2_scope;
 use crate::state::AppState;
+use crate::telemetry;
 use crate::tenant_segment::TenantSegment;
 pub(crate) use device::{PAGE_PATH as DEVICE_PAGE_PATH, device_login_endpoint};
 pub(crate) use params::Params;
@@ -147,8 +148,13 @@ async fn authorize(
     };
     // Overload is answered to the client like any other error.
     let Ok(_permit) = state.in_flight.clone().try_acquire_owned() else {
+        telemetry::overload_refused(match version {
+            Version::V1 => "/{tenant}/oauth2/authorize",
+            Version::V2 => "/{tenant}/oauth2/v2.0/authorize",
+        });
         return target.refuse(state, ctx, Aadsts::Throttled.into());
     };
+    let _in_flight = telemetry::InFlight::start();
     if let Some(injection) = fire_scenario(state, &target, &params) {
         injection.delay().await;
         tracing::info!(scenario = injection.id, error = %injection.code, injected = true, "scenario fired");
@@ -241,5 +247,10 @@ pub(crate) fn error_page(
         Profile::Strict => StatusCode::BAD_REQUEST,
     };
     let message = format!("AADSTS{}: {}", condition.number(), condition.message());
-    pages::error(&doc, &message, status)
+    let lookup = format!("{}{}", state.config.public_url, crate::error_lookup::PATH);
+    let mut response = pages::error(&doc, &message, status, &lookup);
+    response
+        .extensions_mut()
+        .insert(telemetry::Refused(condition.spec()));
+    response
 }

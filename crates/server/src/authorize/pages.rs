@@ -22,6 +22,10 @@ fn templates() -> &'static Environment<'static> {
             ("mfa.html", include_str!("templates/mfa.html")),
             ("consent.html", include_str!("templates/consent.html")),
             ("error.html", include_str!("templates/error.html")),
+            (
+                "error_lookup.html",
+                include_str!("templates/error_lookup.html"),
+            ),
             ("form_post.html", include_str!("templates/form_post.html")),
             ("signed_out.html", include_str!("templates/signed_out.html")),
             (
@@ -203,19 +207,41 @@ pub fn consent(form: &Form<'_>, upn: &str, api: &str, scopes: &[String]) -> Resp
 }
 
 /// The error page for a request that cannot be redirected. The document
-/// is both shown and embedded as JSON, for tests and tools.
-pub fn error(doc: &TokenErrorResponse, message: &str, status: StatusCode) -> Response {
+/// is both shown and embedded as JSON, for tests and tools; each AADSTS
+/// number links to its entry at `lookup` (the error lookup page's URL).
+pub fn error(
+    doc: &TokenErrorResponse,
+    message: &str,
+    status: StatusCode,
+    lookup: &str,
+) -> Response {
     // No `<` at all inside the script element: `</script` would close it
     // early and `<!--` would change how the HTML parser reads the rest.
     let json = doc.to_json().replace('<', "\\u003c");
     match render(
         "error.html",
-        context! { doc => Value::from_serialize(doc), message => message, json => json },
+        context! { doc => Value::from_serialize(doc), message => message, json => json, lookup => lookup },
     ) {
         Ok(body) => html(status, body, &Csp::error_page()),
         Err(err) => {
             tracing::error!(error = %err, "rendering the error page failed");
             (status, doc.to_json()).into_response()
+        }
+    }
+}
+
+/// The error lookup page (`error_lookup`), with `status` (404 for a
+/// number not in the catalogue).
+pub fn error_lookup(status: StatusCode, ctx: Value) -> Response {
+    match render("error_lookup.html", ctx) {
+        Ok(body) => html(status, body, &Csp::error_page()),
+        Err(err) => {
+            tracing::error!(error = %err, "rendering the error lookup page failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The page could not be shown.",
+            )
+                .into_response()
         }
     }
 }

@@ -159,7 +159,11 @@ impl<'a> Target<'a> {
             ),
         }
         match self.deliver(error_params(condition, &ctx.ids, self.profile, None)) {
-            Ok(response) => response,
+            Ok(mut response) => {
+                let refused = crate::telemetry::Refused(condition.spec());
+                response.extensions_mut().insert(refused);
+                response
+            }
             Err(undeliverable) => super::error_page(state, ctx, Some(self.profile), undeliverable),
         }
     }

@@ -267,6 +267,7 @@ impl SigningKey {
                 URL_SAFE_NO_PAD.encode_string(signature.as_ref(), &mut jwt);
             }
         }
+        crate::telemetry::signed(self.alg().as_str());
         Ok(jwt)
     }
 

@@ -268,4 +268,8 @@ pub trait Store:
     /// Forgets the failures of names not locked and idle since `before`
     /// (names nobody has a second factor for, mostly mistyped or guessed).
     async fn prune_sign_in_attempts(&self, before: i64) -> Result<(), StoreError>;
+
+    /// One round trip to the database (`SELECT 1`): whether it answers
+    /// (`/health/ready`).
+    async fn ping(&self) -> Result<(), StoreError>;
 }

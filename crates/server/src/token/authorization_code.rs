@@ -22,6 +22,7 @@ use crate::ProtocolError;
 use crate::secrets::Digest;
 use crate::state::AppState;
 use crate::store::{AuthCodeRecord, CodeGrant};
+use crate::telemetry;
 
 pub async fn grant(
     state: &AppState,
@@ -31,9 +32,8 @@ pub async fn grant(
     let code = Digest::of(form.require("code")?);
     let redirect_uri = form.require("redirect_uri")?;
     let now = caller.now;
-    let CodeGrant { code: record, user } = state
-        .store
-        .find_code_grant(&code)
+    let CodeGrant { code: record, user } =
+        telemetry::store("find_code_grant", state.store.find_code_grant(&code))
         .await?
         .ok_or(Aadsts::GrantMalformed)?;
     check_code(
@@ -67,10 +67,13 @@ pub async fn grant(
     // signature), so that redeeming the code and storing the family's first
     // refresh token are one transaction.
     let (response, refresh) = sign_in.prepare(state, caller, now)?;
-    if !state
-        .store
-        .redeem_code(&code, family, now.unix_timestamp(), refresh.as_ref())
-        .await?
+    if !telemetry::store(
+        "redeem_code",
+        state
+            .store
+            .redeem_code(&code, family, now.unix_timestamp(), refresh.as_ref()),
+    )
+    .await?
     {
         // Lost a race with another redemption: the same as a replay.
         return Err(replayed(state, &code, now.unix_timestamp()).await);

@@ -18,6 +18,7 @@ use crate::directory::{Api, App, Consent, User};
 use crate::secrets::{Digest, random_token};
 use crate::state::AppState;
 use crate::store::RefreshTokenRecord;
+use crate::telemetry;
 
 /// The API that `resource` names in the caller's tenant.
 pub fn resolve_api<'a>(
@@ -131,10 +132,13 @@ pub async fn delegated_scopes(
     api: &Api,
     requested: &[String],
 ) -> Result<String, ProtocolError> {
-    let consents = state
-        .store
-        .consents(caller.tenant.id, user.object_id, caller.app.client_id)
-        .await?;
+    let consents = telemetry::store(
+        "consents",
+        state
+            .store
+            .consents(caller.tenant.id, user.object_id, caller.app.client_id),
+    )
+    .await?;
     consented_scopes(caller, user, api, requested, &consents)
 }
 
@@ -442,7 +446,11 @@ impl UserSignIn<'_> {
     ) -> Result<TokenResponseV1, ProtocolError> {
         let (response, refresh) = self.prepare(state, caller, now)?;
         if let Some(record) = &refresh {
-            state.store.insert_refresh_token(record).await?;
+            telemetry::store(
+                "insert_refresh_token",
+                state.store.insert_refresh_token(record),
+            )
+            .await?;
         }
         Ok(response)
     }

@@ -135,6 +135,7 @@ async fn token(
     let form = Form::read(&headers, body, BodyLimits::of(&state.config))
         .await
         .map_err(|e| e.with_profile(profile))?;
+    let grant_type = form.get("grant_type").and_then(GrantType::from_wire);
     let response = grant(
         state,
         ctx,
@@ -145,7 +146,7 @@ async fn token(
         version,
     )
     .await;
-    match response {
+    let response = match response {
         Ok(mut body) => {
             // MSAL asks for `client_info` (`client_info=1`) on every
             // request; other clients never see it.
@@ -174,7 +175,13 @@ async fn token(
             Ok(token_response(body, version))
         }
         Err(error) => Err(error.with_profile(profile)),
+    };
+    // The request's grant, for the metrics and the sign-in log (`context`).
+    let mut response = response.into_response();
+    if let Some(grant) = grant_type {
+        response.extensions_mut().insert(grant);
     }
+    Ok(response)
 }
 
 async fn grant(

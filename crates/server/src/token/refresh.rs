@@ -36,6 +36,7 @@ use crate::scope::requested_scopes;
 use crate::secrets::Digest;
 use crate::state::AppState;
 use crate::store::{RefreshGrant, RefreshTokenRecord, Rotation};
+use crate::telemetry;
 
 pub async fn grant(
     state: &AppState,
@@ -83,16 +84,13 @@ pub async fn grant(
         auth_methods: &record.auth_methods,
     };
     let (token, successor) = new_refresh_token(state, caller, &user, &family, now)?;
-    match state
-        .store
-        .rotate_refresh_token(
-            &presented,
-            &successor,
-            now.unix_timestamp(),
-            i64::from(caller.tenant.refresh_token_reuse_seconds),
-        )
-        .await?
-    {
+    let rotation = state.store.rotate_refresh_token(
+        &presented,
+        &successor,
+        now.unix_timestamp(),
+        i64::from(caller.tenant.refresh_token_reuse_seconds),
+    );
+    match telemetry::store("rotate_refresh_token", rotation).await? {
         Rotation::Rotated => {}
         other => return Err(rotation_failure(other).into()),
     }
@@ -129,11 +127,12 @@ async fn current_grant(
     presented: &Digest,
     now: i64,
 ) -> Result<RefreshGrant, ProtocolError> {
-    let grant = state
-        .store
-        .find_refresh_grant(presented)
-        .await?
-        .ok_or(Aadsts::GrantMalformed)?;
+    let grant = telemetry::store(
+        "find_refresh_grant",
+        state.store.find_refresh_grant(presented),
+    )
+    .await?
+    .ok_or(Aadsts::GrantMalformed)?;
     let record = &grant.token;
     if record.tenant_id != caller.tenant.id {
         return Err(Aadsts::GrantMalformed.into());
