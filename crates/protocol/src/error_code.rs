@@ -56,6 +56,27 @@ impl ClientAction {
     pub fn is_automatic_retry(self) -> bool {
         matches!(self, ClientAction::RetryWithDelay)
     }
+
+    /// The action in the seeds' words, as docs/errors.md and the error
+    /// lookup page (`/error?code=`) write it.
+    pub fn text(self) -> &'static str {
+        match self {
+            ClientAction::FixRequest => "fix and resubmit the request",
+            ClientAction::RetryWithDelay => "retry after random delays",
+            ClientAction::RequestNewToken => "request a new token, once",
+            ClientAction::ReauthorizeWithScope => "authorize again with the `scope` named",
+            ClientAction::ReauthorizeWithClaims => "authorize again with the `claims` named",
+            ClientAction::PromptDifferentAccount => {
+                "prompt for a different account or for permissions"
+            }
+            ClientAction::AskForConsent => "tell the user it cannot proceed without consent",
+            ClientAction::InteractionRequired => "retry interactively",
+            ClientAction::FixCredentials => "the administrator updates the credentials",
+            ClientAction::InstallApplication => "install the application and add it to the tenant",
+            ClientAction::ChangeGrantType => "change the grant type",
+            ClientAction::PollAgain => "poll again after `interval` seconds",
+        }
+    }
 }
 
 /// The facts of one error code: its row in the table below.

@@ -512,7 +512,7 @@ fn codes_table() -> String {
                 surfaces.join(", "),
                 status_on(code, Surface::Token, spec.token_status),
                 status_on(code, Surface::Resource, spec.resource_status),
-                action_name(spec.action)
+                spec.action.text()
             )
         })
         .collect()
@@ -558,23 +558,5 @@ fn surface_name(surface: Surface) -> &'static str {
         Surface::Authorize => "authorize",
         Surface::Token => "token",
         Surface::Resource => "resource",
-    }
-}
-
-/// The seeds' wording of each action.
-fn action_name(action: ClientAction) -> &'static str {
-    match action {
-        ClientAction::FixRequest => "fix and resubmit the request",
-        ClientAction::RetryWithDelay => "retry after random delays",
-        ClientAction::RequestNewToken => "request a new token, once",
-        ClientAction::ReauthorizeWithScope => "authorize again with the `scope` named",
-        ClientAction::ReauthorizeWithClaims => "authorize again with the `claims` named",
-        ClientAction::PromptDifferentAccount => "prompt for a different account or for permissions",
-        ClientAction::AskForConsent => "tell the user it cannot proceed without consent",
-        ClientAction::InteractionRequired => "retry interactively",
-        ClientAction::FixCredentials => "the administrator updates the credentials",
-        ClientAction::InstallApplication => "install the application and add it to the tenant",
-        ClientAction::ChangeGrantType => "change the grant type",
-        ClientAction::PollAgain => "poll again after `interval` seconds",
     }
 }

@@ -38,6 +38,7 @@ use crate::directory::TenantRef;
 use crate::request_body::BodyLimits;
 use crate::scenarios::{Facts, Injection, Probe};
 use crate::scope::v2_scope;
+use crate::sign_in_log::{Endpoint, SignIn};
 use crate::state::AppState;
 use crate::tenant_segment::TenantSegment;
 pub(crate) use device::{PAGE_PATH as DEVICE_PAGE_PATH, device_login_endpoint};
@@ -64,7 +65,9 @@ pub async fn authorize_endpoint(
         query,
         version: Version::V1,
     };
-    authorize(&state, &ctx, request, body).await
+    let mut response = authorize(&state, &ctx, request, body).await;
+    SignIn::at_endpoint_if_noted(&mut response, Endpoint::Authorize);
+    response
 }
 
 pub async fn authorize_endpoint_v2(
@@ -85,7 +88,9 @@ pub async fn authorize_endpoint_v2(
         query,
         version: Version::V2,
     };
-    authorize(&state, &ctx, request, body).await
+    let mut response = authorize(&state, &ctx, request, body).await;
+    SignIn::at_endpoint_if_noted(&mut response, Endpoint::AuthorizeV2);
+    response
 }
 
 /// An authorization request as it arrived, before anything is trusted.
@@ -153,7 +158,8 @@ async fn authorize(
         injection.delay().await;
         tracing::info!(scenario = injection.id, error = %injection.code, injected = true, "scenario fired");
         let condition = injected_condition(state, &injection, &target, &params);
-        return target.refuse(state, ctx, condition.into());
+        let error = ProtocolError::from(condition).injected_by(injection.id);
+        return target.refuse(state, ctx, error);
     }
     let flow = Flow {
         state,
@@ -241,5 +247,7 @@ pub(crate) fn error_page(
         Profile::Strict => StatusCode::BAD_REQUEST,
     };
     let message = format!("AADSTS{}: {}", condition.number(), condition.message());
-    pages::error(&doc, &message, status)
+    let mut response = pages::error(&doc, &message, status);
+    SignIn::refuse(&mut response, &condition, None);
+    response
 }
