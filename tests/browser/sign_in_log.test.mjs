@@ -115,10 +115,16 @@ test('a failed token request is found by its trace and correlation ids on the ad
 });
 
 test('the admin pages ask a browser without the key for it', async () => {
+  // Headless Chromium has no credentials prompt to show (a navigation
+  // without credentials fails); its request context shows the challenge.
   const context = await browser.newContext();
-  const page = await context.newPage();
-  const response = await page.goto(`${base}/_admin/portal/sign-ins`);
+  const response = await context.request.get(`${base}/_admin/portal/sign-ins`);
   assert.equal(response.status(), 401);
   assert.match(response.headers()['www-authenticate'], /^Basic realm="latchkey-admin"/);
+  const wrong = await browser.newContext({ httpCredentials: { username: 'admin', password: 'not-the-admin-key-0123456789' } });
+  const page = await wrong.newPage();
+  const refused = await page.goto(`${base}/_admin/portal/sign-ins`);
+  assert.equal(refused.status(), 401, 'a wrong key is refused');
+  await wrong.close();
   await context.close();
 });
