@@ -160,7 +160,7 @@ pub(crate) fn observe(state: &AppState, ctx: &RequestContext, response: &Respons
     let Some(endpoint) = sign_in.endpoint else {
         return;
     };
-    if !state.sign_in_log.is_on() {
+    if !state.sign_in_log.has_room() {
         return;
     }
     let refused = extensions

@@ -153,19 +153,19 @@ macro_rules! sign_in_log_store {
                         QueryBuilder::new(format!("INSERT INTO sign_ins ({COLUMNS}) "));
                     insert.push_values(records, |mut row, r| {
                         row.push_bind(r.time)
-                            .push_bind(r.tenant.clone())
-                            .push_bind(r.endpoint.clone())
-                            .push_bind(r.grant.clone())
-                            .push_bind(r.app.clone())
-                            .push_bind(r.user.clone())
-                            .push_bind(r.client_ip.clone())
+                            .push_bind(r.tenant.as_deref())
+                            .push_bind(r.endpoint.as_str())
+                            .push_bind(r.grant.as_deref())
+                            .push_bind(r.app.as_deref())
+                            .push_bind(r.user.as_deref())
+                            .push_bind(r.client_ip.as_deref())
                             .push_bind(i64::from(r.status))
-                            .push_bind(r.outcome.clone())
-                            .push_bind(r.error.clone())
-                            .push_bind(r.error_codes.clone())
-                            .push_bind(r.suberror.clone())
-                            .push_bind(r.trace_id.clone())
-                            .push_bind(r.correlation_id.clone())
+                            .push_bind(r.outcome.as_str())
+                            .push_bind(r.error.as_deref())
+                            .push_bind(r.error_codes.as_deref())
+                            .push_bind(r.suberror.as_deref())
+                            .push_bind(r.trace_id.as_str())
+                            .push_bind(r.correlation_id.as_str())
                             .push_bind(r.scenario);
                     });
                     insert.build().execute(&self.writer).await?;
