@@ -853,3 +853,62 @@ async fn no_record_holds_a_secret_sent_on_postgres() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn device_code_requests_and_polls_are_records_with_no_code() {
+    const DEVICE: &str = crate::device_code::DEVICE;
+    let server = admin_server().await;
+    let asked = server
+        .http
+        .post(format!("{}/{TENANT}/oauth2/devicecode", server.base))
+        .form(&[("client_id", DEVICE), ("resource", FILES)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 200);
+    let trace_id = asked.headers()["x-ms-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body: Value = asked.json().await.unwrap();
+    let device_code = body["device_code"].as_str().unwrap().to_owned();
+    let user_code = body["user_code"].as_str().unwrap().to_owned();
+    let unknown = server
+        .http
+        .post(format!("{}/{TENANT}/oauth2/devicecode", server.base))
+        .form(&[
+            ("client_id", "00000000-0000-4000-8000-000000000000"),
+            ("resource", FILES),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 400);
+    let poll = server
+        .token(
+            TENANT,
+            &[
+                ("grant_type", "device_code"),
+                ("client_id", DEVICE),
+                ("code", &device_code),
+            ],
+        )
+        .await;
+    assert_eq!(poll.status(), 400);
+    let records = sign_ins(&server, "", 3).await;
+    assert_eq!(records.len(), 3, "{records:#?}");
+    let (polled, refused, issued) = (&records[0], &records[1], &records[2]);
+    assert_eq!(issued["trace_id"], trace_id.as_str());
+    assert_eq!(issued["endpoint"], "devicecode");
+    assert_eq!(issued["app"], DEVICE);
+    assert_eq!(issued["tenant"], TENANT);
+    assert_eq!(issued["outcome"], "success");
+    assert_eq!(refused["endpoint"], "devicecode");
+    assert_eq!(refused["outcome"], "failure");
+    assert_eq!(polled["grant"], "device_code");
+    assert_eq!(polled["error"], "authorization_pending");
+    let text = serde_json::to_string(&records).unwrap();
+    assert!(!text.contains(&device_code));
+    assert!(!text.contains(&user_code));
+    assert!(!contains(&store_bytes(&server.db_path), &device_code));
+}
