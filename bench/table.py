@@ -174,6 +174,33 @@ def stateful_targets():
                   f"(CPU per grant {r['cpu_us']:,.0f} µs, ÷ per hash {r['cpu_us'] / argon2_us:.2f})")
 
 
+def sign_in_log_table():
+    """Issue 19: the sign-in log on ÷ off, same run, each the mean of its
+    two rounds."""
+    rs = [r for r in rows if r["section"] == "sign_in_log"]
+    if not rs:
+        return
+    print(f"\nThe sign-in log, on and off\n{head}")
+    for r in rs:
+        print(f"{r['scenario']:<24} {r['server']:<16} {r['rps']:>9,.0f} {ms(r['p50']):>8.2f} {ms(r['p99']):>8.2f} "
+              f"{r['non2xx']:>8} {r['rss']:>7.1f} {r['pss']:>7.1f} {r['cpu_us']:>7.0f}")
+    print("Sign-in log, targets (issue 19):")
+    for sc in ("client_credentials", "invalid_client"):
+        def mean(state):
+            got = [r["rps"] for r in rs if r["scenario"] == sc and r["server"].startswith(f"log-{state}-")]
+            return sum(got) / len(got) if got else float("nan")
+        target(f"{sc} with the log on ÷ off (mean of the rounds)", mean("on") / mean("off"), 0.95)
+    answered = sum(r["requests"] for r in rs if r["server"].startswith("log-on-"))
+    kept = int(facts.get("sign_in_log_rows") or 0)
+    print(f"  records kept by the log-on server: {kept:,} of {answered:,} requests wrk counted "
+          f"({kept / max(answered, 1):.2f}; the rest dropped with the queue full); the log-off server kept {facts.get('sign_in_log_rows_off')}")
+
+
+if facts.get("only") == "sign_in_log":
+    sign_in_log_table()
+    print("CPU µs: the server's CPU time (user + system, all its processes) per request; wrk takes the rest of the machine.")
+    print(facts.get("conditions", ""))
+    sys.exit(0)
 if facts.get("only") == "stateful":
     stateful_targets()
     if facts.get("no_pg"):

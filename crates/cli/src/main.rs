@@ -21,6 +21,7 @@ mod db_cmd;
 mod demo_api;
 mod head_refusals;
 mod keys_cmd;
+mod logs_cmd;
 mod managed_identity;
 mod metrics_listener;
 mod scenario_cmd;
@@ -65,6 +66,8 @@ enum Command {
     Db(db_cmd::DbArgs),
     /// Signing keys: `keys rotate`, `keys list`.
     Keys(keys_cmd::KeysArgs),
+    /// The sign-in log in the store, filtered (`--trace-id`, `--user`…).
+    Logs(logs_cmd::LogsArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -92,6 +95,7 @@ fn main() -> std::process::ExitCode {
         Command::Users(args) => return runtime.block_on(users_cmd::run(args)),
         Command::Db(args) => runtime.block_on(db_cmd::run(args)),
         Command::Keys(args) => runtime.block_on(keys_cmd::run(args)),
+        Command::Logs(args) => runtime.block_on(logs_cmd::run(args)),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

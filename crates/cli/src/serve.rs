@@ -96,6 +96,15 @@ pub struct ServeArgs {
     /// Seeds the draws of scenarios with a probability, for reproducible runs.
     #[arg(long)]
     scenario_seed: Option<u64>,
+    /// Days the sign-in log keeps a record (Azure AD: 30).
+    #[arg(long, default_value_t = 30)]
+    sign_in_log_days: u64,
+    /// Records the sign-in log keeps at most, the newest.
+    #[arg(long, default_value_t = 1_000_000)]
+    sign_in_log_max_rows: u64,
+    /// Keep no sign-in log (records already kept are still pruned).
+    #[arg(long)]
+    no_sign_in_log: bool,
     /// Serve https with this certificate chain (PEM)…
     #[arg(long, requires = "tls_key", conflicts_with = "tls_self_signed")]
     tls_cert: Option<PathBuf>,
@@ -212,6 +221,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     config.admin_key = args.admin_key.clone();
     config.scenarios = scenarios;
     config.scenario_seed = args.scenario_seed;
+    config.sign_in_log.enabled = !args.no_sign_in_log;
+    config.sign_in_log.retention = Duration::from_secs(args.sign_in_log_days.max(1) * 86_400);
+    config.sign_in_log.max_rows = args.sign_in_log_max_rows.max(1);
     let public_url = config.public_url.clone();
     let (router, managed_identity) = match mi_listener {
         Some(mi_listener) => {

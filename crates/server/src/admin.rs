@@ -5,6 +5,10 @@
 //! `GET /_admin/scenarios` lists, `POST` adds one (the directory file's
 //! keys plus `tenant`), `DELETE` clears (all, or `?tenant=`).
 //!
+//! `GET /_admin/sign-ins` and `/_admin/sign-ins/{id}`: the sign-in log,
+//! and its pages for people (`/_admin/portal/sign-ins`), which also take
+//! the key as HTTP Basic's password (`sign_in_log::admin`).
+//!
 //! `POST /_admin/users/{upn}/revokeSignInSessions`: Azure AD's "revoke
 //! sessions" (Microsoft Graph's `revokeSignInSessions`) for one user: their
 //! browser sessions end and every refresh token of theirs is revoked (a
@@ -50,13 +54,16 @@ pub struct Refusal {
     status: StatusCode,
     error: &'static str,
     message: String,
+    /// A 401 of the admin pages: asks the browser for Basic credentials.
+    basic_challenge: bool,
 }
 
-fn refuse(status: StatusCode, error: &'static str, message: String) -> Refusal {
+pub(crate) fn refuse(status: StatusCode, error: &'static str, message: String) -> Refusal {
     Refusal {
         status,
         error,
         message,
+        basic_challenge: false,
     }
 }
 
@@ -64,7 +71,12 @@ impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         let body = Json(json!({ "error": self.error, "message": self.message }));
         let mut response = (self.status, body).into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
+        if self.status == StatusCode::UNAUTHORIZED && self.basic_challenge {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"latchkey-admin\", charset=\"UTF-8\""),
+            );
+        } else if self.status == StatusCode::UNAUTHORIZED {
             let challenge = BearerChallenge {
                 realm: Some("latchkey-admin".to_owned()),
                 ..BearerChallenge::default()
@@ -80,7 +92,18 @@ impl IntoResponse for Refusal {
 }
 
 /// `Err` with the 401 unless the request carries the admin key.
-fn authorized(state: &AppState, headers: &HeaderMap) -> Result<(), Refusal> {
+pub(crate) fn authorized(state: &AppState, headers: &HeaderMap) -> Result<(), Refusal> {
+    presents_key(state, headers, false)
+}
+
+/// The admin pages' check: a browser cannot send a Bearer header, so the
+/// key is also taken as HTTP Basic's password (any user name), and the
+/// 401 asks for Basic, which makes the browser prompt.
+pub(crate) fn authorized_page(state: &AppState, headers: &HeaderMap) -> Result<(), Refusal> {
+    presents_key(state, headers, true)
+}
+
+fn presents_key(state: &AppState, headers: &HeaderMap, basic: bool) -> Result<(), Refusal> {
     let expected = state.config.admin_key.as_deref().unwrap_or_default();
     let mut credentials = headers.get_all(header::AUTHORIZATION).iter();
     let (presented, second) = (credentials.next(), credentials.next());
@@ -93,13 +116,26 @@ fn authorized(state: &AppState, headers: &HeaderMap) -> Result<(), Refusal> {
             "the admin API takes one 'Authorization' header".into(),
         ));
     }
-    let presented = presented
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    let ok: bool = presented.as_bytes().ct_eq(expected.as_bytes()).into();
+    let presented = presented.and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let key = match presented.strip_prefix("Bearer ") {
+        Some(key) => Some(key.to_owned()),
+        None if basic => basic_password(presented),
+        None => None,
+    }
+    .unwrap_or_default();
+    let ok: bool = key.as_bytes().ct_eq(expected.as_bytes()).into();
     if ok && !expected.is_empty() {
         Ok(())
+    } else if basic {
+        Err(Refusal {
+            basic_challenge: true,
+            ..refuse(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "the admin pages need the admin key as the password (HTTP Basic, any user name)"
+                    .into(),
+            )
+        })
     } else {
         Err(refuse(
             StatusCode::UNAUTHORIZED,
@@ -107,6 +143,22 @@ fn authorized(state: &AppState, headers: &HeaderMap) -> Result<(), Refusal> {
             "the admin API needs 'Authorization: Bearer <admin key>'".into(),
         ))
     }
+}
+
+/// The password of an HTTP Basic `Authorization` value.
+fn basic_password(value: &str) -> Option<String> {
+    use base64::Engine;
+    let (scheme, credentials) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(credentials.trim())
+        .ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    decoded
+        .split_once(':')
+        .map(|(_, password)| password.to_owned())
 }
 
 fn tenant_id(state: &AppState, segment: &str) -> Result<uuid::Uuid, Refusal> {

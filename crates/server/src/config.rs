@@ -64,6 +64,8 @@ pub struct ServerConfig {
     pub key_reload_interval: Duration,
     /// What every request reads the time from, once.
     pub clock: crate::Clock,
+    /// Whether and how long the sign-in log keeps its records.
+    pub sign_in_log: crate::sign_in_log::SignInLogConfig,
 }
 
 impl ServerConfig {
@@ -95,6 +97,7 @@ impl ServerConfig {
             scenario_seed: None,
             key_reload_interval: Duration::from_secs(60),
             clock: crate::Clock::system(),
+            sign_in_log: crate::sign_in_log::SignInLogConfig::default(),
         }
     }
 }

@@ -191,6 +191,7 @@ fn finish(
     method: &axum::http::Method,
     path: &str,
 ) -> Response {
+    crate::sign_in_log::observe(state, ctx, &response);
     if let Some(error) = response.extensions_mut().remove::<ProtocolError>() {
         let profile = error.profile().unwrap_or(state.config.profile);
         let mut document = TokenErrorResponse::new(error.condition(), &ctx.ids, profile);

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, Method};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use latchkey_protocol::{
     Aadsts, DeviceAuthorization, DeviceAuthorizationResponseV1, DeviceAuthorizationResponseV2,
     GrantType, Version,
@@ -27,6 +27,7 @@ use crate::directory::{Api, App, Tenant, TenantRef};
 use crate::request_body::BodyLimits;
 use crate::scope::{permitted_scopes, requested_scopes, v2_scope};
 use crate::secrets::{Digest, random_bytes, random_token};
+use crate::sign_in_log::{Endpoint, SignIn};
 use crate::state::AppState;
 use crate::store::{DeviceCodeRecord, DeviceCodeStatus};
 use crate::tenant_segment::TenantSegment;
@@ -45,8 +46,22 @@ pub async fn devicecode_endpoint(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ProtocolError> {
-    let asked = Asked::read(&state, &tenant_segment, method, &headers, body, Version::V1).await?;
-    authorize_device(&state, &ctx, asked, Version::V1).await
+    let mut sign_in = SignIn {
+        endpoint: Some(Endpoint::DeviceCode),
+        tenant: Some(logged_tenant(&state, &tenant_segment)),
+        ..SignIn::default()
+    };
+    let answer =
+        match Asked::read(&state, &tenant_segment, method, &headers, body, Version::V1).await {
+            Ok(asked) => {
+                sign_in.app = Some(asked.app.client_id.to_string());
+                authorize_device(&state, &ctx, asked, Version::V1).await
+            }
+            Err(error) => Err(error),
+        };
+    let mut response = answer.into_response();
+    response.extensions_mut().insert(sign_in);
+    Ok(response)
 }
 
 /// `POST /{tenant}/oauth2/v2.0/devicecode`.
@@ -58,8 +73,30 @@ pub async fn devicecode_endpoint_v2(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ProtocolError> {
-    let asked = Asked::read(&state, &tenant_segment, method, &headers, body, Version::V2).await?;
-    authorize_device(&state, &ctx, asked, Version::V2).await
+    let mut sign_in = SignIn {
+        endpoint: Some(Endpoint::DeviceCodeV2),
+        tenant: Some(logged_tenant(&state, &tenant_segment)),
+        ..SignIn::default()
+    };
+    let answer =
+        match Asked::read(&state, &tenant_segment, method, &headers, body, Version::V2).await {
+            Ok(asked) => {
+                sign_in.app = Some(asked.app.client_id.to_string());
+                authorize_device(&state, &ctx, asked, Version::V2).await
+            }
+            Err(error) => Err(error),
+        };
+    let mut response = answer.into_response();
+    response.extensions_mut().insert(sign_in);
+    Ok(response)
+}
+
+/// The tenant as the sign-in log names it: its id, else the segment.
+fn logged_tenant(state: &AppState, segment: &str) -> String {
+    match state.directory.resolve_tenant(segment) {
+        Some(TenantRef::Tenant(tenant)) => tenant.id.to_string(),
+        _ => crate::sign_in_log::bounded(segment),
+    }
 }
 
 /// A valid device authorization request: who asks, for what.

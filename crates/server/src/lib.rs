@@ -32,6 +32,7 @@ pub mod scenarios;
 mod scope;
 pub mod secrets;
 mod sign_in;
+pub mod sign_in_log;
 mod state;
 pub mod store;
 pub mod telemetry;
@@ -99,6 +100,13 @@ fn routes(state: Shared) -> Router {
             .route(
                 "/_admin/users/{upn}/revokeSignInSessions",
                 axum::routing::post(admin::revoke_sign_in_sessions),
+            )
+            .route("/_admin/sign-ins", get(sign_in_log::admin::list))
+            .route("/_admin/sign-ins/{id}", get(sign_in_log::admin::one))
+            .route("/_admin/portal/sign-ins", get(sign_in_log::admin::page))
+            .route(
+                "/_admin/portal/sign-ins/{id}",
+                get(sign_in_log::admin::detail_page),
             );
     }
     router

@@ -11,6 +11,7 @@ use crate::keys::{KeyError, KeyRing, SigningAlg, SigningKey};
 use crate::scenarios::Scenarios;
 use crate::secrets::{MacKey, RngError, random_bytes};
 use crate::sign_in::SignInLimits;
+use crate::sign_in_log::SignInLog;
 use crate::store::{Store, StoreError, StoredKey};
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +46,8 @@ pub struct AppState {
     pub csrf_key: Arc<MacKey>,
     /// The keys of the external issuers apps trust, fetched on demand.
     pub issuer_keys: Arc<IssuerKeys>,
+    /// The sign-in log's queue.
+    pub sign_in_log: Arc<SignInLog>,
 }
 
 /// The router's state: the current view, replaced whole when the directory
@@ -97,6 +100,7 @@ impl Shared {
             sign_in_limits: state.sign_in_limits.clone(),
             csrf_key: state.csrf_key.clone(),
             issuer_keys: state.issuer_keys.clone(),
+            sign_in_log: state.sign_in_log.clone(),
         });
         // A tenant the new directory signs for with a kind of key the
         // store does not have yet (another process applied the file).
@@ -161,6 +165,7 @@ impl AppState {
             in_flight: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
             sign_in_limits: Arc::new(SignInLimits::new(&config)),
             issuer_keys: Arc::new(IssuerKeys::new()),
+            sign_in_log: Arc::new(SignInLog::start(store.clone(), &config.sign_in_log)),
             config,
             store,
             directory,
@@ -206,7 +211,8 @@ impl AppState {
     /// addresses whose allowance is full, expired sessions, and device
     /// codes an hour after they expired (until then a late poll is told
     /// `expired_token`, not that the code is unknown), and spent client
-    /// assertions once expired (a replay then fails on its `exp`).
+    /// assertions once expired (a replay then fails on its `exp`), and the
+    /// sign-in log's records past its retention (days, then rows).
     async fn forget_stale_sign_ins(&self) -> Result<(), StartError> {
         self.sign_in_limits.forget_idle();
         let now = self.config.clock.now().unix_timestamp();
@@ -214,6 +220,10 @@ impl AppState {
         self.store.delete_expired_sessions(now).await?;
         self.store.delete_expired_device_codes(now - 3_600).await?;
         self.store.delete_expired_assertions(now).await?;
+        let log = &self.config.sign_in_log;
+        self.store
+            .prune_sign_ins(now - log.retention.as_secs() as i64, log.max_rows)
+            .await?;
         Ok(())
     }
 

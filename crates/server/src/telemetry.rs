@@ -115,7 +115,7 @@ pub fn enable() {
     describe_counter!(
         SIGN_IN_LOG_DROPPED,
         Unit::Count,
-        "Sign-in log records dropped (sampled away under overload, or not written)."
+        "Sign-in log records dropped: the queue was full (overload) or the store refused the batch."
     );
     metrics::gauge!(IN_FLIGHT).set(0.0);
     counter!(KEY_RING_REPLACEMENTS).absolute(0);

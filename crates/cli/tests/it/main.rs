@@ -7,6 +7,7 @@ mod demo_api;
 mod fuzz_checks;
 mod fuzz_smoke;
 mod keys;
+mod logs;
 mod managed_identity;
 mod metrics;
 #[path = "../../../../tests/support/postgres.rs"]

@@ -25,7 +25,7 @@ const DIRECTORY: &str = include_str!("../../../../tests/fixtures/directory.toml"
 
 /// Where the replicas keep their state: a SQLite file, or a fresh
 /// PostgreSQL schema (dropped when done).
-enum Database {
+pub(crate) enum Database {
     Sqlite(tempfile::TempDir),
     Postgres(postgres::Schema),
 }
@@ -36,27 +36,27 @@ impl Database {
     }
 
     /// `None` when the run opted out (`tests/support/postgres.rs` decides).
-    async fn postgres() -> Option<Database> {
+    pub(crate) async fn postgres() -> Option<Database> {
         postgres::fresh_schema("r").await.map(Database::Postgres)
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         match self {
             Database::Sqlite(dir) => format!("sqlite://{}", dir.path().join("db").display()),
             Database::Postgres(schema) => schema.url_with_search_path(),
         }
     }
 
-    async fn drop_schema(self) {
+    pub(crate) async fn drop_schema(self) {
         if let Database::Postgres(schema) = self {
             schema.drop_schema().await;
         }
     }
 }
 
-struct Replica {
+pub(crate) struct Replica {
     child: Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Drop for Replica {
@@ -70,7 +70,7 @@ fn replica(database: &str, directory: &std::path::Path) -> Replica {
     replica_with(database, directory, &[])
 }
 
-fn replica_with(database: &str, directory: &std::path::Path, extra: &[&str]) -> Replica {
+pub(crate) fn replica_with(database: &str, directory: &std::path::Path, extra: &[&str]) -> Replica {
     use std::io::{BufRead, BufReader};
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--database", database])

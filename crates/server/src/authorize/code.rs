@@ -51,6 +51,8 @@ impl Flow<'_> {
                 .await?;
         }
         tracing::info!(trace_id = %self.ctx.ids.trace_id, correlation_id = %self.ctx.ids.correlation_id, client_id = %target.app.client_id, "authorization code issued");
-        Ok(target.deliver(vec![("code", code)])?)
+        let mut response = target.deliver(vec![("code", code)])?;
+        target.note_sign_in(&mut response, Some(&user.upn));
+        Ok(response)
     }
 }

@@ -38,6 +38,7 @@ use crate::directory::TenantRef;
 use crate::request_body::BodyLimits;
 use crate::scenarios::{Facts, Injection, Probe};
 use crate::scope::v2_scope;
+use crate::sign_in_log::{Endpoint, SignIn};
 use crate::state::AppState;
 use crate::telemetry;
 use crate::tenant_segment::TenantSegment;
@@ -65,7 +66,9 @@ pub async fn authorize_endpoint(
         query,
         version: Version::V1,
     };
-    authorize(&state, &ctx, request, body).await
+    let mut response = authorize(&state, &ctx, request, body).await;
+    SignIn::at_endpoint_if_noted(&mut response, Endpoint::Authorize);
+    response
 }
 
 pub async fn authorize_endpoint_v2(
@@ -86,7 +89,9 @@ pub async fn authorize_endpoint_v2(
         query,
         version: Version::V2,
     };
-    authorize(&state, &ctx, request, body).await
+    let mut response = authorize(&state, &ctx, request, body).await;
+    SignIn::at_endpoint_if_noted(&mut response, Endpoint::AuthorizeV2);
+    response
 }
 
 /// An authorization request as it arrived, before anything is trusted.
@@ -159,7 +164,8 @@ async fn authorize(
         injection.delay().await;
         tracing::info!(scenario = injection.id, error = %injection.code, injected = true, "scenario fired");
         let condition = injected_condition(state, &injection, &target, &params);
-        return target.refuse(state, ctx, condition.into());
+        let error = ProtocolError::from(condition).injected_by(injection.id);
+        return target.refuse(state, ctx, error);
     }
     let flow = Flow {
         state,
@@ -252,5 +258,6 @@ pub(crate) fn error_page(
     response
         .extensions_mut()
         .insert(telemetry::Refused(condition.spec()));
+    SignIn::refuse(&mut response, &condition, None);
     response
 }

@@ -18,6 +18,7 @@ use crate::ProtocolError;
 use crate::context::RequestContext;
 use crate::directory::{Consent, User};
 use crate::sign_in::{self, Checked, check_password, check_second_factor};
+use crate::sign_in_log::SignIn;
 use crate::state::AppState;
 use crate::store::{DeviceCodeRecord, DeviceCodeStatus, SessionRecord};
 
@@ -254,8 +255,13 @@ impl<'a> Flow<'a> {
             Checked::Passed(user) => user,
             refused => {
                 let message = refusal_message(&refused);
-                tracing::info!(trace_id = %self.ctx.ids.trace_id, aadsts = refusal_number(&refused), "sign-in refused");
-                return self.form_page(|form| pages::sign_in(form, &username, Some(&message)));
+                let condition = refusal_condition(&refused);
+                tracing::info!(trace_id = %self.ctx.ids.trace_id, aadsts = condition.number(), "sign-in refused");
+                let mut response =
+                    self.form_page(|form| pages::sign_in(form, &username, Some(&message)))?;
+                self.target.note_sign_in(&mut response, Some(&username));
+                SignIn::refuse(&mut response, &condition, None);
+                return Ok(response);
             }
         };
         // A user with a second factor completes a sign-in only with it,
@@ -364,11 +370,11 @@ fn refusal_message<T>(refused: &Checked<T>) -> String {
     }
 }
 
-/// The AADSTS number of a refusal, for the log.
-fn refusal_number<T>(refused: &Checked<T>) -> u32 {
+/// The condition of a refusal, for the logs.
+fn refusal_condition<T>(refused: &Checked<T>) -> Aadsts {
     match refused {
-        Checked::Locked => Aadsts::AccountLocked.number(),
-        Checked::Throttled { .. } => Aadsts::SignInRateLimited.number(),
-        Checked::Passed(_) | Checked::Failed => Aadsts::InvalidUsernameOrPassword.number(),
+        Checked::Locked => Aadsts::AccountLocked,
+        Checked::Throttled { .. } => Aadsts::SignInRateLimited,
+        Checked::Passed(_) | Checked::Failed => Aadsts::InvalidUsernameOrPassword,
     }
 }

@@ -15,6 +15,7 @@ use crate::ProtocolError;
 use crate::context::RequestContext;
 use crate::directory::{App, Tenant, TenantRef};
 use crate::secrets::random_token;
+use crate::sign_in_log::SignIn;
 use crate::state::AppState;
 
 /// A client and a redirect URI that are known to be genuine: from here on
@@ -158,13 +159,34 @@ impl<'a> Target<'a> {
                 error = %condition.error_code(), aadsts = condition.number(), "authorization request refused"
             ),
         }
-        match self.deliver(error_params(condition, &ctx.ids, self.profile, None)) {
+        let mut response = match self.deliver(error_params(condition, &ctx.ids, self.profile, None))
+        {
             Ok(mut response) => {
                 let refused = crate::telemetry::Refused(condition.spec());
                 response.extensions_mut().insert(refused);
                 response
             }
             Err(undeliverable) => super::error_page(state, ctx, Some(self.profile), undeliverable),
+        };
+        self.note_sign_in(&mut response, None);
+        if response
+            .extensions()
+            .get::<SignIn>()
+            .is_some_and(|s| s.refused.is_none())
+        {
+            SignIn::refuse(&mut response, condition, error.injected());
+        }
+        response
+    }
+
+    /// Notes the client and tenant (and the user, when known) of the
+    /// response's sign-in, for the log.
+    pub fn note_sign_in(&self, response: &mut Response, user: Option<&str>) {
+        let sign_in = SignIn::of(response);
+        sign_in.tenant = Some(self.tenant.id.to_string());
+        sign_in.app = Some(self.app.client_id.to_string());
+        if let Some(user) = user {
+            sign_in.user = Some(crate::sign_in_log::bounded(user));
         }
     }
 }

@@ -17,6 +17,7 @@ use latchkey_protocol::{AppServiceError, AppServiceToken, TokenErrorResponse, bo
 
 use super::{MiState, Params, find, issue};
 use crate::context::RequestContext;
+use crate::sign_in_log::SignIn;
 use crate::state::AppState;
 
 /// The one api-version served (the 2017-09-01 protocol, with its `secret`
@@ -112,7 +113,10 @@ pub(super) async fn token(
                 token_type: "Bearer".to_owned(),
                 client_id: issued.client_id,
             };
-            json(StatusCode::OK, body.to_json())
+            let app = Some(body.client_id.clone());
+            let mut response = json(StatusCode::OK, body.to_json());
+            SignIn::of(&mut response).app = app;
+            response
         }
         // An internal failure is the seed's 500 document, logged with its
         // detail by the context layer.
@@ -125,7 +129,9 @@ pub(super) async fn token(
                 .or(tenant.profile)
                 .unwrap_or(state.config.profile);
             let document = TokenErrorResponse::new(error.condition(), &ctx.ids, profile);
-            refuse(StatusCode::BAD_REQUEST, document.error_description)
+            let mut response = refuse(StatusCode::BAD_REQUEST, document.error_description);
+            SignIn::refuse(&mut response, error.condition(), None);
+            response
         }
     }
 }

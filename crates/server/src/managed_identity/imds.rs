@@ -21,6 +21,7 @@ use latchkey_protocol::{ImdsError, ImdsToken, bounded};
 use super::app_service::json;
 use super::{MiState, Params, find, issue};
 use crate::context::RequestContext;
+use crate::sign_in_log::SignIn;
 use crate::state::AppState;
 
 /// The oldest api-version of IMDS's identity endpoint, which every Azure
@@ -83,7 +84,10 @@ pub(super) async fn token(
                 resource: resource.to_owned(),
                 token_type: "Bearer".to_owned(),
             };
-            json(StatusCode::OK, body.to_json())
+            let app = Some(body.client_id.clone());
+            let mut response = json(StatusCode::OK, body.to_json());
+            SignIn::of(&mut response).app = app;
+            response
         }
         // Azure AD's refusal (an unknown resource: `invalid_resource`,
         // AADSTS500011) as its own document, with the tenant's profile;

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::FromRef;
+use axum::extract::{FromRef, State};
 use axum::routing::get;
 use latchkey_protocol::Version;
 use uuid::Uuid;
@@ -27,6 +27,7 @@ use uuid::Uuid;
 use crate::context::{self, RequestContext};
 use crate::directory::{IdentitySelector, ManagedIdentity, Tenant, TenantRef};
 use crate::secrets::Digest;
+use crate::sign_in_log::{Endpoint, SignIn, SignInNotes};
 use crate::state::{AppState, Shared, StartError};
 use crate::token::{AuthMethod, Caller, Subject, access_token, resolve_api};
 use crate::{ProtocolError, unknown_route};
@@ -122,6 +123,10 @@ pub(crate) fn router(
         .route(&format!("{IMDS_PATH}/"), get(imds::token))
         .route_layer(axum::middleware::from_fn_with_state(
             mi.clone(),
+            note_sign_in,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            mi.clone(),
             context::overload_guard,
         ))
         .method_not_allowed_fallback(unknown_route::method_not_allowed)
@@ -215,6 +220,26 @@ struct Issued {
     client_id: String,
 }
 
+/// Every request to the endpoints is a sign-in of the served tenant's
+/// managed identities, for the log (the handlers add the identity's client
+/// id, or Azure AD's refusal).
+async fn note_sign_in(
+    State(mi): State<MiState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let endpoint = if request.uri().path().starts_with(IMDS_PATH) {
+        Endpoint::ManagedIdentityImds
+    } else {
+        Endpoint::ManagedIdentityAppService
+    };
+    let mut response = next.run(request).await;
+    let sign_in = SignIn::of(&mut response);
+    sign_in.endpoint = Some(endpoint);
+    sign_in.tenant = Some(mi.tenant.to_string());
+    response
+}
+
 /// Signs `identity`'s token for `resource`, as client credentials would
 /// for an app: a v1 request (both protocols take `resource`), the roles
 /// granted to the identity that the API defines. An unknown resource is
@@ -228,6 +253,7 @@ fn issue(
 ) -> Result<Issued, ProtocolError> {
     let app = identity.service_principal();
     let tenant_segment = tenant.id.to_string();
+    let notes = SignInNotes::default();
     let caller = Caller {
         tenant,
         tenant_segment: &tenant_segment,
@@ -237,6 +263,7 @@ fn issue(
         now: ctx.now(),
         ctx,
         origin: None,
+        notes: &notes,
     };
     let api = resolve_api(state, &caller, resource)?;
     let subject = Subject::App {

@@ -8,6 +8,7 @@ mod directory;
 mod grants;
 mod postgres;
 mod postgres_grants;
+mod sign_ins;
 mod sql;
 mod sqlite;
 mod sqlite_grants;
@@ -26,6 +27,7 @@ pub use device_codes::{DeviceCodeRecord, DeviceCodeStatus, DeviceCodeStore};
 pub use directory::DirectoryStore;
 pub use grants::{CodeGrant, GrantStore, RefreshGrant};
 pub use postgres::PostgresStore;
+pub use sign_ins::{SignInLogStore, SignInQuery, SignInRecord};
 pub use sqlite::SqliteStore;
 
 /// The driver's error is in the message, not kept as a `source`: sqlx's
@@ -177,7 +179,14 @@ pub enum Rotation {
 
 #[async_trait]
 pub trait Store:
-    DirectoryStore + GrantStore + DeviceCodeStore + AssertionStore + Send + Sync + 'static
+    DirectoryStore
+    + GrantStore
+    + DeviceCodeStore
+    + AssertionStore
+    + SignInLogStore
+    + Send
+    + Sync
+    + 'static
 {
     async fn find_user_by_upn(&self, tenant: Uuid, upn: &str) -> Result<Option<User>, StoreError>;
 

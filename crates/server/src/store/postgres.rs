@@ -11,6 +11,7 @@ use super::StoreError;
 use super::assertions::assertion_store;
 use super::device_codes::device_code_store;
 use super::directory::directory_store;
+use super::sign_ins::sign_in_log_store;
 use super::sql::sql_store;
 
 /// How long a pooled connection may sit unused before it is pinged when
@@ -79,3 +80,4 @@ sql_store!(PostgresStore, sqlx::Postgres, sqlx::postgres::PgRow);
 directory_store!(PostgresStore, sqlx::Postgres, sqlx::postgres::PgRow);
 device_code_store!(PostgresStore, sqlx::Postgres, sqlx::postgres::PgRow);
 assertion_store!(PostgresStore);
+sign_in_log_store!(PostgresStore, sqlx::Postgres, sqlx::postgres::PgRow);

@@ -34,8 +34,8 @@ pub async fn grant(
     let now = caller.now;
     let CodeGrant { code: record, user } =
         telemetry::store("find_code_grant", state.store.find_code_grant(&code))
-        .await?
-        .ok_or(Aadsts::GrantMalformed)?;
+            .await?
+            .ok_or(Aadsts::GrantMalformed)?;
     check_code(
         state,
         caller,

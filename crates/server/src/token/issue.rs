@@ -103,8 +103,10 @@ fn amr(auth_methods: &str) -> Option<Vec<String>> {
 /// so it comes before consent and before a grant spends anything (a
 /// refresh token stays good for when the user is assigned again), and
 /// `access_token` again, so no grant can sign a user's token without it.
-/// Answered 403, as the seed's table has it.
+/// Answered 403, as the seed's table has it. The user is noted for the
+/// sign-in log here, the first moment every user grant knows them.
 pub fn check_assignment(caller: &Caller<'_>, user: &User) -> Result<(), ProtocolError> {
+    caller.notes.user(&user.upn);
     if caller.app.admits(user) {
         return Ok(());
     }

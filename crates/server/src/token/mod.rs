@@ -35,12 +35,13 @@ use crate::directory::{App, Tenant, TenantRef};
 use crate::request_body::BodyLimits;
 use crate::scenarios::{Facts, Probe};
 use crate::scope::{v2_response_scope, v2_scope};
+use crate::sign_in_log::{self, Endpoint, SignIn, SignInNotes};
 use crate::state::AppState;
 use crate::tenant_segment::TenantSegment;
 pub(crate) use issue::{Subject, access_token, resolve_api};
 pub(crate) use request::AuthMethod;
 pub(crate) use request::Form;
-use request::{PresentedClient, presented_client};
+use request::{PresentedClient, presented_client, presented_client_id};
 
 /// The tenant and the authenticated client a grant works for.
 pub struct Caller<'a> {
@@ -57,6 +58,8 @@ pub struct Caller<'a> {
     pub ctx: &'a RequestContext,
     /// The request's `Origin`: a browser's page sent it (`cross_origin`).
     pub origin: Option<&'a str>,
+    /// What the sign-in log learns on the way (the user).
+    pub notes: &'a SignInNotes,
 }
 
 /// `POST /{tenant}/oauth2/token` (v1).
@@ -104,11 +107,51 @@ struct Incoming {
     version: Version,
 }
 
+/// Answers a token request, and notes it for the sign-in log: its tenant,
+/// app and user, and its grant (which the metrics read too).
 async fn token(
     state: &AppState,
     ctx: &RequestContext,
     incoming: Incoming,
     body: Body,
+) -> Result<Response, ProtocolError> {
+    let endpoint = match incoming.version {
+        Version::V1 => Endpoint::Token,
+        Version::V2 => Endpoint::TokenV2,
+    };
+    let mut sign_in = SignIn {
+        endpoint: Some(endpoint),
+        ..SignIn::default()
+    };
+    let mut grant_type = None;
+    let notes = SignInNotes::default();
+    let mut response = answer(
+        state,
+        ctx,
+        incoming,
+        body,
+        &mut sign_in,
+        &mut grant_type,
+        &notes,
+    )
+    .await
+    .into_response();
+    if let Some(grant) = grant_type {
+        response.extensions_mut().insert::<GrantType>(grant);
+    }
+    sign_in.user = notes.into_user().or(sign_in.user);
+    response.extensions_mut().insert(sign_in);
+    Ok(response)
+}
+
+async fn answer(
+    state: &AppState,
+    ctx: &RequestContext,
+    incoming: Incoming,
+    body: Body,
+    sign_in: &mut SignIn,
+    grant_type: &mut Option<GrantType>,
+    notes: &SignInNotes,
 ) -> Result<Response, ProtocolError> {
     let Incoming {
         tenant_segment,
@@ -132,21 +175,25 @@ async fn token(
         TenantRef::Tenant(t) => t.profile,
         TenantRef::Common => None,
     };
+    sign_in.tenant = Some(match tenant {
+        TenantRef::Tenant(t) => t.id.to_string(),
+        TenantRef::Common => sign_in_log::bounded(&tenant_segment),
+    });
     let form = Form::read(&headers, body, BodyLimits::of(&state.config))
         .await
         .map_err(|e| e.with_profile(profile))?;
-    let grant_type = form.get("grant_type").and_then(GrantType::from_wire);
-    let response = grant(
-        state,
-        ctx,
+    *grant_type = form.get("grant_type").and_then(GrantType::from_wire);
+    sign_in.app = presented_client_id(&headers, &form).map(|id| sign_in_log::bounded(&id));
+    sign_in.user = form.get("username").map(sign_in_log::bounded);
+    let asked = Asked {
         tenant,
-        &tenant_segment,
-        &headers,
-        &form,
+        tenant_segment: &tenant_segment,
+        headers: &headers,
+        form: &form,
         version,
-    )
-    .await;
-    let response = match response {
+    };
+    let response = grant(state, ctx, asked, notes).await;
+    match response {
         Ok(mut body) => {
             // MSAL asks for `client_info` (`client_info=1`) on every
             // request; other clients never see it.
@@ -175,24 +222,31 @@ async fn token(
             Ok(token_response(body, version))
         }
         Err(error) => Err(error.with_profile(profile)),
-    };
-    // The request's grant, for the metrics and the sign-in log (`context`).
-    let mut response = response.into_response();
-    if let Some(grant) = grant_type {
-        response.extensions_mut().insert(grant);
     }
-    Ok(response)
+}
+
+/// A token request whose body was read: what `grant` works from.
+struct Asked<'a> {
+    tenant: TenantRef<'a>,
+    tenant_segment: &'a str,
+    headers: &'a HeaderMap,
+    form: &'a Form,
+    version: Version,
 }
 
 async fn grant(
     state: &AppState,
     ctx: &RequestContext,
-    tenant: TenantRef<'_>,
-    tenant_segment: &str,
-    headers: &HeaderMap,
-    form: &Form,
-    version: Version,
+    asked: Asked<'_>,
+    notes: &SignInNotes,
 ) -> Result<TokenResponseV1, ProtocolError> {
+    let Asked {
+        tenant,
+        tenant_segment,
+        headers,
+        form,
+        version,
+    } = asked;
     let grant_name = form.require("grant_type")?;
     let grant = GrantType::from_wire(grant_name).ok_or_else(|| Aadsts::UnsupportedGrantType {
         grant_type: grant_name.to_owned(),
@@ -226,6 +280,7 @@ async fn grant(
         now: ctx.now(),
         ctx,
         origin: origin.as_deref(),
+        notes,
     };
     if let Some(assertion) = &assertion {
         client_assertion::verify(state, &caller, assertion).await?;

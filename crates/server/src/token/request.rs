@@ -187,6 +187,17 @@ fn presented_assertion(form: &Form) -> Result<Option<String>, ProtocolError> {
 }
 
 /// `Basic base64(urlencode(id) ":" urlencode(secret))`, RFC 6749 §2.3.1.
+/// The client id the request names (the body's, else Basic's), for the
+/// sign-in log, whether or not the request is well formed.
+pub fn presented_client_id(headers: &HeaderMap, form: &Form) -> Option<String> {
+    form.get("client_id").map(str::to_owned).or_else(|| {
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| parse_basic(value.as_bytes()))
+            .map(|(id, _)| id)
+    })
+}
+
 fn parse_basic(value: &[u8]) -> Option<(String, String)> {
     let value = std::str::from_utf8(value).ok()?.trim();
     let (scheme, credentials) = value.split_once(' ')?;

@@ -27,6 +27,7 @@ mod routes;
 mod scenarios;
 mod sessions;
 mod sign_in;
+mod sign_in_log;
 mod spa;
 mod store;
 mod token;
