@@ -570,3 +570,73 @@ async fn identities_round_trip(store: Arc<dyn Store>) {
         ]
     );
 }
+
+#[tokio::test]
+async fn each_request_is_a_sign_in_record_without_the_secret() {
+    use latchkey_server::store::{SignInLogStore, SignInQuery};
+
+    let mi = start("contoso.example").await;
+    assert_eq!(
+        mi.app_service(APP_SERVICE, Some(SECRET)).await.status(),
+        200
+    );
+    let refused = mi
+        .app_service(APP_SERVICE, Some("not-the-secret-at-all"))
+        .await;
+    assert_eq!(refused.status(), 401);
+    assert_eq!(mi.imds(IMDS, Some("true")).await.status(), 200);
+    // The log is written off the request path: read the store until the
+    // three records are there.
+    let store = SqliteStore::open(&mi.server.db_path).await.unwrap();
+    let query = SignInQuery {
+        correlation_id: Some(CORRELATION.into()),
+        limit: 10,
+        ..SignInQuery::default()
+    };
+    let mut records = Vec::new();
+    for _ in 0..200 {
+        records = store.find_sign_ins(&query).await.unwrap();
+        if records.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    records.sort_by_key(|r| r.id);
+    let seen: Vec<_> = records
+        .iter()
+        .map(|r| {
+            (
+                r.endpoint.as_str(),
+                r.status,
+                r.outcome.as_str(),
+                r.app.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                "managed_identity_app_service",
+                200,
+                "success",
+                Some(WEB_HOST)
+            ),
+            ("managed_identity_app_service", 401, "failure", None),
+            ("managed_identity_imds", 200, "success", Some(WEB_HOST)),
+        ]
+    );
+    for record in &records {
+        assert_eq!(record.tenant.as_deref(), Some(TENANT));
+    }
+    let mut bytes = std::fs::read(&mi.server.db_path).unwrap();
+    let mut wal = mi.server.db_path.clone().into_os_string();
+    wal.push("-wal");
+    bytes.extend(std::fs::read(wal).unwrap_or_default());
+    for secret in [SECRET, "not-the-secret-at-all"] {
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{secret} is in the store"
+        );
+    }
+}
