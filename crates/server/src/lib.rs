@@ -21,6 +21,7 @@ mod error;
 pub mod error_lookup;
 mod form_body;
 mod health;
+mod html_page;
 mod instance_discovery;
 mod issuer_keys;
 pub mod keys;

@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use latchkey_protocol::TokenErrorResponse;
 use minijinja::{Environment, Value, context};
@@ -128,26 +128,7 @@ fn render(name: &str, ctx: Value) -> Result<String, minijinja::Error> {
 
 /// An HTML response with the headers every page carries.
 fn html(status: StatusCode, body: String, csp: &Csp<'_>) -> Response {
-    let mut response = (status, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    if let Some(value) = csp.header_value() {
-        headers.insert(header::CONTENT_SECURITY_POLICY, value);
-    }
-    response
+    crate::html_page::html(status, body, csp.header_value())
 }
 
 fn page(name: &str, ctx: Value, csp: &Csp<'_>) -> Response {

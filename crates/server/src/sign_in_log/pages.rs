@@ -6,8 +6,8 @@
 
 use std::sync::OnceLock;
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::Response;
 use minijinja::{Environment, Value, context};
 
 use super::entry::{Entry, Filters, client_action, when};
@@ -46,27 +46,7 @@ fn page(name: &str, ctx: Value) -> Response {
             )
         }
     };
-    let mut response = (status, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    response
+    crate::html_page::html(status, body, Some(HeaderValue::from_static(CSP)))
 }
 
 pub fn list(entries: &[Entry], filters: &Filters) -> Response {
