@@ -589,11 +589,14 @@ async fn without_the_log_nothing_is_recorded() {
 }
 
 #[tokio::test]
-async fn discovery_keys_and_pages_on_the_way_are_not_logged() {
+async fn discovery_keys_health_and_pages_on_the_way_are_not_logged() {
     let server = admin_server().await;
     for path in [
         format!("/{TENANT}/.well-known/openid-configuration"),
         format!("/{TENANT}/discovery/keys"),
+        "/health/live".to_owned(),
+        "/health/ready".to_owned(),
+        "/error?code=50058".to_owned(),
         "/nowhere".to_owned(),
     ] {
         server
