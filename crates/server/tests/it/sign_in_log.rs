@@ -42,6 +42,24 @@ async fn sign_ins(server: &TestServer, query: &str, count: usize) -> Vec<Value> 
     panic!("fewer than {count} sign-ins for '{query}'");
 }
 
+/// The web app's authorization request, from a browser with no session.
+async fn web_authorize(server: &TestServer) -> reqwest::Response {
+    server
+        .browser()
+        .get(server.authorize_url(
+            TENANT,
+            &[
+                ("client_id", WEB),
+                ("redirect_uri", "http://localhost:5000/callback"),
+                ("response_type", "code"),
+                ("resource", FILES),
+            ],
+        ))
+        .send()
+        .await
+        .unwrap()
+}
+
 /// A client credentials request with a wrong secret: its error document.
 async fn failed_token_request(server: &TestServer) -> Value {
     let response = server
@@ -279,20 +297,7 @@ async fn a_scenario_injected_error_is_marked() {
         .await
         .unwrap();
     assert_eq!(added.status(), 201);
-    let redirect = server
-        .browser()
-        .get(server.authorize_url(
-            TENANT,
-            &[
-                ("client_id", WEB),
-                ("redirect_uri", "http://localhost:5000/callback"),
-                ("response_type", "code"),
-                ("resource", FILES),
-            ],
-        ))
-        .send()
-        .await
-        .unwrap();
+    let redirect = web_authorize(&server).await;
     assert_eq!(redirect.status(), 302);
     let trace_id = redirect.headers()["x-ms-request-id"]
         .to_str()
@@ -607,20 +612,7 @@ async fn discovery_keys_health_and_pages_on_the_way_are_not_logged() {
             .unwrap();
     }
     // The sign-in page is a step, not an outcome.
-    let page = server
-        .browser()
-        .get(server.authorize_url(
-            TENANT,
-            &[
-                ("client_id", WEB),
-                ("redirect_uri", "http://localhost:5000/callback"),
-                ("response_type", "code"),
-                ("resource", FILES),
-            ],
-        ))
-        .send()
-        .await
-        .unwrap();
+    let page = web_authorize(&server).await;
     assert_eq!(page.status(), 200);
     failed_token_request(&server).await;
     let records = sign_ins(&server, "", 1).await;
