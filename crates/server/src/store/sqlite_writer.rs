@@ -18,7 +18,7 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, mpsc};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError, mpsc};
 use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode};
@@ -109,8 +109,8 @@ struct Shared {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Connection> {
-        // A panic while holding it left no transaction open that matters:
-        // SQLite rolls back whatever was not committed.
+        // A panic while holding it may have left a transaction open:
+        // `discard_unfinished` rolls it back before the next one begins.
         self.conn
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -208,9 +208,12 @@ impl SqliteWriter {
         if self.shared.queued.load(Ordering::Acquire) != 0 {
             return Err(work);
         }
-        let Ok(conn) = self.shared.conn.try_lock() else {
-            return Err(work);
+        let conn = match self.shared.conn.try_lock() {
+            Ok(conn) => conn,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return Err(work),
         };
+        discard_unfinished(&conn);
         if let Err(err) = begin_without_waiting(&conn) {
             return match err {
                 Some(err) => Ok(Err(err)),
@@ -234,6 +237,17 @@ impl SqliteWriter {
             }
             (Err(err), _) => Err(err),
         })
+    }
+}
+
+/// Rolls back a transaction a grant left open: one that panicked in place
+/// (its caller's task unwound with the lock held). Nothing of it was
+/// answered, so nothing answered is lost; without this every later BEGIN
+/// would fail.
+fn discard_unfinished(conn: &Connection) {
+    if !conn.is_autocommit() {
+        tracing::error!("a grant left its transaction open: rolled back");
+        let _ = conn.execute_batch("ROLLBACK");
     }
 }
 
@@ -264,6 +278,7 @@ fn serve(shared: &Shared, queue: mpsc::Receiver<Box<dyn Job>>) {
             }
         }
         shared.queued.fetch_sub(batch.len(), Ordering::AcqRel);
+        discard_unfinished(&conn);
         if let Err(err) = conn.execute_batch("BEGIN IMMEDIATE") {
             tracing::error!(error = %err, "the writer could not begin a transaction");
             // Each job's reply is dropped unanswered: its caller is told
@@ -439,6 +454,56 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(rows, [1, 2]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_grant_that_panics_in_place_leaves_the_writer_working() {
+        let (dir, writer) = writer().await;
+        let panicked = tokio::spawn({
+            let writer = writer.clone();
+            async move {
+                writer
+                    .run(|conn| -> Result<(), StoreError> {
+                        conn.execute("INSERT INTO t (v) VALUES (1)", [])?;
+                        panic!("a grant's bug");
+                    })
+                    .await
+            }
+        })
+        .await;
+        assert!(panicked.unwrap_err().is_panic());
+        // In place (the lock it poisoned is taken back) and on the thread.
+        writer
+            .run(|conn| {
+                conn.execute("INSERT INTO t (v) VALUES (2)", [])?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let release = hold_connection(&writer).await;
+        let queued = tokio::spawn({
+            let writer = writer.clone();
+            async move {
+                writer
+                    .run(|conn| {
+                        conn.execute("INSERT INTO t (v) VALUES (3)", [])?;
+                        Ok(())
+                    })
+                    .await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        drop(release);
+        queued.await.unwrap().unwrap();
+        let conn = Connection::open(dir.path().join("db")).unwrap();
+        let rows: Vec<i64> = conn
+            .prepare("SELECT v FROM t ORDER BY v")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows, [2, 3], "the panicked grant's row was kept");
     }
 
     #[tokio::test]
