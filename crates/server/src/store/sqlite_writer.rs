@@ -320,6 +320,37 @@ mod tests {
         (dir, writer)
     }
 
+    /// A grant that inserts `v`.
+    fn insert(v: i64) -> impl FnOnce(&Connection) -> Result<(), StoreError> + Send + 'static {
+        move |conn| {
+            conn.execute("INSERT INTO t (v) VALUES (?1)", [v])?;
+            Ok(())
+        }
+    }
+
+    /// `work` run through the writer on a task of its own.
+    fn spawn_run<F>(
+        writer: &SqliteWriter,
+        work: F,
+    ) -> tokio::task::JoinHandle<Result<(), StoreError>>
+    where
+        F: FnOnce(&Connection) -> Result<(), StoreError> + Send + 'static,
+    {
+        let writer = writer.clone();
+        tokio::spawn(async move { writer.run(work).await })
+    }
+
+    /// The rows committed, in order.
+    fn rows(dir: &tempfile::TempDir) -> Vec<i64> {
+        let conn = Connection::open(dir.path().join("db")).unwrap();
+        conn.prepare("SELECT v FROM t ORDER BY v")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
     /// Holds the writer's connection (as a long grant in place would)
     /// until the returned sender is dropped or sent to.
     async fn hold_connection(writer: &SqliteWriter) -> oneshot::Sender<()> {
@@ -407,103 +438,40 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failing_grant_is_rolled_back_alone() {
         let (dir, writer) = writer().await;
-        writer
-            .run(|conn| {
-                conn.execute("INSERT INTO t (v) VALUES (1)", [])?;
-                Ok(())
-            })
-            .await
-            .unwrap();
+        writer.run(insert(1)).await.unwrap();
         // Two grants in one batch: the second fails (a duplicate key) after
         // writing a row of its own; the first's row stays.
         let release = hold_connection(&writer).await;
-        let a = tokio::spawn({
-            let writer = writer.clone();
-            async move {
-                writer
-                    .run(|conn| {
-                        conn.execute("INSERT INTO t (v) VALUES (2)", [])?;
-                        Ok(())
-                    })
-                    .await
-            }
-        });
-        let b = tokio::spawn({
-            let writer = writer.clone();
-            async move {
-                writer
-                    .run(|conn| {
-                        conn.execute("INSERT INTO t (v) VALUES (3)", [])?;
-                        conn.execute("INSERT INTO t (v) VALUES (1)", [])?;
-                        Ok(())
-                    })
-                    .await
-            }
+        let a = spawn_run(&writer, insert(2));
+        let b = spawn_run(&writer, |conn| {
+            insert(3)(conn)?;
+            insert(1)(conn)
         });
         tokio::time::sleep(Duration::from_millis(30)).await;
         drop(release);
         a.await.unwrap().unwrap();
         assert!(b.await.unwrap().is_err());
         assert_eq!(writer.counts(), (3, 2), "the two did not share a commit");
-        let conn = Connection::open(dir.path().join("db")).unwrap();
-        let rows: Vec<i64> = conn
-            .prepare("SELECT v FROM t ORDER BY v")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        assert_eq!(rows, [1, 2]);
+        assert_eq!(rows(&dir), [1, 2]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_grant_that_panics_in_place_leaves_the_writer_working() {
         let (dir, writer) = writer().await;
-        let panicked = tokio::spawn({
-            let writer = writer.clone();
-            async move {
-                writer
-                    .run(|conn| -> Result<(), StoreError> {
-                        conn.execute("INSERT INTO t (v) VALUES (1)", [])?;
-                        panic!("a grant's bug");
-                    })
-                    .await
-            }
+        let panicked = spawn_run(&writer, |conn| {
+            insert(1)(conn)?;
+            panic!("a grant's bug");
         })
         .await;
         assert!(panicked.unwrap_err().is_panic());
         // In place (the lock it poisoned is taken back) and on the thread.
-        writer
-            .run(|conn| {
-                conn.execute("INSERT INTO t (v) VALUES (2)", [])?;
-                Ok(())
-            })
-            .await
-            .unwrap();
+        writer.run(insert(2)).await.unwrap();
         let release = hold_connection(&writer).await;
-        let queued = tokio::spawn({
-            let writer = writer.clone();
-            async move {
-                writer
-                    .run(|conn| {
-                        conn.execute("INSERT INTO t (v) VALUES (3)", [])?;
-                        Ok(())
-                    })
-                    .await
-            }
-        });
+        let queued = spawn_run(&writer, insert(3));
         tokio::time::sleep(Duration::from_millis(30)).await;
         drop(release);
         queued.await.unwrap().unwrap();
-        let conn = Connection::open(dir.path().join("db")).unwrap();
-        let rows: Vec<i64> = conn
-            .prepare("SELECT v FROM t ORDER BY v")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        assert_eq!(rows, [2, 3], "the panicked grant's row was kept");
+        assert_eq!(rows(&dir), [2, 3], "the panicked grant's row was kept");
     }
 
     #[tokio::test]
@@ -511,17 +479,12 @@ mod tests {
         let (dir, writer) = writer().await;
         let failed = writer
             .run(|conn| {
-                conn.execute("INSERT INTO t (v) VALUES (7)", [])?;
-                conn.execute("INSERT INTO t (v) VALUES (7)", [])?;
-                Ok(())
+                insert(7)(conn)?;
+                insert(7)(conn)
             })
             .await;
         assert!(failed.is_err());
-        let conn = Connection::open(dir.path().join("db")).unwrap();
-        let count: i64 = conn
-            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(count, 0);
+        assert_eq!(rows(&dir), Vec::<i64>::new());
         assert_eq!(writer.counts(), (0, 0));
     }
 }
