@@ -1,10 +1,12 @@
 //! The hot path of the code and refresh grants: `GrantStore`, a part of
 //! `Store` with a room of its own, because each engine takes its fastest
 //! way to the same guarantees. The writes: PostgreSQL makes each one
-//! statement (one round trip); SQLite runs each as one call on its writer
+//! statement (one round trip), and under load one statement for many
+//! grants (`batch`); SQLite runs each as one call on its writer
 //! thread (`sqlite_writer`), many grants to a commit under load, each
 //! answered only once its commit is done. The reads (the code, the refresh
-//! token, the user, the user's consents): PostgreSQL's pool; SQLite reads them in place, on the
+//! token, the user, the user's consents): one statement on PostgreSQL,
+//! batched as the writes; SQLite reads them in place, on the
 //! calling thread (`sqlite_readers`), with no hand-off to another thread.
 
 use async_trait::async_trait;

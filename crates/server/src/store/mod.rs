@@ -3,14 +3,17 @@
 //! (or one transaction) in the database, never a check in process memory.
 
 mod assertions;
+mod batch;
 mod device_codes;
 mod directory;
 mod grants;
 mod postgres;
+mod postgres_grant_batches;
 mod postgres_grants;
 mod sign_ins;
 mod sql;
 mod sqlite;
+mod sqlite_checkpoints;
 mod sqlite_grants;
 mod sqlite_readers;
 mod sqlite_writer;

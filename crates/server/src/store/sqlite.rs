@@ -14,6 +14,7 @@ use super::device_codes::device_code_store;
 use super::directory::directory_store;
 use super::sign_ins::sign_in_log_store;
 use super::sql::sql_store;
+use super::sqlite_checkpoints::{BACKSTOP_PAGES, Checkpoints};
 use super::sqlite_readers::SqliteReaders;
 use super::sqlite_writer::SqliteWriter;
 
@@ -32,6 +33,8 @@ pub struct SqliteStore {
     pub(super) grants: SqliteWriter,
     /// The grants' reads, in place on the calling thread.
     pub(super) readers: Arc<SqliteReaders>,
+    /// WAL checkpoints, off the writers' path.
+    _checkpoints: Arc<Checkpoints>,
 }
 
 impl SqliteStore {
@@ -54,7 +57,8 @@ impl SqliteStore {
             // can lose the last transactions.
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            .pragma("wal_autocheckpoint", BACKSTOP_PAGES.to_string());
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
@@ -63,6 +67,7 @@ impl SqliteStore {
         MIGRATOR.run(&writer).await?;
         let grants = SqliteWriter::start(options.get_filename())?;
         let readers = Arc::new(SqliteReaders::open(options.get_filename(), 4)?);
+        let checkpoints = Arc::new(Checkpoints::start(options.get_filename())?);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             // A file's connection cannot go away under us; sqlx's ping
@@ -75,6 +80,7 @@ impl SqliteStore {
             writer,
             grants,
             readers,
+            _checkpoints: checkpoints,
         })
     }
 }

@@ -25,6 +25,7 @@ use rusqlite::{Connection, ErrorCode};
 use tokio::sync::oneshot;
 
 use super::StoreError;
+use super::sqlite_checkpoints::BACKSTOP_PAGES;
 
 /// The most grants one commit takes (a bound on how long the first one
 /// waits for the others' work).
@@ -150,12 +151,12 @@ impl SqliteWriter {
         }
         let conn = Connection::open(path)?;
         // As the sqlx pools: WAL, NORMAL (a process crash loses nothing
-        // committed), and a wait, not an error, while another writer holds
-        // the lock.
+        // committed), checkpoints left to `sqlite_checkpoints`' thread, and
+        // a wait, not an error, while another writer holds the lock.
         conn.busy_timeout(BUSY_TIMEOUT)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-        )?;
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES};"
+        ))?;
         let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
         let shared = Arc::new(Shared {
             conn: Mutex::new(conn),
