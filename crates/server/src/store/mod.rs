@@ -13,6 +13,7 @@ mod postgres_grants;
 mod sign_ins;
 mod sql;
 mod sqlite;
+mod sqlite_busy;
 mod sqlite_checkpoints;
 mod sqlite_grants;
 mod sqlite_readers;

@@ -7,11 +7,11 @@
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use rusqlite::Connection;
 
 use super::StoreError;
+use super::sqlite_busy;
 
 #[derive(Debug)]
 pub struct SqliteReaders {
@@ -25,7 +25,7 @@ impl SqliteReaders {
         let conns = (0..count.max(1))
             .map(|_| {
                 let conn = Connection::open(path)?;
-                conn.busy_timeout(Duration::from_secs(10))?;
+                sqlite_busy::wait_in_steps(&conn)?;
                 Ok(Mutex::new(conn))
             })
             .collect::<Result<_, StoreError>>()?;

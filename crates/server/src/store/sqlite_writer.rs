@@ -19,21 +19,17 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError, mpsc};
-use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode};
 use tokio::sync::oneshot;
 
 use super::StoreError;
+use super::sqlite_busy;
 use super::sqlite_checkpoints::BACKSTOP_PAGES;
 
 /// The most grants one commit takes (a bound on how long the first one
 /// waits for the others' work).
 const MAX_BATCH: usize = 64;
-
-/// How long the queue's thread waits for SQLite's write lock (another
-/// connection's transaction); a grant in place waits not at all.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A unit of work: run in a savepoint, it yields what to answer once the
 /// batch's commit is known.
@@ -153,7 +149,7 @@ impl SqliteWriter {
         // As the sqlx pools: WAL, NORMAL (a process crash loses nothing
         // committed), checkpoints left to `sqlite_checkpoints`' thread, and
         // a wait, not an error, while another writer holds the lock.
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        sqlite_busy::wait_in_steps(&conn)?;
         conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES};"
         ))?;
@@ -256,10 +252,9 @@ fn discard_unfinished(conn: &Connection) {
 /// another connection holds it (the grant goes to the queue, whose thread
 /// waits), `Err(Some)` for any other failure.
 fn begin_without_waiting(conn: &Connection) -> Result<(), Option<StoreError>> {
-    let set = |timeout| conn.busy_timeout(timeout).map_err(|e| Some(e.into()));
-    set(Duration::ZERO)?;
+    sqlite_busy::never_wait(conn).map_err(|e| Some(e.into()))?;
     let begun = conn.execute_batch("BEGIN IMMEDIATE");
-    set(BUSY_TIMEOUT)?;
+    sqlite_busy::wait_in_steps(conn).map_err(|e| Some(e.into()))?;
     match begun {
         Ok(()) => Ok(()),
         Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == ErrorCode::DatabaseBusy => Err(None),
@@ -308,6 +303,8 @@ fn serve(shared: &Shared, queue: mpsc::Receiver<Box<dyn Job>>) {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     async fn writer() -> (tempfile::TempDir, SqliteWriter) {
