@@ -11,7 +11,8 @@
 //!
 //! A batch that fails (a deadlock with another replica's batch, say) is
 //! run again one call at a time, so each call gets the answer it would
-//! have got alone. Calls that touch the same row (`BatchOp::key`) never
+//! have got alone; one that could not reach the database fails each call
+//! at once, rather than making each wait for a connection again. Calls that touch the same row (`BatchOp::key`) never
 //! share a batch: the later one waits for the next, so the row lock
 //! orders them as it orders single statements. A batch runs in a task of
 //! its own: a caller that goes away (its client hung up) stops nothing.
@@ -171,6 +172,12 @@ async fn run_statement<Op: BatchOp>(op: &Op, batch: Queued<Op>, counts: &BatchCo
             tracing::error!("a batched statement answered a different number of calls");
             one_at_a_time(op, calls, replies, counts).await;
         }
+        Err(err) if err.is_unreachable() => {
+            let message = err.to_string();
+            for reply in replies {
+                let _ = reply.send(Err(StoreError::Shared(message.clone())));
+            }
+        }
         Err(err) => {
             tracing::warn!(error = %err, calls = calls.len(), "a batched statement failed: each call runs alone");
             one_at_a_time(op, calls, replies, counts).await;
@@ -217,7 +224,7 @@ mod tests {
     struct Recorder {
         statements: Mutex<Vec<Vec<u32>>>,
         gate: Mutex<Option<oneshot::Receiver<()>>>,
-        many_fails: bool,
+        many_fails: Option<fn() -> StoreError>,
         fails_alone: Option<u32>,
     }
 
@@ -250,8 +257,8 @@ mod tests {
 
         async fn run_many(&self, calls: &[Call]) -> Result<Vec<u32>, StoreError> {
             self.wait_at_gate().await;
-            if self.many_fails {
-                return Err(StoreError::Corrupt("the batch".into()));
+            if let Some(error) = self.many_fails {
+                return Err(error());
             }
             self.statements
                 .lock()
@@ -354,7 +361,7 @@ mod tests {
     #[tokio::test]
     async fn a_failed_statement_runs_each_call_alone() {
         let (recorder, open) = gated(Recorder {
-            many_fails: true,
+            many_fails: Some(|| StoreError::Corrupt("the batch".into())),
             fails_alone: Some(3),
             ..Recorder::default()
         });
@@ -374,6 +381,28 @@ mod tests {
             ]
         );
         assert_eq!(*recorder.statements.lock().unwrap(), [[1], [2], [3], [4]]);
+    }
+
+    #[tokio::test]
+    async fn a_statement_that_cannot_reach_the_database_fails_each_call_once() {
+        let (recorder, open) = gated(Recorder {
+            many_fails: Some(|| StoreError::Database(sqlx::Error::PoolTimedOut)),
+            ..Recorder::default()
+        });
+        let batcher = Arc::new(Batcher::start(recorder.clone(), 1));
+        let calls: Vec<Call> = (1..=4).map(|id| call(id, None)).collect();
+        let started = queue_all(&batcher, &recorder, &calls).await;
+        open.send(()).unwrap();
+        let answers = results(started).await;
+        let timed_out =
+            Err("database error: pool timed out while waiting for an open connection".to_string());
+        assert_eq!(answers[0], Ok(2));
+        assert_eq!(
+            answers[1..],
+            [timed_out.clone(), timed_out.clone(), timed_out]
+        );
+        // None of the three ran again alone.
+        assert_eq!(*recorder.statements.lock().unwrap(), [[1]]);
     }
 
     #[tokio::test]

@@ -51,6 +51,28 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("the database's writer thread is gone")]
     WriterGone,
+    /// The statement a batch of calls shared could not run (`batch`):
+    /// each call gets this, with the cause's message.
+    #[error("{0}")]
+    Shared(String),
+}
+
+impl StoreError {
+    /// The database could not be reached at all (no connection, the
+    /// connection broke): trying each call of a batch again alone would
+    /// only wait as long again, for each.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Database(
+                sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Io(_)
+                    | sqlx::Error::Tls(_)
+                    | sqlx::Error::WorkerCrashed
+            )
+        )
+    }
 }
 
 impl From<sqlx::Error> for StoreError {
