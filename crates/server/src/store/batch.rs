@@ -154,13 +154,11 @@ fn split_by_row<Op: BatchOp>(batch: Queued<Op>) -> (Queued<Op>, Queued<Op>) {
 }
 
 async fn run_statement<Op: BatchOp>(op: &Op, batch: Queued<Op>, counts: &BatchCounts) {
-    if let [(call, _)] = batch.as_slice() {
-        let result = op.run_one(call).await;
-        counts.ran(1);
-        answer(batch, vec![result]);
+    let (calls, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+    if calls.len() == 1 {
+        one_at_a_time(op, calls, replies, counts).await;
         return;
     }
-    let (calls, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
     match op.run_many(&calls).await {
         Ok(outputs) if outputs.len() == calls.len() => {
             counts.ran(calls.len());
@@ -194,12 +192,6 @@ async fn one_at_a_time<Op: BatchOp>(
     for (call, reply) in calls.iter().zip(replies) {
         let result = op.run_one(call).await;
         counts.ran(1);
-        let _ = reply.send(result);
-    }
-}
-
-fn answer<O>(batch: Vec<(impl Sized, Reply<O>)>, results: Vec<Result<O, StoreError>>) {
-    for ((_, reply), result) in batch.into_iter().zip(results) {
         // A caller that went away is told nothing; its call ran all the same.
         let _ = reply.send(result);
     }
