@@ -454,8 +454,11 @@ async fn self_signed_tls_serves_https_with_a_ca_made_once() {
             "https://files.contoso.example/",
             "--client-id",
             &value_after(&first_run.lines, "confidential client:"),
-            "--client-secret",
-            &value_after(&first_run.lines, "client secret:"),
+            // One argument: a random secret may begin with `-`.
+            &format!(
+                "--client-secret={}",
+                value_after(&first_run.lines, "client secret:")
+            ),
             "--max-attempts",
             "1",
         ]);
