@@ -5,8 +5,8 @@
 //! grants (`batch`); SQLite runs each as one call on its writer
 //! thread (`sqlite_writer`), many grants to a commit under load, each
 //! answered only once its commit is done. The reads (the code, the refresh
-//! token, the user, the user's consents): one statement on PostgreSQL,
-//! batched as the writes; SQLite reads them in place, on the
+//! token, the user, the user's consents): one statement on both engines,
+//! batched as the writes on PostgreSQL; SQLite reads it in place, on the
 //! calling thread (`sqlite_readers`), with no hand-off to another thread.
 
 use async_trait::async_trait;
@@ -38,8 +38,8 @@ pub struct RefreshGrant {
 pub trait GrantStore {
     async fn find_code(&self, digest: &Digest) -> Result<Option<AuthCodeRecord>, StoreError>;
 
-    /// The code and its user. An engine with cheap reads may make it two;
-    /// one with round trips makes it one.
+    /// The code and its user. Both engines make it one statement
+    /// (`code_grant_sql`): one round trip, or one read transaction.
     async fn find_code_grant(&self, digest: &Digest) -> Result<Option<CodeGrant>, StoreError> {
         let Some(code) = self.find_code(digest).await? else {
             return Ok(None);
@@ -117,3 +117,42 @@ pub trait GrantStore {
 
 /// The columns of `refresh_tokens` in the order both engines bind them.
 pub(super) const REFRESH_COLUMNS: &str = "token_sha256, family_id, tenant_id, client_id, user_oid, resource, scope, issued_at, expires_at, used_at, revoked_at, granted_scope, family_expires_at, spa_origin, auth_methods";
+
+/// The user's columns beside a code's or a refresh token's, in a `LEFT
+/// JOIN` aliased `u`: none of these names is a column of either, and the
+/// user's `tenant_id` is the joined row's own.
+const USER_COLUMNS: &str =
+    "u.object_id, u.upn, u.display_name, u.password_hash, u.totp_secret, u.mfa_enforced, u.roles";
+
+/// A code and its user in one statement (`filter` is what the digest must
+/// match: one parameter, or a list on PostgreSQL). Both engines run it.
+pub(super) fn code_grant_sql(filter: &str) -> String {
+    format!(
+        "SELECT c.*, {USER_COLUMNS} FROM auth_codes c LEFT JOIN users u ON u.tenant_id = c.tenant_id AND u.object_id = c.user_oid WHERE c.code_sha256 {filter}"
+    )
+}
+
+/// A refresh token, its user and that user's consents to the token's
+/// client in one statement: one row per consent (or one with none), the
+/// token and its user repeated on each.
+pub(super) fn refresh_grant_sql(filter: &str) -> String {
+    format!(
+        "SELECT t.*, {USER_COLUMNS}, k.api AS consent_api, k.scopes AS consent_scopes FROM refresh_tokens t LEFT JOIN users u ON u.tenant_id = t.tenant_id AND u.object_id = t.user_oid LEFT JOIN consents k ON u.object_id IS NOT NULL AND k.tenant_id = t.tenant_id AND k.user_oid = t.user_oid AND k.client_id = t.client_id WHERE t.token_sha256 {filter}"
+    )
+}
+
+/// A consent row joined to `token` (`consent_api`, `consent_scopes`): the
+/// user's, for the token's client. The API is stored as `''` for none.
+pub(super) fn joined_consent(
+    token: &RefreshTokenRecord,
+    api: String,
+    scopes: &str,
+) -> Result<Consent, StoreError> {
+    Ok(Consent {
+        tenant_id: token.tenant_id,
+        user_oid: token.user_oid,
+        client_id: token.client_id,
+        api: (!api.is_empty()).then_some(api),
+        scopes: super::sql::from_json(scopes)?,
+    })
+}

@@ -20,10 +20,11 @@ use uuid::Uuid;
 use super::RefreshTokenRecord;
 use super::StoreError;
 use super::batch::{BatchOp, Batcher};
-use super::grants::{CodeGrant, REFRESH_COLUMNS, RefreshGrant};
+use super::grants::{
+    CodeGrant, REFRESH_COLUMNS, RefreshGrant, code_grant_sql, joined_consent, refresh_grant_sql,
+};
 use super::postgres::sql_impl::{bind_refresh, code_from_row, refresh_from_row, user_from_row};
-use super::sql::from_json;
-use crate::directory::{Consent, User};
+use crate::directory::User;
 use crate::secrets::Digest;
 
 /// Read batches at once (each on a connection of its own).
@@ -66,26 +67,6 @@ impl GrantBatches {
             (calls + c, statements + s)
         })
     }
-}
-
-/// The user's columns beside a code's or a refresh token's, in a `LEFT
-/// JOIN` aliased `u`: none of these names is a column of either, and the
-/// user's `tenant_id` is the joined row's own.
-const USER_COLUMNS: &str =
-    "u.object_id, u.upn, u.display_name, u.password_hash, u.totp_secret, u.mfa_enforced, u.roles";
-
-fn code_grant_sql(filter: &str) -> String {
-    format!(
-        "SELECT c.*, {USER_COLUMNS} FROM auth_codes c LEFT JOIN users u ON u.tenant_id = c.tenant_id AND u.object_id = c.user_oid WHERE c.code_sha256 {filter}"
-    )
-}
-
-/// One row per consent (or one with none): the token and its user repeat
-/// on each.
-fn refresh_grant_sql(filter: &str) -> String {
-    format!(
-        "SELECT t.*, {USER_COLUMNS}, k.api AS consent_api, k.scopes AS consent_scopes FROM refresh_tokens t LEFT JOIN users u ON u.tenant_id = t.tenant_id AND u.object_id = t.user_oid LEFT JOIN consents k ON u.object_id IS NOT NULL AND k.tenant_id = t.tenant_id AND k.user_oid = t.user_oid AND k.client_id = t.client_id WHERE t.token_sha256 {filter}"
-    )
 }
 
 /// The user of a joined row, if the join found one.
@@ -188,7 +169,7 @@ fn refresh_grants_from_rows(rows: &[PgRow]) -> Result<HashMap<[u8; 32], RefreshG
         let token = refresh_from_row(row)?;
         let api: Option<String> = row.try_get("consent_api")?;
         let consent = api
-            .map(|api| consent(&token, api, row.try_get("consent_scopes")))
+            .map(|api| joined_consent(&token, api, &row.try_get::<String, _>("consent_scopes")?))
             .transpose()?;
         let grant = match grants.entry(token.digest.0) {
             std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
@@ -201,21 +182,6 @@ fn refresh_grants_from_rows(rows: &[PgRow]) -> Result<HashMap<[u8; 32], RefreshG
         grant.consents.extend(consent);
     }
     Ok(grants)
-}
-
-/// A consent row joined to `token`: the user's, for the token's client.
-fn consent(
-    token: &RefreshTokenRecord,
-    api: String,
-    scopes: Result<String, sqlx::Error>,
-) -> Result<Consent, StoreError> {
-    Ok(Consent {
-        tenant_id: token.tenant_id,
-        user_oid: token.user_oid,
-        client_id: token.client_id,
-        api: (!api.is_empty()).then_some(api),
-        scopes: from_json(&scopes?)?,
-    })
 }
 
 /// The refresh token's values as parameters `$n`…`$n+14`, in

@@ -7,7 +7,12 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use uuid::Uuid;
 
-use super::grants::{GrantStore, REFRESH_COLUMNS};
+use std::sync::LazyLock;
+
+use super::grants::{
+    CodeGrant, GrantStore, REFRESH_COLUMNS, RefreshGrant, code_grant_sql, joined_consent,
+    refresh_grant_sql,
+};
 use super::sql::{digest as to_digest, from_json, uuid as to_uuid};
 use super::{AuthCodeRecord, RefreshTokenRecord, Rotation, SqliteStore, StoreError};
 use crate::directory::{Consent, User};
@@ -21,6 +26,49 @@ impl GrantStore for SqliteStore {
                 .query_row(params![&digest.0[..]], |row| Ok(code_from_row(row)))
                 .optional()?
                 .transpose()
+        })
+    }
+
+    /// One statement, so one read transaction: each transaction on a
+    /// reader begins by finding what changed since its last one, and under
+    /// writes that means its cached pages are read again.
+    async fn find_code_grant(&self, digest: &Digest) -> Result<Option<CodeGrant>, StoreError> {
+        static SQL: LazyLock<String> = LazyLock::new(|| code_grant_sql("= ?1"));
+        self.read_grant(|conn| {
+            conn.prepare_cached(&SQL)?
+                .query_row(params![&digest.0[..]], |row| Ok(code_grant_from_row(row)))
+                .optional()?
+                .transpose()
+        })
+    }
+
+    /// One statement, as `find_code_grant`: a row per consent.
+    async fn find_refresh_grant(
+        &self,
+        digest: &Digest,
+    ) -> Result<Option<RefreshGrant>, StoreError> {
+        static SQL: LazyLock<String> = LazyLock::new(|| refresh_grant_sql("= ?1"));
+        self.read_grant(|conn| {
+            let mut statement = conn.prepare_cached(&SQL)?;
+            let mut rows = statement.query(params![&digest.0[..]])?;
+            let mut grant: Option<RefreshGrant> = None;
+            while let Some(row) = rows.next()? {
+                let grant = match &mut grant {
+                    Some(grant) => grant,
+                    None => grant.insert(RefreshGrant {
+                        token: refresh_from_row(row)?,
+                        user: joined_user(row)?,
+                        consents: Vec::new(),
+                    }),
+                };
+                if let Some(api) = row.get::<_, Option<String>>("consent_api")? {
+                    let scopes = text(row, "consent_scopes")?;
+                    grant
+                        .consents
+                        .push(joined_consent(&grant.token, api, &scopes)?);
+                }
+            }
+            Ok(grant)
         })
     }
 
@@ -146,6 +194,20 @@ impl GrantStore for SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// A grant's read: on the writer's connection if it is free (its cache
+    /// holds the pages the grants write), on a reader's otherwise.
+    fn read_grant<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        match self.grants.read_if_free(read) {
+            Ok(result) => result,
+            Err(read) => self.readers.read(read),
+        }
+    }
+}
+
 fn insert_refresh(conn: &Connection, token: &RefreshTokenRecord) -> Result<(), StoreError> {
     conn.prepare_cached(&format!(
         "INSERT INTO refresh_tokens ({REFRESH_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
@@ -194,6 +256,19 @@ fn code_from_row(row: &Row<'_>) -> Result<AuthCodeRecord, StoreError> {
         redeemed_at: row.get("redeemed_at")?,
         family_id: family.as_deref().map(to_uuid).transpose()?,
     })
+}
+
+fn code_grant_from_row(row: &Row<'_>) -> Result<CodeGrant, StoreError> {
+    Ok(CodeGrant {
+        code: code_from_row(row)?,
+        user: joined_user(row)?,
+    })
+}
+
+/// The user of a joined row, if the join found one.
+fn joined_user(row: &Row<'_>) -> Result<Option<User>, StoreError> {
+    let found: Option<String> = row.get("object_id")?;
+    found.map(|_| user_from_row(row)).transpose()
 }
 
 fn refresh_from_row(row: &Row<'_>) -> Result<RefreshTokenRecord, StoreError> {
