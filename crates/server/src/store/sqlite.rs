@@ -67,7 +67,7 @@ impl SqliteStore {
         MIGRATOR.run(&writer).await?;
         let grants = SqliteWriter::start(options.get_filename())?;
         let readers = Arc::new(SqliteReaders::open(options.get_filename(), 4)?);
-        let checkpoints = Arc::new(Checkpoints::start(options.get_filename())?);
+        let checkpoints = Arc::new(Checkpoints::start(options.get_filename(), grants.clone())?);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             // A file's connection cannot go away under us; sqlx's ping

@@ -88,7 +88,7 @@ impl<T: Send> Answer for Pending<T> {
 /// The handle: runs work in place, or queues it for the writer thread.
 #[derive(Debug, Clone)]
 pub struct SqliteWriter {
-    jobs: mpsc::Sender<Box<dyn Job>>,
+    jobs: mpsc::Sender<Message>,
     shared: Arc<Shared>,
 }
 
@@ -151,7 +151,7 @@ impl SqliteWriter {
         conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES};"
         ))?;
-        let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
+        let (jobs, queue) = mpsc::channel::<Message>();
         let shared = Arc::new(Shared {
             conn: Mutex::new(conn),
             queued: AtomicUsize::new(0),
@@ -186,7 +186,11 @@ impl SqliteWriter {
         };
         let (reply, answer) = oneshot::channel();
         self.shared.queued.fetch_add(1, Ordering::AcqRel);
-        if self.jobs.send(Box::new(Typed { work, reply })).is_err() {
+        if self
+            .jobs
+            .send(Message::Grant(Box::new(Typed { work, reply })))
+            .is_err()
+        {
             self.shared.queued.fetch_sub(1, Ordering::AcqRel);
             return Err(StoreError::WriterGone);
         }
@@ -212,6 +216,30 @@ impl SqliteWriter {
         };
         discard_unfinished(&conn);
         Ok(read(&conn))
+    }
+
+    /// Runs `work` on this connection outside any transaction, in its turn
+    /// in the queue: after the grants queued before it, before those that
+    /// come after (which queue meanwhile, as behind any queued grant). For
+    /// what must take turns with the grants rather than race them for the
+    /// connection or SQLite's write lock, which a waiter that sleeps
+    /// between tries seldom wins while they commit back to back
+    /// (`sqlite_checkpoints`' RESTART). Blocks the calling thread; `None`
+    /// if the writer is gone.
+    pub fn in_turn<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> T + Send + 'static,
+    ) -> Option<T> {
+        let (reply, answer) = mpsc::channel();
+        let work: Box<dyn FnOnce(&Connection) + Send> = Box::new(move |conn| {
+            let _ = reply.send(work(conn));
+        });
+        self.shared.queued.fetch_add(1, Ordering::AcqRel);
+        if self.jobs.send(Message::InTurn(work)).is_err() {
+            self.shared.queued.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        answer.recv().ok()
     }
 
     /// `work` in its own transaction on this thread, if the connection is
@@ -287,42 +315,78 @@ fn begin_without_waiting(conn: &Connection) -> Result<(), Option<StoreError>> {
     }
 }
 
-/// The thread: a batch at a time, one commit per batch.
-fn serve(shared: &Shared, queue: mpsc::Receiver<Box<dyn Job>>) {
-    while let Ok(first) = queue.recv() {
+/// What the thread is sent.
+enum Message {
+    /// A grant, to commit with the others queued beside it.
+    Grant(Box<dyn Job>),
+    /// Work outside any transaction, between two batches (`in_turn`).
+    InTurn(Box<dyn FnOnce(&Connection) + Send>),
+}
+
+/// The thread: in the queue's order, a batch of grants at a time (one
+/// commit per batch) or a piece of work in its turn.
+fn serve(shared: &Shared, queue: mpsc::Receiver<Message>) {
+    let mut next = queue.recv().ok();
+    while let Some(message) = next.take() {
+        let first = match message {
+            Message::Grant(first) => first,
+            Message::InTurn(work) => {
+                let conn = shared.lock();
+                shared.queued.fetch_sub(1, Ordering::AcqRel);
+                discard_unfinished(&conn);
+                work(&conn);
+                drop(conn);
+                next = queue.recv().ok();
+                continue;
+            }
+        };
         let conn = shared.lock();
         let mut batch = vec![first];
+        // The grants queued behind it, up to the first work in its turn
+        // (which waits for this batch's commit).
         while batch.len() < MAX_BATCH {
             match queue.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(Message::Grant(job)) => batch.push(job),
+                Ok(in_turn) => {
+                    next = Some(in_turn);
+                    break;
+                }
                 Err(_) => break,
             }
         }
         shared.queued.fetch_sub(batch.len(), Ordering::AcqRel);
-        discard_unfinished(&conn);
-        if let Err(err) = control(&conn, "BEGIN IMMEDIATE") {
-            tracing::error!(error = %err, "the writer could not begin a transaction");
-            // Each job's reply is dropped unanswered: its caller is told
-            // the write failed (`WriterGone`), and nothing was written.
-            drop(batch);
-            continue;
-        }
-        let answers: Vec<Box<dyn Answer>> = batch.into_iter().map(|job| job.run(&conn)).collect();
-        let committed = match control(&conn, "COMMIT") {
-            Ok(()) => {
-                shared.counts.committed(answers.len());
-                true
-            }
-            Err(err) => {
-                tracing::error!(error = %err, "the writer's commit failed");
-                let _ = conn.execute_batch("ROLLBACK");
-                false
-            }
-        };
+        commit_batch(shared, &conn, batch);
         drop(conn);
-        for answer in answers {
-            answer.send(committed);
+        if next.is_none() {
+            next = queue.recv().ok();
         }
+    }
+}
+
+/// One transaction for `batch`, each grant in a savepoint; then each is
+/// answered, with whether the commit happened.
+fn commit_batch(shared: &Shared, conn: &Connection, batch: Vec<Box<dyn Job>>) {
+    discard_unfinished(conn);
+    if let Err(err) = control(conn, "BEGIN IMMEDIATE") {
+        tracing::error!(error = %err, "the writer could not begin a transaction");
+        // Each job's reply is dropped unanswered: its caller is told
+        // the write failed (`WriterGone`), and nothing was written.
+        return;
+    }
+    let answers: Vec<Box<dyn Answer>> = batch.into_iter().map(|job| job.run(conn)).collect();
+    let committed = match control(conn, "COMMIT") {
+        Ok(()) => {
+            shared.counts.committed(answers.len());
+            true
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "the writer's commit failed");
+            let _ = conn.execute_batch("ROLLBACK");
+            false
+        }
+    };
+    for answer in answers {
+        answer.send(committed);
     }
 }
 
