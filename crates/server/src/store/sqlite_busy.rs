@@ -13,6 +13,8 @@ use rusqlite::Connection;
 /// well under a millisecond to a few.
 const SHORT_STEP: Duration = Duration::from_micros(50);
 const SHORT_STEPS: i32 = 200;
+/// `wait_briefly`'s steps.
+const BRIEF_STEPS: i32 = 100;
 /// Then longer ones, up to about 10 s in all (the sqlx pools'
 /// `busy_timeout`), after which the statement fails with SQLITE_BUSY.
 const LONG_STEP: Duration = Duration::from_millis(1);
@@ -21,6 +23,23 @@ const LONG_STEPS: i32 = 10_000;
 /// Waits for locks in short steps, then longer ones, about 10 s in all.
 pub fn wait_in_steps(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_handler(Some(step))
+}
+
+/// Short steps only, about 5 ms in all: for what waits for other
+/// connections while it holds the write lock (`sqlite_checkpoints`'
+/// RESTART, waiting for readers), so a long read holds the grants back by
+/// no more than that.
+pub fn wait_briefly(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_handler(Some(brief_step))
+}
+
+/// The busy callback of `wait_briefly`.
+fn brief_step(attempt: i32) -> bool {
+    let waits = attempt < BRIEF_STEPS;
+    if waits {
+        std::thread::sleep(SHORT_STEP);
+    }
+    waits
 }
 
 /// Fails at once (SQLITE_BUSY) while another connection holds the lock.

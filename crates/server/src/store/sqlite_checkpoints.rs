@@ -31,6 +31,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 use super::StoreError;
+use super::sqlite_busy;
 use super::sqlite_writer::SqliteWriter;
 
 /// Between two checkpoints.
@@ -90,9 +91,17 @@ fn checkpoint(
     if frames <= restart_frames {
         return Ok(());
     }
+    // It holds the write lock while it waits for the readers of older
+    // snapshots: briefly. One still reading then (a long query) makes it a
+    // PASSIVE checkpoint again, and the next interval tries again.
     // `None`: the writer is gone (the store is closing); nothing to do.
     grants
-        .in_turn(|conn| wal_checkpoint(conn, "RESTART").map(drop))
+        .in_turn(|conn| {
+            sqlite_busy::wait_briefly(conn)?;
+            let restarted = wal_checkpoint(conn, "RESTART").map(drop);
+            sqlite_busy::wait_in_steps(conn)?;
+            restarted
+        })
         .unwrap_or(Ok(()))
 }
 
@@ -105,7 +114,6 @@ fn wal_checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<i64> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::sqlite_busy;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -218,5 +226,37 @@ mod tests {
         assert!(passive_only >= 4_000, "{passive_only} frames");
         let restarted = wal_frames_under_writes(100, 4_000).await;
         assert!(restarted < 2_500, "the WAL grew to {restarted} frames");
+    }
+
+    #[test]
+    fn a_long_read_holds_the_restart_back_briefly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (v BLOB)",
+        )
+        .unwrap();
+        for _ in 0..50 {
+            conn.execute("INSERT INTO t (v) VALUES (zeroblob(3000))", [])
+                .unwrap();
+        }
+        // A read with a snapshot in the WAL, open throughout.
+        let reader = Connection::open(&path).unwrap();
+        reader.execute_batch("BEGIN").unwrap();
+        reader
+            .query_row("SELECT count(*) FROM t", [], |row| row.get::<_, i64>(0))
+            .unwrap();
+        conn.execute("INSERT INTO t (v) VALUES (zeroblob(3000))", [])
+            .unwrap();
+        let grants = SqliteWriter::start(&path).unwrap();
+        let started = std::time::Instant::now();
+        checkpoint(&Connection::open(&path).unwrap(), &grants, 10).unwrap();
+        let waited = started.elapsed();
+        assert!(
+            waited < Duration::from_secs(1),
+            "the RESTART waited {waited:?}"
+        );
+        reader.execute_batch("COMMIT").unwrap();
     }
 }
