@@ -119,8 +119,12 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn the_thread_copies_the_wal_into_the_database() {
+    /// A database in WAL mode with no automatic checkpoint, and `rows`
+    /// blobs of `bytes` in its WAL.
+    fn database_with_rows_in_the_wal(
+        rows: usize,
+        bytes: usize,
+    ) -> (tempfile::TempDir, std::path::PathBuf, Connection) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db");
         let conn = Connection::open(&path).unwrap();
@@ -128,10 +132,16 @@ mod tests {
             "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (v BLOB)",
         )
         .unwrap();
-        for _ in 0..50 {
-            conn.execute("INSERT INTO t (v) VALUES (zeroblob(8000))", [])
+        for _ in 0..rows {
+            conn.execute("INSERT INTO t (v) VALUES (zeroblob(?1))", [bytes])
                 .unwrap();
         }
+        (dir, path, conn)
+    }
+
+    #[test]
+    fn the_thread_copies_the_wal_into_the_database() {
+        let (_dir, path, conn) = database_with_rows_in_the_wal(50, 8_000);
         let database_bytes = || std::fs::metadata(&path).unwrap().len();
         // The rows are in the WAL only: the database file has its first
         // pages.
@@ -230,17 +240,7 @@ mod tests {
 
     #[test]
     fn a_long_read_holds_the_restart_back_briefly() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("db");
-        let conn = Connection::open(&path).unwrap();
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (v BLOB)",
-        )
-        .unwrap();
-        for _ in 0..50 {
-            conn.execute("INSERT INTO t (v) VALUES (zeroblob(3000))", [])
-                .unwrap();
-        }
+        let (_dir, path, conn) = database_with_rows_in_the_wal(50, 3_000);
         // A read with a snapshot in the WAL, open throughout.
         let reader = Connection::open(&path).unwrap();
         reader.execute_batch("BEGIN").unwrap();

@@ -206,16 +206,10 @@ impl SqliteWriter {
     where
         F: FnOnce(&Connection) -> Result<T, StoreError>,
     {
-        if self.shared.queued.load(Ordering::Acquire) != 0 {
-            return Err(read);
+        match self.free_connection() {
+            Some(conn) => Ok(read(&conn)),
+            None => Err(read),
         }
-        let conn = match self.shared.conn.try_lock() {
-            Ok(conn) => conn,
-            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-            Err(TryLockError::WouldBlock) => return Err(read),
-        };
-        discard_unfinished(&conn);
-        Ok(read(&conn))
     }
 
     /// Runs `work` on this connection outside any transaction, in its turn
@@ -242,6 +236,21 @@ impl SqliteWriter {
         answer.recv().ok()
     }
 
+    /// The connection, if no grant is queued for it (one that is goes
+    /// first) and nothing holds it; with no transaction open.
+    fn free_connection(&self) -> Option<MutexGuard<'_, Connection>> {
+        if self.shared.queued.load(Ordering::Acquire) != 0 {
+            return None;
+        }
+        let conn = match self.shared.conn.try_lock() {
+            Ok(conn) => conn,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return None,
+        };
+        discard_unfinished(&conn);
+        Some(conn)
+    }
+
     /// `work` in its own transaction on this thread, if the connection is
     /// free, nothing is queued and SQLite's write lock can be had at once;
     /// otherwise `work` back, untouched.
@@ -249,15 +258,9 @@ impl SqliteWriter {
     where
         F: FnOnce(&Connection) -> Result<T, StoreError>,
     {
-        if self.shared.queued.load(Ordering::Acquire) != 0 {
+        let Some(conn) = self.free_connection() else {
             return Err(work);
-        }
-        let conn = match self.shared.conn.try_lock() {
-            Ok(conn) => conn,
-            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-            Err(TryLockError::WouldBlock) => return Err(work),
         };
-        discard_unfinished(&conn);
         if let Err(err) = begin_without_waiting(&conn) {
             return match err {
                 Some(err) => Ok(Err(err)),
