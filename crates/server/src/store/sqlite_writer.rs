@@ -15,6 +15,11 @@
 //! commits once, and only then answers each. An answered grant is
 //! committed; a crash before the commit loses only grants nobody was told
 //! about, and a grant is never applied twice.
+//!
+//! The connection serves two more callers: a grant's read, in place when
+//! the connection is free (`read_if_free`: its page cache is warm), and
+//! work that must take its turn in the queue between two batches
+//! (`in_turn`: the WAL checkpoint that starts the WAL over).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
