@@ -18,8 +18,9 @@
 //! that writer's queue (`sqlite_writer::in_turn`: racing the grants for
 //! SQLite's write lock, a waiter that sleeps between tries seldom wins
 //! while they commit back to back). It copies what the first left (a few
-//! pages), waits for the readers of older snapshots (each a lookup long),
-//! and the next grant starts the WAL over. Grants queue meanwhile.
+//! pages), waits for the readers of older snapshots (each a lookup long;
+//! at most about 5 ms, so a long query only puts the restart off), and the
+//! next grant starts the WAL over. Grants queue meanwhile.
 //!
 //! Durability does not change: a commit is in the WAL before it is
 //! answered either way; checkpoints only move it into the database file.
